@@ -1,0 +1,59 @@
+package catalog
+
+import (
+	"strings"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+)
+
+// aiRMFAbbreviations are the two-letter forms of the AI RMF functions in
+// common use (GV-1.1 for GOVERN 1.1).
+var aiRMFAbbreviations = map[string]string{
+	"GOVERN":  "GV",
+	"MAP":     "MP",
+	"MEASURE": "MS",
+	"MANAGE":  "MG",
+}
+
+// DerivedAliases returns the common spellings of a control id besides the
+// canonical one, by the conventions of its kind. Case is not varied: lookups
+// ignore case.
+//
+//	A.5.15 (ISO annex)      -> 5.15, A5.15
+//	GOVERN-1.1 (AI RMF)     -> GOVERN 1.1, GOVERN.1.1, GOVERN1.1, GV-1.1, GV 1.1, GV.1.1, GV1.1
+//	GOVERN (AI RMF)         -> GV
+func DerivedAliases(c *Control) []string {
+	switch c.Kind {
+	case cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL, cmv1.ControlKind_CONTROL_KIND_ANNEX_GROUP:
+		rest, ok := strings.CutPrefix(c.ID, "A.")
+		if !ok {
+			return nil
+		}
+		return []string{rest, "A" + rest}
+	case cmv1.ControlKind_CONTROL_KIND_FUNCTION:
+		if abbr, ok := aiRMFAbbreviations[c.ID]; ok {
+			return []string{abbr}
+		}
+	case cmv1.ControlKind_CONTROL_KIND_CATEGORY, cmv1.ControlKind_CONTROL_KIND_SUBCATEGORY:
+		fn, num, ok := strings.Cut(c.ID, "-")
+		if !ok {
+			return nil
+		}
+		out := []string{fn + " " + num, fn + "." + num, fn + num}
+		if abbr, ok := aiRMFAbbreviations[fn]; ok {
+			out = append(out, abbr+"-"+num, abbr+" "+num, abbr+"."+num, abbr+num)
+		}
+		return out
+	}
+	return nil
+}
+
+// lookupKey is the case-insensitive key of a control id or alias.
+func lookupKey(framework int32, ref string) controlKey {
+	return controlKey{framework: framework, ref: strings.ToLower(strings.TrimSpace(ref))}
+}
+
+type controlKey struct {
+	framework int32
+	ref       string
+}

@@ -1,0 +1,79 @@
+package catalog
+
+import (
+	"cmp"
+	"slices"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+)
+
+// Oriented is a mapping read from a chosen side: From R To, where R is the
+// stored relationship or, when Inverse, its inverse.
+type Oriented struct {
+	Mapping      *MappingNode
+	From, To     ControlID
+	Relationship cmv1.Relationship
+	Inverse      bool
+}
+
+// Crosswalk returns the mappings between frameworks from and to, each read
+// from `from`, ordered by the position of From then of To.
+func (g *Graph) Crosswalk(from, to int32) []Oriented {
+	list := g.CrosswalkMappings(from, to)
+	out := make([]Oriented, len(list))
+	for i, mi := range list {
+		m := &g.mappings[mi]
+		o := Oriented{Mapping: m, From: m.Src, To: m.Dst, Relationship: m.Relationship}
+		if g.controls[m.Src].Framework != from {
+			o = Oriented{Mapping: m, From: m.Dst, To: m.Src, Relationship: Inverse(m.Relationship), Inverse: true}
+		}
+		out[i] = o
+	}
+	if from > to { // CrosswalkMappings orders by the lower framework's side
+		slices.SortFunc(out, func(a, b Oriented) int {
+			return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+		})
+	}
+	return out
+}
+
+// CrosswalkStats summarizes a crosswalk read from one framework to another.
+type CrosswalkStats struct {
+	From, To int32
+	Mappings int
+	// ByRelationship counts mappings per relationship as read From -> To,
+	// indexed by the enum value.
+	ByRelationship [6]int
+	// FromTouched and ToTouched count the assessable controls on each side
+	// that appear in at least one mapping other than NO_RELATIONSHIP.
+	FromTouched, ToTouched int
+	// StoredForward counts mappings stored in the From -> To direction.
+	StoredForward int
+}
+
+// Stats computes the statistics of the crosswalk from -> to.
+func (g *Graph) Stats(from, to int32) CrosswalkStats {
+	s := CrosswalkStats{From: from, To: to}
+	touched := map[ControlID]bool{}
+	for _, o := range g.Crosswalk(from, to) {
+		s.Mappings++
+		s.ByRelationship[o.Relationship]++
+		if !o.Inverse {
+			s.StoredForward++
+		}
+		if o.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
+			continue
+		}
+		for _, c := range [2]ControlID{o.From, o.To} {
+			if g.controls[c].Assessable && !touched[c] {
+				touched[c] = true
+				if g.controls[c].Framework == from {
+					s.FromTouched++
+				} else {
+					s.ToTouched++
+				}
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,295 @@
+package catalog
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// ControlID is the index of a control in a Graph. It is only meaningful for
+// the Graph that issued it.
+type ControlID int32
+
+// NoControl stands for "no control", such as the parent of a top-level one.
+const NoControl ControlID = -1
+
+// FrameworkNode is a framework as indexed in a Graph.
+type FrameworkNode struct {
+	Framework
+	// Index is the position in Graph.Frameworks.
+	Index int32
+	// First and End delimit the framework's controls: [First, End).
+	First, End ControlID
+	// AssessableCount is the number of controls that count in coverage.
+	AssessableCount int32
+	// Groups are the top-level controls, in document order.
+	Groups []ControlID
+}
+
+// ControlNode is a control as indexed in a Graph.
+type ControlNode struct {
+	Control
+	// Index is this control's ControlID.
+	Index     ControlID
+	Framework int32
+	// ParentID is the parent's ControlID, or NoControl.
+	ParentID ControlID
+	// Group is the top-level ancestor (the control itself at the top).
+	Group ControlID
+	// Accepted lists every spelling that resolves to this control besides
+	// the canonical id: derived and declared aliases that no other control
+	// claims.
+	Accepted []string
+}
+
+// MappingNode is a mapping as indexed in a Graph, with its ends resolved.
+type MappingNode struct {
+	Mapping
+	Src, Dst ControlID
+}
+
+// Graph is an immutable, indexed snapshot of the catalog at one revision.
+// All methods are safe for concurrent use; nothing they return may be
+// modified.
+type Graph struct {
+	revision       int64
+	frameworks     []FrameworkNode
+	frameworkIndex map[string]int32
+	controls       []ControlNode
+	lookup         map[controlKey]ControlID
+
+	mappings     []MappingNode // ordered by ID
+	mappingIndex map[string]int32
+	outgoing     [][]int32 // per control: mappings whose source it is
+	incoming     [][]int32 // per control: mappings whose target it is
+	pairs        map[[2]ControlID]int32
+	crosswalks   map[[2]int32][]int32 // framework pair (low, high) -> mappings
+}
+
+// Revision is the store revision the Graph reflects.
+func (g *Graph) Revision() int64 { return g.revision }
+
+// Frameworks returns every framework, ordered by id.
+func (g *Graph) Frameworks() []FrameworkNode { return g.frameworks }
+
+// Framework returns the framework with the given id.
+func (g *Graph) Framework(id string) (*FrameworkNode, bool) {
+	i, ok := g.frameworkIndex[id]
+	if !ok {
+		return nil, false
+	}
+	return &g.frameworks[i], true
+}
+
+// FrameworkAt returns the framework at index i.
+func (g *Graph) FrameworkAt(i int32) *FrameworkNode { return &g.frameworks[i] }
+
+// Control returns the control with the given id.
+func (g *Graph) Control(id ControlID) *ControlNode { return &g.controls[id] }
+
+// Controls returns the controls of f in document order.
+func (g *Graph) Controls(f *FrameworkNode) []ControlNode { return g.controls[f.First:f.End] }
+
+// ControlCount is the number of controls in all frameworks.
+func (g *Graph) ControlCount() int { return len(g.controls) }
+
+// Ref returns the canonical reference of a control.
+func (g *Graph) Ref(id ControlID) ControlRef {
+	c := &g.controls[id]
+	return ControlRef{Framework: g.frameworks[c.Framework].ID, Control: c.ID}
+}
+
+// ResolveControl finds a control of a framework by its canonical id or any
+// accepted spelling, ignoring case.
+func (g *Graph) ResolveControl(framework, ref string) (ControlID, bool) {
+	fi, ok := g.frameworkIndex[framework]
+	if !ok {
+		return NoControl, false
+	}
+	id, ok := g.lookup[lookupKey(fi, ref)]
+	return id, ok && id >= 0
+}
+
+// Mappings returns every mapping, ordered by id.
+func (g *Graph) Mappings() []MappingNode { return g.mappings }
+
+// Mapping returns the mapping with the given id.
+func (g *Graph) Mapping(id string) (*MappingNode, bool) {
+	i, ok := g.mappingIndex[id]
+	if !ok {
+		return nil, false
+	}
+	return &g.mappings[i], true
+}
+
+// MappingAt returns the mapping at index i of Mappings.
+func (g *Graph) MappingAt(i int32) *MappingNode { return &g.mappings[i] }
+
+// Outgoing returns the indexes of the mappings whose source is c.
+func (g *Graph) Outgoing(c ControlID) []int32 { return g.outgoing[c] }
+
+// Incoming returns the indexes of the mappings whose target is c.
+func (g *Graph) Incoming(c ControlID) []int32 { return g.incoming[c] }
+
+// MappingBetween returns the mapping joining a and b, in either direction.
+func (g *Graph) MappingBetween(a, b ControlID) (*MappingNode, bool) {
+	i, ok := g.pairs[pairKey(a, b)]
+	if !ok {
+		return nil, false
+	}
+	return &g.mappings[i], true
+}
+
+// CrosswalkMappings returns the indexes of the mappings between frameworks
+// a and b in either direction, ordered by the position of their ends.
+func (g *Graph) CrosswalkMappings(a, b int32) []int32 {
+	return g.crosswalks[frameworkPair(a, b)]
+}
+
+// CrosswalkPairs returns every pair of framework indexes (low, high) joined
+// by at least one mapping, ordered.
+func (g *Graph) CrosswalkPairs() [][2]int32 {
+	out := make([][2]int32, 0, len(g.crosswalks))
+	for k := range g.crosswalks {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(x, y [2]int32) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	})
+	return out
+}
+
+func pairKey(a, b ControlID) [2]ControlID {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]ControlID{a, b}
+}
+
+func frameworkPair(a, b int32) [2]int32 {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]int32{a, b}
+}
+
+// WithMappings returns a Graph at the given revision with the same
+// frameworks and controls as g and exactly the given mappings. It rejects
+// mappings that break the rules of the domain (see CheckMapping), name an
+// unknown control, or join a pair of controls already joined.
+func (g *Graph) WithMappings(revision int64, mappings []Mapping) (*Graph, error) {
+	ng := &Graph{
+		revision:       revision,
+		frameworks:     g.frameworks,
+		frameworkIndex: g.frameworkIndex,
+		controls:       g.controls,
+		lookup:         g.lookup,
+	}
+	if err := ng.indexMappings(mappings); err != nil {
+		return nil, err
+	}
+	return ng, nil
+}
+
+func (g *Graph) indexMappings(mappings []Mapping) error {
+	nodes := make([]MappingNode, len(mappings))
+	for i := range mappings {
+		nodes[i].Mapping = mappings[i]
+	}
+	slices.SortFunc(nodes, func(a, b MappingNode) int { return strings.Compare(a.ID, b.ID) })
+
+	g.mappings = nodes
+	g.mappingIndex = make(map[string]int32, len(nodes))
+	g.pairs = make(map[[2]ControlID]int32, len(nodes))
+	g.crosswalks = make(map[[2]int32][]int32)
+	outCount := make([]int32, len(g.controls))
+	inCount := make([]int32, len(g.controls))
+	for i := range nodes {
+		m := &nodes[i]
+		if err := g.resolveMapping(m, int32(i)); err != nil {
+			return err
+		}
+		outCount[m.Src]++
+		inCount[m.Dst]++
+		fp := frameworkPair(g.controls[m.Src].Framework, g.controls[m.Dst].Framework)
+		g.crosswalks[fp] = append(g.crosswalks[fp], int32(i))
+	}
+	g.outgoing = adjacency(outCount)
+	g.incoming = adjacency(inCount)
+	for i := range nodes {
+		m := &nodes[i]
+		g.outgoing[m.Src] = append(g.outgoing[m.Src], int32(i))
+		g.incoming[m.Dst] = append(g.incoming[m.Dst], int32(i))
+	}
+	for fp, list := range g.crosswalks {
+		lowSide := fp[0]
+		slices.SortFunc(list, func(a, b int32) int {
+			a0, a1 := g.orientedEnds(a, lowSide)
+			b0, b1 := g.orientedEnds(b, lowSide)
+			return cmp.Or(cmp.Compare(a0, b0), cmp.Compare(a1, b1))
+		})
+	}
+	return nil
+}
+
+// orientedEnds returns the ends of mapping i with the one in framework side
+// first.
+func (g *Graph) orientedEnds(i int32, side int32) (ControlID, ControlID) {
+	m := &g.mappings[i]
+	if g.controls[m.Src].Framework == side {
+		return m.Src, m.Dst
+	}
+	return m.Dst, m.Src
+}
+
+// adjacency carves one backing array into per-control slices of the given
+// capacities, so the lists of all controls sit together in memory.
+func adjacency(counts []int32) [][]int32 {
+	total := 0
+	for _, c := range counts {
+		total += int(c)
+	}
+	backing := make([]int32, 0, total)
+	lists := make([][]int32, len(counts))
+	off := 0
+	for i, c := range counts {
+		lists[i] = backing[off:off:off+int(c)]
+		off += int(c)
+	}
+	return lists
+}
+
+func (g *Graph) resolveMapping(m *MappingNode, index int32) error {
+	field := func(f string) string { return "mappings[" + m.ID + "]." + f }
+	if _, dup := g.mappingIndex[m.ID]; dup || m.ID == "" {
+		return Invalid(field("name"), "is empty or not unique")
+	}
+	g.mappingIndex[m.ID] = index
+	if vs := CheckMapping(&m.Mapping); len(vs) > 0 {
+		for i := range vs {
+			vs[i].Field = field(vs[i].Field)
+		}
+		return &InvalidError{Violations: vs}
+	}
+	var ok bool
+	if m.Src, ok = g.exactControl(m.Source); !ok {
+		return Invalid(field("source"), "unknown control "+m.Source.Name())
+	}
+	if m.Dst, ok = g.exactControl(m.Target); !ok {
+		return Invalid(field("target"), "unknown control "+m.Target.Name())
+	}
+	key := pairKey(m.Src, m.Dst)
+	if other, dup := g.pairs[key]; dup {
+		return Invalid(field("target"), "the pair is already mapped by "+MappingName(g.mappings[other].ID))
+	}
+	g.pairs[key] = index
+	return nil
+}
+
+func (g *Graph) exactControl(r ControlRef) (ControlID, bool) {
+	id, ok := g.ResolveControl(r.Framework, r.Control)
+	if !ok || g.controls[id].ID != r.Control {
+		return NoControl, false
+	}
+	return id, true
+}

@@ -1,0 +1,68 @@
+package catalog
+
+import (
+	"regexp"
+	"strings"
+)
+
+const (
+	frameworksPrefix = "frameworks/"
+	controlsInfix    = "/controls/"
+	mappingsPrefix   = "mappings/"
+)
+
+var (
+	frameworkIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
+	mappingIDPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+)
+
+// ValidFrameworkID reports whether id is a well-formed framework id.
+func ValidFrameworkID(id string) bool { return frameworkIDPattern.MatchString(id) }
+
+// FrameworkName is the resource name of a framework.
+func FrameworkName(id string) string { return frameworksPrefix + id }
+
+// ControlName is the resource name of a control.
+func ControlName(framework, control string) string {
+	return frameworksPrefix + framework + controlsInfix + control
+}
+
+// MappingName is the resource name of a mapping.
+func MappingName(id string) string { return mappingsPrefix + id }
+
+// ParseFrameworkName returns the id in "frameworks/{id}". When bareID is
+// true a plain id is accepted too.
+func ParseFrameworkName(name string, bareID bool) (string, bool) {
+	id, ok := strings.CutPrefix(name, frameworksPrefix)
+	if !ok && !bareID {
+		return "", false
+	}
+	if !ValidFrameworkID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// ParseControlName splits "frameworks/{fw}/controls/{id}". The control id
+// is returned as written: it may be an alias, to be resolved by a Graph.
+func ParseControlName(name string) (framework, control string, ok bool) {
+	rest, ok := strings.CutPrefix(name, frameworksPrefix)
+	if !ok {
+		return "", "", false
+	}
+	framework, control, ok = strings.Cut(rest, controlsInfix)
+	if !ok || !ValidFrameworkID(framework) || control == "" || len(control) > 64 ||
+		strings.ContainsAny(control, "/\x00") {
+		return "", "", false
+	}
+	return framework, control, true
+}
+
+// ParseMappingName returns the id in "mappings/{id}".
+func ParseMappingName(name string) (string, bool) {
+	id, ok := strings.CutPrefix(name, mappingsPrefix)
+	if !ok || !mappingIDPattern.MatchString(id) {
+		return "", false
+	}
+	return id, true
+}

@@ -1,0 +1,85 @@
+package catalog
+
+import (
+	"strconv"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+)
+
+// Framework is a versioned document of controls.
+type Framework struct {
+	ID          string
+	DisplayName string
+	Version     string
+	Publisher   string
+	Kind        cmv1.FrameworkKind
+	Description string
+	// Tags is the vocabulary that this framework's controls may carry.
+	Tags []Tag
+	// Revision is the store revision of the last change.
+	Revision int64
+}
+
+// Tag is a term of a framework's tag vocabulary.
+type Tag struct {
+	ID    string
+	Title string
+}
+
+// Control is an addressable element of a framework.
+type Control struct {
+	// ID is the canonical id within the framework ("A.5.15", "GOVERN-1.1").
+	ID      string
+	Title   string
+	Summary string
+	Kind    cmv1.ControlKind
+	// Parent is the canonical id of the parent control; empty at the top.
+	Parent     string
+	Assessable bool
+	// Aliases are extra accepted spellings beyond the ones derived from Kind.
+	Aliases []string
+	Tags    []string
+	// Revision is the store revision of the last change.
+	Revision int64
+}
+
+// ControlRef identifies a control by canonical ids.
+type ControlRef struct {
+	Framework string
+	Control   string
+}
+
+// Name is the resource name of the control.
+func (r ControlRef) Name() string { return ControlName(r.Framework, r.Control) }
+
+// Mapping is one directed statement "Source Relationship Target" between
+// controls of two different frameworks.
+type Mapping struct {
+	ID            string
+	Source        ControlRef
+	Target        ControlRef
+	Relationship  cmv1.Relationship
+	Strength      int32
+	Rationale     cmv1.Rationale
+	Justification string
+	Provenance    Provenance
+	// Revision is the store revision of the last change.
+	Revision int64
+	// BuiltIn marks mappings that ship with the built-in content.
+	BuiltIn bool
+}
+
+// Etag changes whenever the mapping changes: it is derived from the
+// revision of its last change, which no two changes share.
+func (m *Mapping) Etag() string { return strconv.FormatInt(m.Revision, 10) }
+
+// Provenance records where a mapping comes from.
+type Provenance struct {
+	Document   string
+	Method     cmv1.MappingMethod
+	Status     cmv1.MappingStatus
+	Author     string
+	CreateTime time.Time
+	UpdateTime time.Time
+}

@@ -1,0 +1,62 @@
+package catalog
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+)
+
+// Limits on the text of a mapping.
+const (
+	MaxJustificationLength = 2000
+	MaxDocumentLength      = 500
+	MaxAuthorLength        = 200
+)
+
+// CheckMapping returns every rule of DESIGN.md §3 that m breaks on its own,
+// without looking at any catalog: relationship, strength for that
+// relationship, rationale, justification, provenance. Field paths are relative
+// to the mapping.
+func CheckMapping(m *Mapping) []Violation {
+	var vs []Violation
+	add := func(field, format string, args ...any) {
+		vs = append(vs, Violation{Field: field, Description: fmt.Sprintf(format, args...)})
+	}
+	if !ValidRelationship(m.Relationship) {
+		add("relationship", "must be one of EQUAL, SUBSET_OF, SUPERSET_OF, INTERSECTS_WITH, NO_RELATIONSHIP")
+	} else if lo, hi := StrengthRange(m.Relationship); m.Strength < lo || m.Strength > hi {
+		if lo == hi {
+			add("strength", "must be %d for %s, got %d", lo, m.Relationship, m.Strength)
+		} else {
+			add("strength", "must be between %d and %d for %s, got %d", lo, hi, m.Relationship, m.Strength)
+		}
+	}
+	if m.Rationale < cmv1.Rationale_RATIONALE_SYNTACTIC || m.Rationale > cmv1.Rationale_RATIONALE_FUNCTIONAL {
+		add("rationale", "must be one of SYNTACTIC, SEMANTIC, FUNCTIONAL")
+	}
+	checkText(add, "justification", m.Justification, MaxJustificationLength, true)
+	checkText(add, "provenance.document", m.Provenance.Document, MaxDocumentLength, false)
+	checkText(add, "provenance.author", m.Provenance.Author, MaxAuthorLength, false)
+	if m.Provenance.Method < cmv1.MappingMethod_MAPPING_METHOD_HUMAN || m.Provenance.Method > cmv1.MappingMethod_MAPPING_METHOD_IMPORTED {
+		add("provenance.method", "must be HUMAN or IMPORTED")
+	}
+	if m.Provenance.Status < cmv1.MappingStatus_MAPPING_STATUS_DRAFT || m.Provenance.Status > cmv1.MappingStatus_MAPPING_STATUS_DEPRECATED {
+		add("provenance.status", "must be DRAFT, APPROVED or DEPRECATED")
+	}
+	if m.Source.Framework != "" && m.Source.Framework == m.Target.Framework {
+		add("target", "must be a control of another framework than the source (%s)", m.Source.Framework)
+	}
+	return vs
+}
+
+func checkText(add func(string, string, ...any), field, s string, max int, required bool) {
+	switch {
+	case required && s == "":
+		add(field, "is required")
+	case !utf8.ValidString(s):
+		add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		add(field, "must be at most %d characters, got %d", max, utf8.RuneCountInString(s))
+	}
+}

@@ -1,0 +1,370 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// CrosswalkServer implements cmv1.CrosswalkServiceServer.
+type CrosswalkServer struct {
+	cmv1.UnimplementedCrosswalkServiceServer
+	store store.Store
+	// author names the caller in provenance when a request leaves it empty.
+	author func(context.Context) string
+}
+
+// NewCrosswalkServer returns the crosswalk service over s. author tells who
+// the caller is, for provenance.
+func NewCrosswalkServer(s store.Store, author func(context.Context) string) *CrosswalkServer {
+	return &CrosswalkServer{store: s, author: author}
+}
+
+// ListMappings implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) ListMappings(_ context.Context, req *cmv1.ListMappingsRequest) (*cmv1.ListMappingsResponse, error) {
+	g := s.store.Snapshot()
+	if err := checkEnum("relationship", req.GetRelationship(), cmv1.Relationship_name, true); err != nil {
+		return nil, err
+	}
+	if err := checkEnum("status", req.GetStatus(), cmv1.MappingStatus_name, true); err != nil {
+		return nil, err
+	}
+	fw, control := int32(-1), catalog.NoControl
+	if req.GetFramework() != "" {
+		f, err := resolveFramework(g, "framework", req.GetFramework(), true)
+		if err != nil {
+			return nil, err
+		}
+		fw = f.Index
+	}
+	if req.GetControl() != "" {
+		id, err := resolveControl(g, "control", req.GetControl())
+		if err != nil {
+			return nil, err
+		}
+		control = id
+	}
+	var matched []*catalog.MappingNode
+	for i := range g.Mappings() {
+		m := &g.Mappings()[i]
+		switch {
+		case req.GetRelationship() != 0 && m.Relationship != req.GetRelationship(),
+			req.GetStatus() != 0 && m.Provenance.Status != req.GetStatus(),
+			fw >= 0 && g.Control(m.Src).Framework != fw && g.Control(m.Dst).Framework != fw,
+			control != catalog.NoControl && m.Src != control && m.Dst != control:
+			continue
+		}
+		matched = append(matched, m)
+	}
+	query := queryDigest("mappings", req.GetFramework(), req.GetControl(), req.GetRelationship().String(), req.GetStatus().String())
+	p, err := readPage(req.GetPageSize(), req.GetPageToken(), defaultPageSize, query, func(key string) (int, bool) {
+		return slices.BinarySearchFunc(matched, key, func(m *catalog.MappingNode, k string) int { return strings.Compare(m.ID, k) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, next := p.window(len(matched), func(i int) string { return matched[i].ID })
+	resp := &cmv1.ListMappingsResponse{NextPageToken: next, TotalSize: int32(len(matched)), Revision: g.Revision()}
+	for _, m := range matched[lo:hi] {
+		resp.Mappings = append(resp.Mappings, mappingProto(&m.Mapping, false))
+	}
+	return resp, nil
+}
+
+// GetMapping implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) GetMapping(_ context.Context, req *cmv1.GetMappingRequest) (*cmv1.GetMappingResponse, error) {
+	g := s.store.Snapshot()
+	m, err := lookupMapping(g, "name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.GetMappingResponse{Mapping: mappingProto(&m.Mapping, false), Revision: g.Revision()}, nil
+}
+
+func lookupMapping(g *catalog.Graph, field, name string) (*catalog.MappingNode, error) {
+	if name == "" {
+		return nil, invalid(field, "is required")
+	}
+	id, ok := catalog.ParseMappingName(name)
+	if !ok {
+		return nil, invalid(field, "must be mappings/{id}, got %q", name)
+	}
+	m, ok := g.Mapping(id)
+	if !ok {
+		return nil, notFound("mapping", name)
+	}
+	return m, nil
+}
+
+// CreateMapping implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMappingRequest) (*cmv1.CreateMappingResponse, error) {
+	in := req.GetMapping()
+	if in == nil {
+		return nil, invalid("mapping", "is required")
+	}
+	g := s.store.Snapshot()
+	src, err := resolveControl(g, "mapping.source", in.GetSource())
+	if err != nil {
+		return nil, err
+	}
+	dst, err := resolveControl(g, "mapping.target", in.GetTarget())
+	if err != nil {
+		return nil, err
+	}
+	m := catalog.Mapping{
+		Source:        g.Ref(src),
+		Target:        g.Ref(dst),
+		Relationship:  in.GetRelationship(),
+		Strength:      in.GetStrength(),
+		Rationale:     in.GetRationale(),
+		Justification: strings.TrimSpace(in.GetJustification()),
+	}
+	if m.Relationship == cmv1.Relationship_RELATIONSHIP_EQUAL && m.Strength == 0 {
+		m.Strength = 10
+	}
+	applyProvenance(&m.Provenance, in.GetProvenance(), nil)
+	s.fillDefaults(ctx, &m)
+	if err := checkMapping(&m); err != nil {
+		return nil, err
+	}
+	stored, err := s.store.CreateMapping(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.CreateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
+}
+
+// fillDefaults sets what a request may leave out: method HUMAN, status
+// DRAFT, the caller as author.
+func (s *CrosswalkServer) fillDefaults(ctx context.Context, m *catalog.Mapping) {
+	if m.Provenance.Method == 0 {
+		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_HUMAN
+	}
+	if m.Provenance.Status == 0 {
+		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
+	}
+	if m.Provenance.Author == "" {
+		m.Provenance.Author = s.author(ctx)
+	}
+}
+
+func checkMapping(m *catalog.Mapping) error {
+	vs := catalog.CheckMapping(m)
+	if len(vs) == 0 {
+		return nil
+	}
+	for i := range vs {
+		vs[i].Field = "mapping." + vs[i].Field
+	}
+	return invalidAll(vs)
+}
+
+// applyProvenance copies the writable provenance fields of in onto p: all of
+// them when paths is nil, else those paths names.
+func applyProvenance(p *catalog.Provenance, in *cmv1.Provenance, paths map[string]bool) {
+	all := paths == nil || paths["provenance"]
+	if all || paths["provenance.document"] {
+		p.Document = strings.TrimSpace(in.GetDocument())
+	}
+	if all || paths["provenance.method"] {
+		p.Method = in.GetMethod()
+	}
+	if all || paths["provenance.status"] {
+		p.Status = in.GetStatus()
+	}
+	if all || paths["provenance.author"] {
+		p.Author = strings.TrimSpace(in.GetAuthor())
+	}
+}
+
+// mutablePaths are the update_mask paths UpdateMapping accepts.
+var mutablePaths = []string{
+	"relationship", "strength", "rationale", "justification", "provenance",
+	"provenance.document", "provenance.method", "provenance.status", "provenance.author",
+}
+
+// UpdateMapping implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMappingRequest) (*cmv1.UpdateMappingResponse, error) {
+	in := req.GetMapping()
+	if in == nil {
+		return nil, invalid("mapping", "is required")
+	}
+	g := s.store.Snapshot()
+	cur, err := lookupMapping(g, "mapping.name", in.GetName())
+	if err != nil {
+		return nil, err
+	}
+	paths, err := updatePaths(g, cur, in, req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, err
+	}
+	m := cur.Mapping
+	if paths["relationship"] {
+		m.Relationship = in.GetRelationship()
+	}
+	if paths["strength"] {
+		m.Strength = in.GetStrength()
+	}
+	if paths["rationale"] {
+		m.Rationale = in.GetRationale()
+	}
+	if paths["justification"] {
+		m.Justification = strings.TrimSpace(in.GetJustification())
+	}
+	applyProvenance(&m.Provenance, in.GetProvenance(), paths)
+	s.fillDefaults(ctx, &m)
+	if err := checkMapping(&m); err != nil {
+		return nil, err
+	}
+	stored, err := s.store.UpdateMapping(ctx, m, in.GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.UpdateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
+}
+
+// updatePaths validates an update mask. An empty mask means every mutable
+// field. Output-only fields are ignored, as is source or target when it
+// names the current end (clients may send the whole resource back); changing
+// an end is refused: delete and create instead.
+func updatePaths(g *catalog.Graph, cur *catalog.MappingNode, in *cmv1.Mapping, mask []string) (map[string]bool, error) {
+	paths := map[string]bool{}
+	if len(mask) == 0 {
+		for _, p := range mutablePaths {
+			paths[p] = true
+		}
+	}
+	for _, p := range mask {
+		switch {
+		case slices.Contains(mutablePaths, p):
+			paths[p] = true
+		case p == "name" || p == "etag" || p == "revision" || p == "inverse" ||
+			p == "provenance.create_time" || p == "provenance.update_time" ||
+			p == "provenance.createTime" || p == "provenance.updateTime":
+		case p == "source" || p == "target":
+			end, name := cur.Src, in.GetSource()
+			if p == "target" {
+				end, name = cur.Dst, in.GetTarget()
+			}
+			if id, err := resolveControl(g, "mapping."+p, name); err != nil || id != end {
+				return nil, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
+			}
+		default:
+			return nil, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
+		}
+	}
+	return paths, nil
+}
+
+// DeleteMapping implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMappingRequest) (*cmv1.DeleteMappingResponse, error) {
+	g := s.store.Snapshot()
+	m, err := lookupMapping(g, "name", req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.store.DeleteMapping(ctx, m.ID, req.GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.DeleteMappingResponse{Revision: rev}, nil
+}
+
+// ListCrosswalks implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) ListCrosswalks(_ context.Context, req *cmv1.ListCrosswalksRequest) (*cmv1.ListCrosswalksResponse, error) {
+	g := s.store.Snapshot()
+	only := int32(-1)
+	if req.GetFramework() != "" {
+		f, err := resolveFramework(g, "framework", req.GetFramework(), true)
+		if err != nil {
+			return nil, err
+		}
+		only = f.Index
+	}
+	resp := &cmv1.ListCrosswalksResponse{Revision: g.Revision()}
+	for _, pair := range g.CrosswalkPairs() {
+		from, to := pair[0], pair[1]
+		switch {
+		case only >= 0 && only != from && only != to:
+			continue
+		case only == to:
+			from, to = to, from
+		}
+		st := g.Stats(from, to)
+		if only < 0 && 2*st.StoredForward < st.Mappings {
+			st = g.Stats(to, from)
+		}
+		resp.Crosswalks = append(resp.Crosswalks, crosswalkProto(g, st))
+	}
+	return resp, nil
+}
+
+// ListCrosswalkMappings implements cmv1.CrosswalkServiceServer.
+func (s *CrosswalkServer) ListCrosswalkMappings(_ context.Context, req *cmv1.ListCrosswalkMappingsRequest) (*cmv1.ListCrosswalkMappingsResponse, error) {
+	g := s.store.Snapshot()
+	from, err := resolveFramework(g, "source", req.GetSource(), true)
+	if err != nil {
+		return nil, err
+	}
+	to, err := resolveFramework(g, "target", req.GetTarget(), true)
+	if err != nil {
+		return nil, err
+	}
+	if from.Index == to.Index {
+		return nil, invalid("target", "must differ from source: a crosswalk joins two frameworks")
+	}
+	if err := checkEnum("relationship", req.GetRelationship(), cmv1.Relationship_name, true); err != nil {
+		return nil, err
+	}
+	var matched []catalog.Oriented
+	for _, o := range g.Crosswalk(from.Index, to.Index) {
+		if req.GetRelationship() == 0 || o.Relationship == req.GetRelationship() {
+			matched = append(matched, o)
+		}
+	}
+	query := queryDigest("crosswalk", from.ID, to.ID, req.GetRelationship().String())
+	p, err := readPage(req.GetPageSize(), req.GetPageToken(), defaultPageSize, query, func(key string) (int, bool) {
+		i := slices.IndexFunc(matched, func(o catalog.Oriented) bool { return o.Mapping.ID == key })
+		return i, i >= 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, next := p.window(len(matched), func(i int) string { return matched[i].Mapping.ID })
+	resp := &cmv1.ListCrosswalkMappingsResponse{
+		Crosswalk:     crosswalkProto(g, g.Stats(from.Index, to.Index)),
+		NextPageToken: next,
+		Revision:      g.Revision(),
+	}
+	for _, o := range matched[lo:hi] {
+		resp.Mappings = append(resp.Mappings, mappingProto(&o.Mapping.Mapping, o.Inverse))
+	}
+	return resp, nil
+}
+
+func crosswalkProto(g *catalog.Graph, st catalog.CrosswalkStats) *cmv1.Crosswalk {
+	from, to := g.FrameworkAt(st.From), g.FrameworkAt(st.To)
+	out := &cmv1.Crosswalk{
+		Source:        catalog.FrameworkName(from.ID),
+		Target:        catalog.FrameworkName(to.ID),
+		MappingCount:  int32(st.Mappings),
+		SourceTouched: touched(st.FromTouched, from.AssessableCount),
+		TargetTouched: touched(st.ToTouched, to.AssessableCount),
+	}
+	for _, r := range catalog.Relationships {
+		out.Relationships = append(out.Relationships, &cmv1.RelationshipCount{Relationship: r, Count: int32(st.ByRelationship[r])})
+	}
+	return out
+}
+
+func touched(count int, total int32) *cmv1.Touched {
+	t := &cmv1.Touched{Count: int32(count), Total: total}
+	if total > 0 {
+		t.Share = float64(count) / float64(total)
+	}
+	return t
+}

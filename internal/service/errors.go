@@ -1,0 +1,93 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// errorDomain is the ErrorInfo domain of every error this service returns.
+const errorDomain = "controlmap"
+
+// ErrorInfo reasons: stable, machine-readable causes that clients can switch on.
+const (
+	reasonInvalidArgument = "INVALID_ARGUMENT"
+	reasonNotFound        = "NOT_FOUND"
+	reasonAlreadyMapped   = "ALREADY_MAPPED"
+	reasonEtagMismatch    = "ETAG_MISMATCH"
+	reasonUnavailable     = "STORE_UNAVAILABLE"
+)
+
+// invalid is INVALID_ARGUMENT with one BadRequest field violation.
+func invalid(field, format string, args ...any) error {
+	return invalidAll([]catalog.Violation{{Field: field, Description: fmt.Sprintf(format, args...)}})
+}
+
+// invalidAll is INVALID_ARGUMENT listing every field violation.
+func invalidAll(vs []catalog.Violation) error {
+	br := &errdetails.BadRequest{}
+	msg := ""
+	for i, v := range vs {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		if i > 0 {
+			msg += "; "
+		}
+		msg += v.Field + ": " + v.Description
+	}
+	return withDetails(codes.InvalidArgument, msg, br, &errdetails.ErrorInfo{Reason: reasonInvalidArgument, Domain: errorDomain})
+}
+
+// notFound is NOT_FOUND for a resource of the given type.
+func notFound(resourceType, name string) error {
+	return withDetails(codes.NotFound, fmt.Sprintf("%s %q not found", resourceType, name),
+		&errdetails.ResourceInfo{ResourceType: resourceType, ResourceName: name},
+		&errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain, Metadata: map[string]string{"resource_type": resourceType}})
+}
+
+func withDetails(code codes.Code, msg string, details ...protoDetail) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(details...); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// Rewrite turns any error a handler or the store returns into a gRPC status
+// error with standard codes and details. Status errors pass unchanged;
+// unknown errors become INTERNAL without leaking their text.
+func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var inv *catalog.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return invalidAll(inv.Violations)
+	case errors.Is(err, store.ErrNotFound):
+		return withDetails(codes.NotFound, err.Error(), &errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain})
+	case errors.Is(err, store.ErrAlreadyExists):
+		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reasonAlreadyMapped, Domain: errorDomain})
+	case errors.Is(err, store.ErrEtagMismatch):
+		return withDetails(codes.Aborted, err.Error(), &errdetails.ErrorInfo{Reason: reasonEtagMismatch, Domain: errorDomain})
+	case errors.Is(err, store.ErrUnavailable):
+		return withDetails(codes.Unavailable, "the store is unavailable; nothing was written, retry later",
+			&errdetails.ErrorInfo{Reason: reasonUnavailable, Domain: errorDomain})
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "the request was canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "the request deadline was exceeded")
+	}
+	log.ErrorContext(ctx, "internal error", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}

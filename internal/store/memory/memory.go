@@ -1,0 +1,150 @@
+package memory
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// Store keeps the catalog in memory.
+type Store struct {
+	mu       sync.Mutex // serializes writers
+	graph    atomic.Pointer[catalog.Graph]
+	mappings []catalog.Mapping // the mappings of graph, owned by writers
+	now      func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store that serves g and counts revisions on from it.
+func New(g *catalog.Graph) *Store {
+	s := &Store{now: time.Now}
+	s.graph.Store(g)
+	for _, m := range g.Mappings() {
+		s.mappings = append(s.mappings, m.Mapping)
+	}
+	return s
+}
+
+// Snapshot implements store.Store.
+func (s *Store) Snapshot() *catalog.Graph { return s.graph.Load() }
+
+// CreateMapping implements store.Store.
+func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
+	if err := ctx.Err(); err != nil {
+		return catalog.Mapping{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	a, okA := g.ResolveControl(m.Source.Framework, m.Source.Control)
+	b, okB := g.ResolveControl(m.Target.Framework, m.Target.Control)
+	switch {
+	case !okA:
+		return catalog.Mapping{}, fmt.Errorf("%w: control %s", store.ErrNotFound, m.Source.Name())
+	case !okB:
+		return catalog.Mapping{}, fmt.Errorf("%w: control %s", store.ErrNotFound, m.Target.Name())
+	}
+	if other, dup := g.MappingBetween(a, b); dup {
+		return catalog.Mapping{}, fmt.Errorf("%w: %s and %s are already mapped by %s",
+			store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
+	}
+	m.ID = newID()
+	m.Revision = g.Revision() + 1
+	m.BuiltIn = false
+	now := s.now().UTC()
+	m.Provenance.CreateTime, m.Provenance.UpdateTime = now, now
+	next := append(slices.Clip(s.mappings), m)
+	if err := s.publish(g, next); err != nil {
+		return catalog.Mapping{}, err
+	}
+	return m, nil
+}
+
+// UpdateMapping implements store.Store.
+func (s *Store) UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error) {
+	if err := ctx.Err(); err != nil {
+		return catalog.Mapping{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	i, err := s.find(g, m.ID, etag)
+	if err != nil {
+		return catalog.Mapping{}, err
+	}
+	cur := s.mappings[i]
+	cur.Relationship, cur.Strength, cur.Rationale = m.Relationship, m.Strength, m.Rationale
+	cur.Justification = m.Justification
+	cur.Provenance.Document, cur.Provenance.Method = m.Provenance.Document, m.Provenance.Method
+	cur.Provenance.Status, cur.Provenance.Author = m.Provenance.Status, m.Provenance.Author
+	cur.Provenance.UpdateTime = s.now().UTC()
+	cur.Revision = g.Revision() + 1
+	next := slices.Clone(s.mappings)
+	next[i] = cur
+	if err := s.publish(g, next); err != nil {
+		return catalog.Mapping{}, err
+	}
+	return cur, nil
+}
+
+// DeleteMapping implements store.Store.
+func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	i, err := s.find(g, id, etag)
+	if err != nil {
+		return 0, err
+	}
+	next := slices.Delete(slices.Clone(s.mappings), i, i+1)
+	if err := s.publish(g, next); err != nil {
+		return 0, err
+	}
+	return g.Revision() + 1, nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }
+
+func (s *Store) find(g *catalog.Graph, id, etag string) (int, error) {
+	m, ok := g.Mapping(id)
+	if !ok {
+		return 0, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
+	}
+	if etag != "" && etag != m.Etag() {
+		return 0, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
+			store.ErrEtagMismatch, catalog.MappingName(id), m.Etag(), etag)
+	}
+	i := slices.IndexFunc(s.mappings, func(x catalog.Mapping) bool { return x.ID == id })
+	return i, nil
+}
+
+// publish builds the next Graph from g's frameworks and the given mappings
+// and makes it current. Nothing changes if the build fails.
+func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping) error {
+	ng, err := g.WithMappings(g.Revision()+1, mappings)
+	if err != nil {
+		return err
+	}
+	s.mappings = mappings
+	s.graph.Store(ng)
+	return nil
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+// Sentinel errors. Implementations wrap them with detail; test with
+// errors.Is.
+var (
+	// ErrNotFound: the mapping or a control it names does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: the pair of controls is already mapped, in either
+	// direction.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrEtagMismatch: the caller's etag is not the current one; someone
+	// else changed the resource since the caller read it.
+	ErrEtagMismatch = errors.New("etag mismatch")
+	// ErrUnavailable: the backing storage cannot be reached; nothing was
+	// written.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Store holds the catalog and applies writes to it.
+//
+// Every write is atomic: it either commits completely, advances the revision
+// by one and is visible in the next Snapshot, or changes nothing. Mapping
+// ends are canonical references (aliases already resolved).
+type Store interface {
+	// Snapshot returns the newest committed catalog. It never returns nil
+	// and never blocks on storage.
+	Snapshot() *catalog.Graph
+
+	// CreateMapping stores m under a new id and returns it as stored, with
+	// its revision and times set. It returns ErrNotFound if either end does
+	// not exist, ErrAlreadyExists if the pair is mapped in either direction,
+	// and a *catalog.InvalidError if m breaks a rule of catalog.CheckMapping.
+	CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error)
+
+	// UpdateMapping replaces the mutable fields (relationship, strength,
+	// rationale, justification, provenance document, method, status and
+	// author) of the mapping with m.ID and returns it as stored. It returns
+	// ErrNotFound if there is no such mapping and ErrEtagMismatch if etag is
+	// not empty and differs from the stored mapping's etag.
+	UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error)
+
+	// DeleteMapping removes the mapping with the given id and returns the
+	// revision of the write. It returns ErrNotFound if there is no such
+	// mapping and ErrEtagMismatch if etag is not empty and differs.
+	DeleteMapping(ctx context.Context, id, etag string) (int64, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
