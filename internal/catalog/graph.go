@@ -253,7 +253,7 @@ func adjacency(counts []int32) [][]int32 {
 	lists := make([][]int32, len(counts))
 	off := 0
 	for i, c := range counts {
-		lists[i] = backing[off:off:off+int(c)]
+		lists[i] = backing[off : off : off+int(c)]
 		off += int(c)
 	}
 	return lists

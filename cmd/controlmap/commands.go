@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/server"
+)
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "controlmap",
+		Short:         "Frameworks, controls and crosswalks over gRPC and REST",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCommand(), versionCommand())
+	return root
+}
+
+func serveCommand() *cobra.Command {
+	var (
+		cfg       server.Config
+		logLevel  string
+		logFormat string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API (gRPC and REST) until SIGINT or SIGTERM",
+		Long: `Serve the API: gRPC on --grpc-addr, the JSON REST facade on --http-addr.
+
+With no flags it serves the built-in frameworks and crosswalks from memory:
+nothing is kept across restarts. Every flag can also be set through the
+environment variable named in its help; a flag on the command line wins.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = log
+			srv, err := server.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return srv.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", env("CONTROLMAP_GRPC_ADDR", ":9090"), "gRPC listen address (CONTROLMAP_GRPC_ADDR)")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", env("CONTROLMAP_HTTP_ADDR", ":8080"), "REST listen address (CONTROLMAP_HTTP_ADDR)")
+	f.StringVar(&cfg.Datastore, "datastore", env("CONTROLMAP_DATASTORE", "memory"), "store engine: memory (CONTROLMAP_DATASTORE)")
+	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "bearer token that authorizes writes; empty disables writes (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
+	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
+	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
+	return cmd
+}
+
+func versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of the binary and of the built-in content",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := content.Load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "controlmap %s\ncontent %s\n", buildVersion(), c.Version)
+			return nil
+		},
+	}
+}
+
+// buildVersion is the module version, or the VCS revision of a source build.
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return "devel+" + s.Value[:min(12, len(s.Value))]
+		}
+	}
+	return "devel"
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format must be json or text, got %q", format)
+	}
+}
+
+func env(key, fallback string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return fallback
+}
+
+func envDuration(key string, fallback time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(key); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return fallback
+}

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+)
+
+// MaxBodyBytes is the largest request body the facade reads; a larger one
+// fails with 400 before anything is written.
+const MaxBodyBytes = 1 << 20
+
+// RequestIDHeader carries the request id both ways.
+const RequestIDHeader = "X-Request-Id"
+
+// New returns the REST facade over conn: every controlmap.v1 route,
+// GET /healthz (the gRPC health check, through the same chain) and
+// GET /openapi.json.
+func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+			// A misspelt field is an error, not a silently ignored value.
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
+	)
+	if err := cmv1.RegisterCatalogServiceHandlerClient(ctx, mux, cmv1.NewCatalogServiceClient(conn)); err != nil {
+		return nil, err
+	}
+	if err := cmv1.RegisterCrosswalkServiceHandlerClient(ctx, mux, cmv1.NewCrosswalkServiceClient(conn)); err != nil {
+		return nil, err
+	}
+	err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return withPeer(limitBody(mux)), nil
+}
+
+// incomingHeader forwards the request id besides what grpc-gateway forwards
+// by default (Authorization, Grpc-Metadata-*).
+func incomingHeader(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == RequestIDHeader {
+		return strings.ToLower(RequestIDHeader), true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeader returns the request id under its usual name and every
+// other response header with grpc-gateway's Grpc-Metadata- prefix.
+func outgoingHeader(key string) (string, bool) {
+	if strings.EqualFold(key, RequestIDHeader) {
+		return RequestIDHeader, true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withPeer records the HTTP client's address as the gRPC peer, so logs show
+// who called whichever way the call came in.
+func withPeer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{Addr: net.TCPAddrFromAddrPort(ap)}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/controlmap/controlmap/internal/service"
+)
+
+// chain composes interceptors into one, the first outermost, the way
+// grpc.ChainUnaryInterceptor does. The gRPC server and the in-process
+// connection of the REST facade both run the result, so they cannot drift.
+func chain(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		next := handler
+		for i := len(interceptors) - 1; i >= 0; i-- {
+			ic, inner := interceptors[i], next
+			next = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, inner) }
+		}
+		return next(ctx, req)
+	}
+}
+
+// recoverPanics turns a panic in anything below it into INTERNAL, logged
+// with its stack, so one bad request never takes the process down.
+func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				resp, err = nil, status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+type requestIDKey struct{}
+
+// requestIDFrom returns the id of the request ctx belongs to.
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// assignRequestID takes the caller's x-request-id when it is sensible,
+// otherwise makes one, and returns it in the response headers.
+func assignRequestID() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		id := ""
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get("x-request-id"); len(v) > 0 && validRequestID(v[0]) {
+				id = v[0]
+			}
+		}
+		if id == "" {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		_ = grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
+		return handler(context.WithValue(ctx, requestIDKey{}, id), req)
+	}
+}
+
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// logRequests writes one line per call: failures at warn (server faults at
+// error), successes at debug, so a busy server does not drown its log.
+func logRequests(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		level := slog.LevelDebug
+		switch code {
+		case codes.OK:
+		case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable:
+			level = slog.LevelError
+		default:
+			level = slog.LevelWarn
+		}
+		if log.Enabled(ctx, level) {
+			attrs := []slog.Attr{
+				slog.String("method", info.FullMethod),
+				slog.String("code", code.String()),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if p, ok := peer.FromContext(ctx); ok {
+				attrs = append(attrs, slog.String("peer", p.Addr.String()))
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
+			}
+			log.LogAttrs(ctx, level, "rpc", attrs...)
+		}
+		return resp, err
+	}
+}
+
+// rewriteErrors is the innermost interceptor: whatever a handler returns
+// leaves as a proper gRPC status (service.Rewrite).
+func rewriteErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, service.Rewrite(ctx, log, err)
+		}
+		return resp, nil
+	}
+}
+
+// contextHandler adds the request id of the context to every log record.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/controlmap/controlmap/api"
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/gateway"
+	"github.com/controlmap/controlmap/internal/service"
+	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/store/memory"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	// GRPCAddr and HTTPAddr are the listen addresses (":9090", ":8080";
+	// port 0 picks a free one).
+	GRPCAddr string
+	HTTPAddr string
+	// Datastore selects the store engine: "memory".
+	Datastore string
+	// AdminToken authorizes writes; empty disables them.
+	AdminToken string
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// once shutdown starts.
+	ShutdownTimeout time.Duration
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a configured controlmap server with its listeners open.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	grpcLis  net.Listener
+	httpLis  net.Listener
+	restConn *gateway.Conn
+}
+
+// New opens the store, builds the services and binds both listeners. It
+// does not serve until Run.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = slog.New(contextHandler{log.Handler()})
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+
+	authn := auth.New(cfg.AdminToken)
+	interceptor := chain(
+		recoverPanics(log),
+		assignRequestID(),
+		logRequests(log),
+		authn.UnaryInterceptor(),
+		rewriteErrors(log),
+	)
+	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(interceptor))
+	s.restConn = gateway.NewConn(interceptor)
+	s.health = health.NewServer()
+	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName} {
+		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
+	}
+	// NOT_SERVING until Run starts serving.
+	s.health.Shutdown()
+	for _, r := range []grpc.ServiceRegistrar{s.grpc, s.restConn} {
+		cmv1.RegisterCatalogServiceServer(r, service.NewCatalogServer(st))
+		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st, func(ctx context.Context) string {
+			return auth.PrincipalFrom(ctx).Name
+		}))
+		grpc_health_v1.RegisterHealthServer(r, s.health)
+	}
+	reflection.Register(s.grpc)
+
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	s.http = &http.Server{
+		Handler:           rest,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	var lc net.ListenConfig
+	if s.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
+		return nil, errors.Join(fmt.Errorf("grpc listener: %w", err), st.Close())
+	}
+	if s.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
+		return nil, errors.Join(fmt.Errorf("http listener: %w", err), s.grpcLis.Close(), st.Close())
+	}
+	return s, nil
+}
+
+// openStore picks the engine by name; engines are listed here, not
+// registered from init functions.
+func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
+	switch cfg.Datastore {
+	case "", "memory":
+		c, err := content.Load()
+		if err != nil {
+			return nil, fmt.Errorf("built-in content: %w", err)
+		}
+		g, err := c.Graph(1)
+		if err != nil {
+			return nil, fmt.Errorf("built-in content: %w", err)
+		}
+		log.Info("datastore: memory; built-in content loaded, changes are not kept across restarts",
+			"content_version", c.Version, "frameworks", len(g.Frameworks()), "controls", g.ControlCount(), "mappings", len(g.Mappings()))
+		return memory.New(g), nil
+	default:
+		return nil, fmt.Errorf("unknown datastore %q (known: memory)", cfg.Datastore)
+	}
+}
+
+// GRPCAddr is the address the gRPC listener is bound to.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the address the REST listener is bound to.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// Handler is the REST facade, for serving it on another listener.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// InProcess is the in-process connection the REST facade uses: a client on
+// it goes through the same interceptor chain as a network client.
+func (s *Server) InProcess() grpc.ClientConnInterface { return s.restConn }
+
+// Run serves until ctx ends or a listener fails, then shuts down: health
+// turns NOT_SERVING, new connections are refused, in-flight requests finish
+// within the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("grpc: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		return s.shutdown()
+	})
+	s.health.Resume()
+	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
+	err := g.Wait()
+	return errors.Join(err, s.store.Close())
+}
+
+func (s *Server) shutdown() error {
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	s.health.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	httpErr := s.http.Shutdown(ctx)
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-stopped
+	}
+	if httpErr != nil {
+		s.http.Close()
+		return fmt.Errorf("http shutdown: %w", httpErr)
+	}
+	return nil
+}
