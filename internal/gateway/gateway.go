@@ -37,6 +37,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte) (ht
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
+		runtime.WithErrorHandler(errorHandler),
 	)
 	if err := cmv1.RegisterCatalogServiceHandlerClient(ctx, mux, cmv1.NewCatalogServiceClient(conn)); err != nil {
 		return nil, err

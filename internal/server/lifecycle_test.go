@@ -1,0 +1,137 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/server"
+)
+
+// The REST facade must run the gRPC interceptor chain: the request id
+// interceptor answers with the id it was given (or one it made), and the auth
+// interceptor refuses a write (see TestMappingWritesOverREST).
+func TestRESTRunsTheInterceptorChain(t *testing.T) {
+	s := startDefault(t)
+	r := s.rest(t, "GET", "/v1/frameworks/iso-27001-2022", nil, "X-Request-Id", "trace-123")
+	if got := r.header.Get("X-Request-Id"); got != "trace-123" {
+		t.Fatalf("REST X-Request-Id = %q, want the one sent", got)
+	}
+	r = s.rest(t, "GET", "/v1/frameworks/iso-27001-2022", nil)
+	if len(r.header.Get("X-Request-Id")) != 16 {
+		t.Fatalf("REST call got no request id: %v", r.header)
+	}
+	// And over gRPC the same interceptor answers in the header metadata.
+	var md metadata.MD
+	_, err := s.catalog.GetFramework(metadata.AppendToOutgoingContext(ctxT(t), "x-request-id", "grpc-7"),
+		&cmv1.GetFrameworkRequest{Name: "frameworks/iso-27001-2022"}, grpc.Header(&md))
+	if err != nil || len(md.Get("x-request-id")) != 1 || md.Get("x-request-id")[0] != "grpc-7" {
+		t.Fatalf("gRPC x-request-id = %v, %v", md.Get("x-request-id"), err)
+	}
+}
+
+func TestHealthAndOpenAPI(t *testing.T) {
+	s := startDefault(t)
+	r := s.rest(t, "GET", "/healthz", nil)
+	if r.status != 200 || r.str("status") != "SERVING" {
+		t.Fatalf("/healthz: %d %s", r.status, r.raw)
+	}
+	h, err := grpc_health_v1.NewHealthClient(s.conn).Check(ctxT(t), &grpc_health_v1.HealthCheckRequest{Service: "controlmap.v1.CatalogService"})
+	if err != nil || h.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Fatalf("gRPC health: %v %v", h, err)
+	}
+	r = s.rest(t, "GET", "/openapi.json", nil)
+	var doc struct {
+		Swagger string                    `json:"swagger"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.raw, &doc); err != nil || doc.Swagger != "2.0" {
+		t.Fatalf("/openapi.json: %v %.200s", err, r.raw)
+	}
+	for _, p := range []string{"/v1/frameworks", "/v1/{name}", "/v1/mappings", "/v1/crosswalks/{source}/{target}"} {
+		if doc.Paths[p] == nil {
+			t.Errorf("OpenAPI lacks %s", p)
+		}
+	}
+	if r := s.rest(t, "GET", "/v1/nothing/here", nil); r.status != 404 {
+		t.Errorf("unknown route: %d", r.status)
+	}
+}
+
+// Shutdown lets a request that is in flight finish, then Run returns.
+func TestGracefulShutdown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := server.New(ctx, server.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", AdminToken: adminToken, ShutdownTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	waitServing(t, "http://"+srv.HTTPAddr()+"/healthz")
+
+	// A raw HTTP/1.1 request with Expect: 100-continue: the server answers
+	// "100 Continue" once the handler starts reading the body, so the request
+	// is known to be in flight before shutdown begins.
+	raw, _ := json.Marshal(newMapping())
+	conn, err := net.Dial("tcp", srv.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/mappings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", adminToken, len(raw))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("expected 100 Continue, got %q %v", line, err)
+	}
+	_, _ = br.ReadString('\n') // blank line after the interim response
+	cancel()                    // shutdown starts while the body is awaited
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned before the in-flight request finished: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := conn.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("in-flight request: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := http.Get("http://" + srv.HTTPAddr() + "/healthz"); err == nil {
+		t.Fatal("still accepting connections after shutdown")
+	}
+}
+
+func waitServing(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "SERVING") && resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never reported SERVING", url)
+}
