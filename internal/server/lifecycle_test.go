@@ -3,10 +3,10 @@ package server_test
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,7 +98,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("expected 100 Continue, got %q %v", line, err)
 	}
 	_, _ = br.ReadString('\n') // blank line after the interim response
-	cancel()                    // shutdown starts while the body is awaited
+	cancel()                   // shutdown starts while the body is awaited
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned before the in-flight request finished: %v", err)
