@@ -11,3 +11,5 @@
 // copyrighted: the files carry ids, official short titles and summaries in
 // our own words, never normative text.
 package content
+
+//go:generate go run ./gendocs
