@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 )
 
 // ControlID is the index of a control in a Graph. It is only meaningful for
@@ -62,6 +64,7 @@ type Graph struct {
 	mappingIndex map[string]int32
 	outgoing     [][]int32 // per control: mappings whose source it is
 	incoming     [][]int32 // per control: mappings whose target it is
+	edges        [][]Edge  // per control: every mapping, read from it
 	pairs        map[[2]ControlID]int32
 	crosswalks   map[[2]int32][]int32 // framework pair (low, high) -> mappings
 }
@@ -130,6 +133,19 @@ func (g *Graph) Outgoing(c ControlID) []int32 { return g.outgoing[c] }
 
 // Incoming returns the indexes of the mappings whose target is c.
 func (g *Graph) Incoming(c ControlID) []int32 { return g.incoming[c] }
+
+// Edge is a mapping seen from one of its ends: "this control Relationship
+// To". For the target end of a mapping, Relationship is the inverse of the
+// stored one.
+type Edge struct {
+	To           ControlID
+	Mapping      int32
+	Relationship cmv1.Relationship
+	Strength     int32
+}
+
+// Edges returns every mapping of c, read from c, outgoing ones first.
+func (g *Graph) Edges(c ControlID) []Edge { return g.edges[c] }
 
 // MappingBetween returns the mapping joining a and b, in either direction.
 func (g *Graph) MappingBetween(a, b ControlID) (*MappingNode, bool) {
@@ -214,12 +230,27 @@ func (g *Graph) indexMappings(mappings []Mapping) error {
 		fp := frameworkPair(g.controls[m.Src].Framework, g.controls[m.Dst].Framework)
 		g.crosswalks[fp] = append(g.crosswalks[fp], int32(i))
 	}
-	g.outgoing = adjacency(outCount)
-	g.incoming = adjacency(inCount)
+	g.outgoing = adjacency[int32](outCount)
+	g.incoming = adjacency[int32](inCount)
 	for i := range nodes {
 		m := &nodes[i]
 		g.outgoing[m.Src] = append(g.outgoing[m.Src], int32(i))
 		g.incoming[m.Dst] = append(g.incoming[m.Dst], int32(i))
+	}
+	edgeCount := make([]int32, len(g.controls))
+	for i := range edgeCount {
+		edgeCount[i] = outCount[i] + inCount[i]
+	}
+	g.edges = adjacency[Edge](edgeCount)
+	for c := range g.controls {
+		for _, i := range g.outgoing[c] {
+			m := &nodes[i]
+			g.edges[c] = append(g.edges[c], Edge{To: m.Dst, Mapping: i, Relationship: m.Relationship, Strength: m.Strength})
+		}
+		for _, i := range g.incoming[c] {
+			m := &nodes[i]
+			g.edges[c] = append(g.edges[c], Edge{To: m.Src, Mapping: i, Relationship: Inverse(m.Relationship), Strength: m.Strength})
+		}
 	}
 	for fp, list := range g.crosswalks {
 		lowSide := fp[0]
@@ -244,13 +275,13 @@ func (g *Graph) orientedEnds(i int32, side int32) (ControlID, ControlID) {
 
 // adjacency carves one backing array into per-control slices of the given
 // capacities, so the lists of all controls sit together in memory.
-func adjacency(counts []int32) [][]int32 {
+func adjacency[T any](counts []int32) [][]T {
 	total := 0
 	for _, c := range counts {
 		total += int(c)
 	}
-	backing := make([]int32, 0, total)
-	lists := make([][]int32, len(counts))
+	backing := make([]T, 0, total)
+	lists := make([][]T, len(counts))
 	off := 0
 	for i, c := range counts {
 		lists[i] = backing[off : off : off+int(c)]

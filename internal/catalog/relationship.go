@@ -41,3 +41,49 @@ func StrengthRange(r cmv1.Relationship) (lo, hi int32) {
 		return 1, 9
 	}
 }
+
+// Compose returns the relationship that "S r1 M" and "M r2 T" prove for S
+// and T, and false when they prove nothing (DESIGN.md §3). It is the only
+// source of inferred results. NO_RELATIONSHIP never composes.
+//
+//	r1 \ r2      EQUAL        SUPERSET_OF  SUBSET_OF    INTERSECTS_WITH
+//	EQUAL        EQUAL        SUPERSET_OF  SUBSET_OF    INTERSECTS_WITH
+//	SUPERSET_OF  SUPERSET_OF  SUPERSET_OF  INTERSECTS   INTERSECTS
+//	SUBSET_OF    SUBSET_OF    -            SUBSET_OF    -
+//	INTERSECTS   INTERSECTS   -            INTERSECTS   -
+func Compose(r1, r2 cmv1.Relationship) (cmv1.Relationship, bool) {
+	const (
+		eq  = cmv1.Relationship_RELATIONSHIP_EQUAL
+		sub = cmv1.Relationship_RELATIONSHIP_SUBSET_OF
+		sup = cmv1.Relationship_RELATIONSHIP_SUPERSET_OF
+		in  = cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH
+	)
+	switch {
+	case r1 == eq && (r2 == eq || r2 == sub || r2 == sup || r2 == in):
+		return r2, true
+	case r2 == eq && (r1 == sub || r1 == sup || r1 == in):
+		return r1, true
+	case r1 == sup && r2 == sup:
+		return sup, true
+	case r1 == sup && (r2 == sub || r2 == in):
+		return in, true
+	case r1 == sub && r2 == sub:
+		return sub, true
+	case r1 == in && r2 == sub:
+		return in, true
+	}
+	return cmv1.Relationship_RELATIONSHIP_UNSPECIFIED, false
+}
+
+// SatisfactionOf says what implementing S does for T when "S r T": FULL for
+// EQUAL and SUPERSET_OF, PARTIAL for SUBSET_OF and INTERSECTS_WITH, NONE
+// otherwise.
+func SatisfactionOf(r cmv1.Relationship) cmv1.Satisfaction {
+	switch r {
+	case cmv1.Relationship_RELATIONSHIP_EQUAL, cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
+		return cmv1.Satisfaction_SATISFACTION_FULL
+	case cmv1.Relationship_RELATIONSHIP_SUBSET_OF, cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH:
+		return cmv1.Satisfaction_SATISFACTION_PARTIAL
+	}
+	return cmv1.Satisfaction_SATISFACTION_NONE
+}

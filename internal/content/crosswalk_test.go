@@ -34,8 +34,10 @@ func missing(g *catalog.Graph, fw string, seen map[string]bool, want func(*catal
 	return out
 }
 
-func annexControl(c *catalog.ControlNode) bool { return c.Kind == cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL }
-func assessable(c *catalog.ControlNode) bool   { return c.Assessable }
+func annexControl(c *catalog.ControlNode) bool {
+	return c.Kind == cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL
+}
+func assessable(c *catalog.ControlNode) bool { return c.Assessable }
 
 func TestCrosswalkCompleteness(t *testing.T) {
 	g := builtIn(t)

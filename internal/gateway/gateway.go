@@ -45,6 +45,9 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte) (ht
 	if err := cmv1.RegisterCrosswalkServiceHandlerClient(ctx, mux, cmv1.NewCrosswalkServiceClient(conn)); err != nil {
 		return nil, err
 	}
+	if err := cmv1.RegisterSatisfactionServiceHandlerClient(ctx, mux, cmv1.NewSatisfactionServiceClient(conn)); err != nil {
+		return nil, err
+	}
 	err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)

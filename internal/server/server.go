@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(interceptor))
 	s.restConn = gateway.NewConn(interceptor)
 	s.health = health.NewServer()
-	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName} {
+	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
 	}
 	// NOT_SERVING until Run starts serving.
@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st, func(ctx context.Context) string {
 			return auth.PrincipalFrom(ctx).Name
 		}))
+		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}
 	reflection.Register(s.grpc)

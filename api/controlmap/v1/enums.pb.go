@@ -382,6 +382,185 @@ func (MappingStatus) EnumDescriptor() ([]byte, []int) {
 	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{5}
 }
 
+// Satisfaction is what implementing one control does for another (DESIGN.md
+// §3): FULL from EQUAL or SUPERSET_OF, PARTIAL from SUBSET_OF or
+// INTERSECTS_WITH, NONE otherwise.
+type Satisfaction int32
+
+const (
+	Satisfaction_SATISFACTION_UNSPECIFIED Satisfaction = 0
+	// Everything the control requires is carried.
+	Satisfaction_SATISFACTION_FULL Satisfaction = 1
+	// Some of what the control requires is carried.
+	Satisfaction_SATISFACTION_PARTIAL Satisfaction = 2
+	// Nothing the control requires is known to be carried.
+	Satisfaction_SATISFACTION_NONE Satisfaction = 3
+)
+
+// Enum value maps for Satisfaction.
+var (
+	Satisfaction_name = map[int32]string{
+		0: "SATISFACTION_UNSPECIFIED",
+		1: "SATISFACTION_FULL",
+		2: "SATISFACTION_PARTIAL",
+		3: "SATISFACTION_NONE",
+	}
+	Satisfaction_value = map[string]int32{
+		"SATISFACTION_UNSPECIFIED": 0,
+		"SATISFACTION_FULL":        1,
+		"SATISFACTION_PARTIAL":     2,
+		"SATISFACTION_NONE":        3,
+	}
+)
+
+func (x Satisfaction) Enum() *Satisfaction {
+	p := new(Satisfaction)
+	*p = x
+	return p
+}
+
+func (x Satisfaction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Satisfaction) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlmap_v1_enums_proto_enumTypes[6].Descriptor()
+}
+
+func (Satisfaction) Type() protoreflect.EnumType {
+	return &file_controlmap_v1_enums_proto_enumTypes[6]
+}
+
+func (x Satisfaction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Satisfaction.Descriptor instead.
+func (Satisfaction) EnumDescriptor() ([]byte, []int) {
+	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{6}
+}
+
+// GapClass is what a target control means for an organization extending an
+// existing program.
+type GapClass int32
+
+const (
+	GapClass_GAP_CLASS_UNSPECIFIED GapClass = 0
+	// Fully satisfied: reuse what exists.
+	GapClass_GAP_CLASS_REUSE GapClass = 1
+	// Partly satisfied: extend what exists.
+	GapClass_GAP_CLASS_EXTEND GapClass = 2
+	// Not satisfied: build something new.
+	GapClass_GAP_CLASS_NEW GapClass = 3
+)
+
+// Enum value maps for GapClass.
+var (
+	GapClass_name = map[int32]string{
+		0: "GAP_CLASS_UNSPECIFIED",
+		1: "GAP_CLASS_REUSE",
+		2: "GAP_CLASS_EXTEND",
+		3: "GAP_CLASS_NEW",
+	}
+	GapClass_value = map[string]int32{
+		"GAP_CLASS_UNSPECIFIED": 0,
+		"GAP_CLASS_REUSE":       1,
+		"GAP_CLASS_EXTEND":      2,
+		"GAP_CLASS_NEW":         3,
+	}
+)
+
+func (x GapClass) Enum() *GapClass {
+	p := new(GapClass)
+	*p = x
+	return p
+}
+
+func (x GapClass) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GapClass) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlmap_v1_enums_proto_enumTypes[7].Descriptor()
+}
+
+func (GapClass) Type() protoreflect.EnumType {
+	return &file_controlmap_v1_enums_proto_enumTypes[7]
+}
+
+func (x GapClass) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GapClass.Descriptor instead.
+func (GapClass) EnumDescriptor() ([]byte, []int) {
+	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{7}
+}
+
+// ImplementationStatus is how far an organization has implemented a control.
+type ImplementationStatus int32
+
+const (
+	ImplementationStatus_IMPLEMENTATION_STATUS_UNSPECIFIED ImplementationStatus = 0
+	// In place and operating.
+	ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED ImplementationStatus = 1
+	// Partly in place: contributes at most PARTIAL satisfaction.
+	ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL ImplementationStatus = 2
+	// Decided but not in place: contributes nothing.
+	ImplementationStatus_IMPLEMENTATION_STATUS_PLANNED ImplementationStatus = 3
+	// Not in place: contributes nothing.
+	ImplementationStatus_IMPLEMENTATION_STATUS_NOT_IMPLEMENTED ImplementationStatus = 4
+	// Out of scope for the organization: contributes nothing.
+	ImplementationStatus_IMPLEMENTATION_STATUS_NOT_APPLICABLE ImplementationStatus = 5
+)
+
+// Enum value maps for ImplementationStatus.
+var (
+	ImplementationStatus_name = map[int32]string{
+		0: "IMPLEMENTATION_STATUS_UNSPECIFIED",
+		1: "IMPLEMENTATION_STATUS_IMPLEMENTED",
+		2: "IMPLEMENTATION_STATUS_PARTIAL",
+		3: "IMPLEMENTATION_STATUS_PLANNED",
+		4: "IMPLEMENTATION_STATUS_NOT_IMPLEMENTED",
+		5: "IMPLEMENTATION_STATUS_NOT_APPLICABLE",
+	}
+	ImplementationStatus_value = map[string]int32{
+		"IMPLEMENTATION_STATUS_UNSPECIFIED":     0,
+		"IMPLEMENTATION_STATUS_IMPLEMENTED":     1,
+		"IMPLEMENTATION_STATUS_PARTIAL":         2,
+		"IMPLEMENTATION_STATUS_PLANNED":         3,
+		"IMPLEMENTATION_STATUS_NOT_IMPLEMENTED": 4,
+		"IMPLEMENTATION_STATUS_NOT_APPLICABLE":  5,
+	}
+)
+
+func (x ImplementationStatus) Enum() *ImplementationStatus {
+	p := new(ImplementationStatus)
+	*p = x
+	return p
+}
+
+func (x ImplementationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImplementationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlmap_v1_enums_proto_enumTypes[8].Descriptor()
+}
+
+func (ImplementationStatus) Type() protoreflect.EnumType {
+	return &file_controlmap_v1_enums_proto_enumTypes[8]
+}
+
+func (x ImplementationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImplementationStatus.Descriptor instead.
+func (ImplementationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{8}
+}
+
 var File_controlmap_v1_enums_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_enums_proto_rawDesc = "" +
@@ -422,7 +601,24 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\x1aMAPPING_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MAPPING_STATUS_DRAFT\x10\x01\x12\x1b\n" +
 	"\x17MAPPING_STATUS_APPROVED\x10\x02\x12\x1d\n" +
-	"\x19MAPPING_STATUS_DEPRECATED\x10\x03BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"\x19MAPPING_STATUS_DEPRECATED\x10\x03*t\n" +
+	"\fSatisfaction\x12\x1c\n" +
+	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11SATISFACTION_FULL\x10\x01\x12\x18\n" +
+	"\x14SATISFACTION_PARTIAL\x10\x02\x12\x15\n" +
+	"\x11SATISFACTION_NONE\x10\x03*c\n" +
+	"\bGapClass\x12\x19\n" +
+	"\x15GAP_CLASS_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fGAP_CLASS_REUSE\x10\x01\x12\x14\n" +
+	"\x10GAP_CLASS_EXTEND\x10\x02\x12\x11\n" +
+	"\rGAP_CLASS_NEW\x10\x03*\xff\x01\n" +
+	"\x14ImplementationStatus\x12%\n" +
+	"!IMPLEMENTATION_STATUS_UNSPECIFIED\x10\x00\x12%\n" +
+	"!IMPLEMENTATION_STATUS_IMPLEMENTED\x10\x01\x12!\n" +
+	"\x1dIMPLEMENTATION_STATUS_PARTIAL\x10\x02\x12!\n" +
+	"\x1dIMPLEMENTATION_STATUS_PLANNED\x10\x03\x12)\n" +
+	"%IMPLEMENTATION_STATUS_NOT_IMPLEMENTED\x10\x04\x12(\n" +
+	"$IMPLEMENTATION_STATUS_NOT_APPLICABLE\x10\x05BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_enums_proto_rawDescOnce sync.Once
@@ -436,14 +632,17 @@ func file_controlmap_v1_enums_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_enums_proto_rawDescData
 }
 
-var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
 var file_controlmap_v1_enums_proto_goTypes = []any{
-	(Relationship)(0),  // 0: controlmap.v1.Relationship
-	(Rationale)(0),     // 1: controlmap.v1.Rationale
-	(FrameworkKind)(0), // 2: controlmap.v1.FrameworkKind
-	(ControlKind)(0),   // 3: controlmap.v1.ControlKind
-	(MappingMethod)(0), // 4: controlmap.v1.MappingMethod
-	(MappingStatus)(0), // 5: controlmap.v1.MappingStatus
+	(Relationship)(0),         // 0: controlmap.v1.Relationship
+	(Rationale)(0),            // 1: controlmap.v1.Rationale
+	(FrameworkKind)(0),        // 2: controlmap.v1.FrameworkKind
+	(ControlKind)(0),          // 3: controlmap.v1.ControlKind
+	(MappingMethod)(0),        // 4: controlmap.v1.MappingMethod
+	(MappingStatus)(0),        // 5: controlmap.v1.MappingStatus
+	(Satisfaction)(0),         // 6: controlmap.v1.Satisfaction
+	(GapClass)(0),             // 7: controlmap.v1.GapClass
+	(ImplementationStatus)(0), // 8: controlmap.v1.ImplementationStatus
 }
 var file_controlmap_v1_enums_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -463,7 +662,7 @@ func file_controlmap_v1_enums_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_enums_proto_rawDesc), len(file_controlmap_v1_enums_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      9,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -1,0 +1,153 @@
+package satisfaction
+
+import (
+	"cmp"
+	"slices"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+// Notice travels with every coverage report.
+const Notice = "This report states how the controls relate according to the mappings in the catalog. " +
+	"It is not a compliance verdict: an auditor judges whether each control is implemented and effective."
+
+// SourceControl is a control of the source with its implementation status.
+type SourceControl struct {
+	Control        catalog.ControlID
+	Implementation cmv1.ImplementationStatus
+}
+
+// Contribution is what one source control gives one target control.
+type Contribution struct {
+	Found
+	// Source is the contributing source control (Found.Control is the
+	// target).
+	Source         catalog.ControlID
+	Implementation cmv1.ImplementationStatus
+}
+
+// Totals counts assessable target controls by satisfaction.
+type Totals struct {
+	Total, Full, Partial, None int
+}
+
+func (t *Totals) add(s cmv1.Satisfaction) {
+	t.Total++
+	switch s {
+	case cmv1.Satisfaction_SATISFACTION_FULL:
+		t.Full++
+	case cmv1.Satisfaction_SATISFACTION_PARTIAL:
+		t.Partial++
+	default:
+		t.None++
+	}
+}
+
+// ControlCoverage is the coverage of one assessable target control.
+type ControlCoverage struct {
+	Control catalog.ControlID
+	Status  cmv1.Satisfaction
+	Sources []Contribution
+}
+
+// GroupCoverage is the coverage of one top-level group of the target.
+type GroupCoverage struct {
+	Group catalog.ControlID
+	Totals
+}
+
+// Report is the coverage of a target framework by a set of source controls.
+type Report struct {
+	Target   *catalog.FrameworkNode
+	Totals   Totals
+	Groups   []GroupCoverage
+	Controls []ControlCoverage
+	// Reuse lists the source controls that contribute anything, in
+	// document order; ReuseAssessable counts the assessable ones among them
+	// and SourceAssessable the assessable controls of the source.
+	Reuse            []catalog.ControlID
+	ReuseAssessable  int
+	SourceAssessable int
+}
+
+// Coverage computes, for every assessable control of target, the best
+// satisfaction the sources give and who gives it. A source control that is
+// only PARTIAL gives at most PARTIAL; PLANNED, NOT_IMPLEMENTED and
+// NOT_APPLICABLE give nothing. Sources must not repeat.
+func Coverage(g *catalog.Graph, sources []SourceControl, target *catalog.FrameworkNode, o Options) Report {
+	r := Report{Target: target}
+	controls := g.Controls(target)
+	byPos := make([]ControlCoverage, len(controls))
+	keep := func(c catalog.ControlID) bool { return c >= target.First && c < target.End && g.Control(c).Assessable }
+	contributes := map[catalog.ControlID]bool{}
+
+	s := getSearcher(g)
+	defer putSearcher(s)
+	for _, src := range sources {
+		if g.Control(src.Control).Assessable {
+			r.SourceAssessable++
+		}
+		impl := src.Implementation
+		if impl != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED && impl != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+			continue
+		}
+		s.reset(g)
+		s.run(g, src.Control, o)
+		s.results(g, src.Control, o, keep, func(f Found) {
+			if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+				f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
+			}
+			cc := &byPos[f.Control-target.First]
+			cc.Sources = append(cc.Sources, Contribution{Found: f, Source: src.Control, Implementation: impl})
+			contributes[src.Control] = true
+		})
+	}
+
+	groupAt := map[catalog.ControlID]int{}
+	for _, gid := range target.Groups {
+		groupAt[gid] = len(r.Groups)
+		r.Groups = append(r.Groups, GroupCoverage{Group: gid})
+	}
+	for i := range controls {
+		c := &controls[i]
+		if !c.Assessable {
+			continue
+		}
+		cc := byPos[i]
+		cc.Control = c.Index
+		cc.Status = cmv1.Satisfaction_SATISFACTION_NONE
+		for _, k := range cc.Sources {
+			cc.Status = min(cc.Status, k.Satisfaction) // FULL < PARTIAL < NONE
+		}
+		slices.SortFunc(cc.Sources, func(a, b Contribution) int {
+			return cmp.Or(cmp.Compare(a.Satisfaction, b.Satisfaction), cmp.Compare(b.Strength, a.Strength),
+				cmp.Compare(len(a.Path), len(b.Path)), cmp.Compare(a.Source, b.Source))
+		})
+		r.Totals.add(cc.Status)
+		r.Groups[groupAt[c.Group]].add(cc.Status)
+		r.Controls = append(r.Controls, cc)
+	}
+	for _, src := range sources {
+		if contributes[src.Control] {
+			r.Reuse = append(r.Reuse, src.Control)
+			if g.Control(src.Control).Assessable {
+				r.ReuseAssessable++
+			}
+		}
+	}
+	slices.Sort(r.Reuse)
+	return r
+}
+
+// GapClass is what a target control's status means for a program being
+// extended.
+func GapClass(s cmv1.Satisfaction) cmv1.GapClass {
+	switch s {
+	case cmv1.Satisfaction_SATISFACTION_FULL:
+		return cmv1.GapClass_GAP_CLASS_REUSE
+	case cmv1.Satisfaction_SATISFACTION_PARTIAL:
+		return cmv1.GapClass_GAP_CLASS_EXTEND
+	}
+	return cmv1.GapClass_GAP_CLASS_NEW
+}

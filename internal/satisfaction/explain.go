@@ -1,0 +1,88 @@
+package satisfaction
+
+import (
+	"cmp"
+	"slices"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+// Explain limits: paths returned, and steps explored before giving up on a
+// dense neighbourhood (the answer then says it is incomplete).
+const (
+	MaxExplainedPaths = 100
+	maxExplainSteps   = 200_000
+)
+
+// Step is one mapping of a path, read in the direction of travel.
+type Step struct {
+	Mapping      int32
+	From, To     catalog.ControlID
+	Relationship cmv1.Relationship
+	Strength     int32
+}
+
+// Path is a sound path and what it composes to.
+type Path struct {
+	Steps        []Step
+	Relationship cmv1.Relationship
+	Strength     int32
+}
+
+// Explanation lists the sound paths between two controls.
+type Explanation struct {
+	Paths []Path
+	// Direct is the mapping joining the two controls, if any, whatever its
+	// relationship (a NO_RELATIONSHIP one is reported here, not as a path).
+	Direct *catalog.MappingNode
+	// Truncated is set when more paths exist than were returned or explored.
+	Truncated bool
+}
+
+// Explain finds every path of at most maxHops mappings from a to b that
+// changes framework at each step, never revisits a control and composes
+// soundly, ordered shortest first, then strongest.
+func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int) Explanation {
+	maxHops = min(max(maxHops, 1), MaxHops)
+	var out Explanation
+	out.Direct, _ = g.MappingBetween(a, b)
+	onPath := map[catalog.ControlID]bool{a: true}
+	var steps []Step
+	budget := maxExplainSteps
+	var walk func(at catalog.ControlID, rel cmv1.Relationship, strength int32)
+	walk = func(at catalog.ControlID, rel cmv1.Relationship, strength int32) {
+		for _, e := range g.Edges(at) {
+			if budget--; budget < 0 {
+				out.Truncated = true
+				return
+			}
+			if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || onPath[e.To] {
+				continue
+			}
+			next, ok := catalog.Compose(rel, e.Relationship)
+			if !ok {
+				continue // nothing sound can follow
+			}
+			steps = append(steps, Step{Mapping: e.Mapping, From: at, To: e.To, Relationship: e.Relationship, Strength: e.Strength})
+			s := min(strength, e.Strength)
+			if e.To == b {
+				out.Paths = append(out.Paths, Path{Steps: slices.Clone(steps), Relationship: next, Strength: s})
+			} else if len(steps) < maxHops {
+				onPath[e.To] = true
+				walk(e.To, next, s)
+				delete(onPath, e.To)
+			}
+			steps = steps[:len(steps)-1]
+		}
+	}
+	walk(a, cmv1.Relationship_RELATIONSHIP_EQUAL, 10)
+	slices.SortStableFunc(out.Paths, func(x, y Path) int {
+		return cmp.Or(cmp.Compare(len(x.Steps), len(y.Steps)), cmp.Compare(y.Strength, x.Strength))
+	})
+	if len(out.Paths) > MaxExplainedPaths {
+		out.Paths = out.Paths[:MaxExplainedPaths]
+		out.Truncated = true
+	}
+	return out
+}
