@@ -123,8 +123,8 @@ func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 		s.next = s.next[:0]
 		for _, ni := range s.frontier {
 			from := s.arena[ni]
-			if ni != 0 && s.best[state(from.control, from.rel)] != ni {
-				continue // superseded by a better path to the same state
+			if b := s.best[state(from.control, from.rel)]; ni != 0 && b != ni && s.arena[b].hops == from.hops {
+				continue // a stronger path of the same length replaced it
 			}
 			for _, e := range g.Edges(from.control) {
 				if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
