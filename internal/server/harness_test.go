@@ -40,12 +40,8 @@ func start(t *testing.T, cfg server.Config) *stack {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dial(t, srv.GRPCAddr())
 	t.Cleanup(func() {
-		conn.Close()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
@@ -58,6 +54,16 @@ func start(t *testing.T, cfg server.Config) *stack {
 		crosswalk: cmv1.NewCrosswalkServiceClient(conn),
 		base:      "http://" + srv.HTTPAddr(),
 	}
+}
+
+// dial connects a gRPC client for the duration of the test.
+func dial(tb testing.TB, addr string) *grpc.ClientConn {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 func startDefault(t *testing.T) *stack {
