@@ -51,6 +51,14 @@ type Store interface {
 	// mapping and ErrEtagMismatch if etag is not empty and differs.
 	DeleteMapping(ctx context.Context, id, etag string) (int64, error)
 
+	// Ready reports whether the store has loaded its catalog; before that,
+	// Snapshot is empty.
+	Ready() bool
+
+	// WaitForRevision returns nil once Snapshot is at revision rev or
+	// later, or ctx's error when ctx ends first.
+	WaitForRevision(ctx context.Context, rev int64) error
+
 	// Close releases the store's resources.
 	Close() error
 }

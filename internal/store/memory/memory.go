@@ -20,6 +20,7 @@ type Store struct {
 	graph    atomic.Pointer[catalog.Graph]
 	mappings []catalog.Mapping // the mappings of graph, owned by writers
 	now      func() time.Time
+	revision store.Revisions
 }
 
 var _ store.Store = (*Store)(nil)
@@ -118,6 +119,14 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, erro
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
 
+// Ready implements store.Store: a memory store is ready from the start.
+func (s *Store) Ready() bool { return true }
+
+// WaitForRevision implements store.Store.
+func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
+	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
+}
+
 func (s *Store) find(g *catalog.Graph, id, etag string) (int, error) {
 	m, ok := g.Mapping(id)
 	if !ok {
@@ -140,6 +149,7 @@ func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping) error {
 	}
 	s.mappings = mappings
 	s.graph.Store(ng)
+	s.revision.Publish()
 	return nil
 }
 

@@ -1,0 +1,251 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+// follow keeps the catalog current until ctx ends: it loads it once the
+// database answers, then listens for notifications on a dedicated
+// connection, catching up on each one, at every poll interval, and after
+// every reconnect.
+func (s *Store) follow(ctx context.Context) {
+	defer close(s.done)
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		if err := s.catchUp(ctx); err != nil {
+			s.log.Warn("database not reachable; serving the last catalog", "err", err, "retry_in", backoff.peek())
+			backoff.sleep(ctx)
+			continue
+		}
+		if err := s.listen(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("listening for changes failed; reconnecting", "err", err, "retry_in", backoff.peek())
+			backoff.sleep(ctx)
+			continue
+		}
+		backoff.reset()
+	}
+}
+
+// listen holds a LISTEN connection until it fails or ctx ends.
+func (s *Store) listen(ctx context.Context) error {
+	cc, err := pgx.ParseConfig(s.cfg.URL)
+	if err != nil {
+		return err
+	}
+	cc.ConnectTimeout = s.cfg.ConnectTimeout
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
+		return err
+	}
+	// Changes committed before LISTEN took effect are in the log.
+	if err := s.catchUp(ctx); err != nil {
+		return err
+	}
+	for {
+		wait, cancel := context.WithTimeout(ctx, s.cfg.PollInterval)
+		go func() {
+			select {
+			case <-s.wake:
+				cancel()
+			case <-wait.Done():
+			}
+		}()
+		_, err := conn.WaitForNotification(wait)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			return err // the connection broke
+		}
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// catchUp brings the catalog to the database's current revision, reading
+// in one snapshot transaction the revision and the rows changed since ours:
+// the published catalog is always exactly the database at some revision.
+func (s *Store) catchUp(ctx context.Context) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	cur := s.graph.Load()
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var rev int64
+		if err := tx.QueryRow(ctx, "SELECT revision FROM store_state").Scan(&rev); err != nil {
+			return err
+		}
+		if rev == cur.Revision() && s.Ready() {
+			return nil
+		}
+		var contentChanged bool
+		var ids []string
+		if s.Ready() {
+			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind = 'content'), false), coalesce(array_agg(DISTINCT mapping_id) FILTER (WHERE mapping_id IS NOT NULL), '{}')
+				FROM changes WHERE revision > $1 AND revision <= $2`, cur.Revision(), rev).Scan(&contentChanged, &ids); err != nil {
+				return err
+			}
+		}
+		if !s.Ready() || contentChanged || rev < cur.Revision() {
+			g, mappings, err := loadAll(ctx, tx, rev)
+			if err != nil {
+				return err
+			}
+			s.publish(g, mappings)
+			s.ready.Store(true)
+			s.log.Info("catalog loaded from the database", "revision", rev, "frameworks", len(g.Frameworks()), "mappings", len(g.Mappings()))
+			return nil
+		}
+		next := make(map[string]catalog.Mapping, len(s.mappings)+len(ids))
+		for k, v := range s.mappings {
+			next[k] = v
+		}
+		for _, id := range ids {
+			delete(next, id)
+		}
+		rows, err := tx.Query(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = ANY($1)", ids)
+		if err != nil {
+			return err
+		}
+		changed, err := pgx.CollectRows(rows, scanMapping)
+		if err != nil {
+			return err
+		}
+		for _, m := range changed {
+			next[m.ID] = m
+		}
+		g, err := cur.WithMappings(rev, values(next))
+		if err != nil {
+			return err
+		}
+		s.publish(g, next)
+		return nil
+	})
+}
+
+// loadAll reads the whole catalog.
+func loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[string]catalog.Mapping, error) {
+	var b catalog.Builder
+	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision FROM frameworks ORDER BY id`)
+	if err != nil {
+		return nil, nil, err
+	}
+	var fws []catalog.Framework
+	for rows.Next() {
+		var f catalog.Framework
+		var kind int32
+		var tags []byte
+		if err := rows.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision); err != nil {
+			return nil, nil, err
+		}
+		f.Kind = cmv1.FrameworkKind(kind)
+		if f.Tags, err = tagsFromJSON(tags); err != nil {
+			return nil, nil, err
+		}
+		fws = append(fws, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	controls := map[string][]catalog.Control{}
+	rows, err = tx.Query(ctx, `SELECT framework_id, id, parent_id, title, summary, kind, assessable, aliases, tags, revision
+		FROM controls ORDER BY framework_id, position, id`)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var fw string
+		var c catalog.Control
+		var kind int32
+		if err := rows.Scan(&fw, &c.ID, &c.Parent, &c.Title, &c.Summary, &kind, &c.Assessable, &c.Aliases, &c.Tags, &c.Revision); err != nil {
+			return nil, nil, err
+		}
+		c.Kind = cmv1.ControlKind(kind)
+		controls[fw] = append(controls[fw], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	for _, f := range fws {
+		b.AddFramework(f, controls[f.ID])
+	}
+	rows, err = tx.Query(ctx, "SELECT "+mappingColumns+" FROM mappings")
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := pgx.CollectRows(rows, scanMapping)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := b.Build(rev, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	mappings := make(map[string]catalog.Mapping, len(list))
+	for _, m := range list {
+		mappings[m.ID] = m
+	}
+	return g, mappings, nil
+}
+
+const mappingColumns = `id, source_framework, source_control, target_framework, target_control, relationship, strength,
+	rationale, justification, document, method, status, author, create_time, update_time, built_in, revision`
+
+func scanMapping(row pgx.CollectableRow) (catalog.Mapping, error) { return scanMappingRow(row) }
+
+func scanMappingRow(row pgx.Row) (catalog.Mapping, error) {
+	var m catalog.Mapping
+	var rel, rat, method, st int32
+	var created, updated *time.Time
+	err := row.Scan(&m.ID, &m.Source.Framework, &m.Source.Control, &m.Target.Framework, &m.Target.Control,
+		&rel, &m.Strength, &rat, &m.Justification, &m.Provenance.Document, &method, &st, &m.Provenance.Author,
+		&created, &updated, &m.BuiltIn, &m.Revision)
+	m.Relationship, m.Rationale = cmv1.Relationship(rel), cmv1.Rationale(rat)
+	m.Provenance.Method, m.Provenance.Status = cmv1.MappingMethod(method), cmv1.MappingStatus(st)
+	if created != nil {
+		m.Provenance.CreateTime = created.UTC()
+	}
+	if updated != nil {
+		m.Provenance.UpdateTime = updated.UTC()
+	}
+	return m, err
+}
+
+func values(m map[string]catalog.Mapping) []catalog.Mapping {
+	out := make([]catalog.Mapping, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// backoff doubles a delay from 100ms up to 5s.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
+
+func (b *backoff) peek() time.Duration { return b.d }
+
+func (b *backoff) reset() { b.d = 100 * time.Millisecond }
+
+func (b *backoff) sleep(ctx context.Context) {
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	b.d = min(2*b.d, 5*time.Second)
+}

@@ -1,0 +1,296 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// Config configures a Store.
+type Config struct {
+	// URL is the PostgreSQL connection string.
+	URL string
+	// Logger receives the store's logs; nil discards them.
+	Logger *slog.Logger
+	// PollInterval bounds how long a missed notification can delay a
+	// replica: the revision is checked at least this often (default 1s).
+	PollInterval time.Duration
+	// ConnectTimeout bounds each connection attempt, so writes fail fast
+	// while the database is away (default 2s).
+	ConnectTimeout time.Duration
+}
+
+// Store is the PostgreSQL store.
+type Store struct {
+	cfg  Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+
+	graph    atomic.Pointer[catalog.Graph]
+	ready    atomic.Bool
+	revision store.Revisions
+
+	applyMu  sync.Mutex                 // serializes catching up
+	mappings map[string]catalog.Mapping // the mappings of graph, under applyMu
+
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open returns a store for the database at cfg.URL and starts following
+// it in the background: it loads the catalog as soon as the database
+// answers (retrying with backoff, never failing for want of a database),
+// then applies every committed change. Until the first load Ready is false
+// and the catalog is empty. Open fails only on a malformed configuration.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 2 * time.Second
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	// The pool would hand out a connection unchecked if it was used within
+	// the last second, so after a database restart a busy pool serves dead
+	// connections. Writes are rare next to reads; a ping each is cheap.
+	pc.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
+	pc.PingTimeout = cfg.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{cfg: cfg, log: log, pool: pool, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	empty, err := (&catalog.Builder{}).Build(0, nil)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.publish(empty, nil)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go s.follow(runCtx)
+	return s, nil
+}
+
+// Pool is the store's connection pool, for Migrate.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Snapshot implements store.Store.
+func (s *Store) Snapshot() *catalog.Graph { return s.graph.Load() }
+
+// Ready implements store.Store: the catalog has been loaded once.
+func (s *Store) Ready() bool { return s.ready.Load() }
+
+// WaitForRevision implements store.Store.
+func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
+	if s.Snapshot().Revision() >= rev {
+		return nil
+	}
+	select { // ask the follower to look now rather than at its next poll
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
+}
+
+// Close stops following the database and closes the pool.
+func (s *Store) Close() error {
+	s.cancel()
+	<-s.done
+	s.pool.Close()
+	return nil
+}
+
+func (s *Store) publish(g *catalog.Graph, mappings map[string]catalog.Mapping) {
+	s.mappings = mappings
+	s.graph.Store(g)
+	s.revision.Publish()
+}
+
+// CreateMapping implements store.Store.
+func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
+	m.BuiltIn = false
+	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
+		m.ID = newID()
+		m.Revision = rev
+		err := tx.QueryRow(ctx, `INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
+				relationship, strength, rationale, justification, document, method, status, author,
+				create_time, update_time, built_in, revision)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now(), false, $14)
+			RETURNING create_time`,
+			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
+			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
+			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev,
+		).Scan(&m.Provenance.CreateTime)
+		m.Provenance.UpdateTime = m.Provenance.CreateTime
+		return m.ID, createError(err, m)
+	})
+	if err != nil {
+		return catalog.Mapping{}, err
+	}
+	m.Revision = rev
+	return m, nil
+}
+
+func createError(err error, m catalog.Mapping) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "23503": // foreign_key_violation
+		return fmt.Errorf("%w: control %s or %s", store.ErrNotFound, m.Source.Name(), m.Target.Name())
+	case "23505": // unique_violation
+		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyExists, m.Source.Name(), m.Target.Name())
+	case "23514": // check_violation
+		return catalog.Invalid("mapping", pe.Message)
+	}
+	return err
+}
+
+// UpdateMapping implements store.Store.
+func (s *Store) UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error) {
+	var out catalog.Mapping
+	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
+		if _, err := lockMapping(ctx, tx, m.ID, etag); err != nil {
+			return "", err
+		}
+		row := tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
+				document = $6, method = $7, status = $8, author = $9, update_time = now(), revision = $10,
+				user_modified = built_in
+			WHERE id = $1 RETURNING `+mappingColumns,
+			m.ID, int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
+			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev)
+		var err error
+		out, err = scanMappingRow(row)
+		return m.ID, err
+	})
+	return out, err
+}
+
+// DeleteMapping implements store.Store.
+func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, error) {
+	return s.write(ctx, func(tx pgx.Tx, _ int64) (string, error) {
+		builtIn, err := lockMapping(ctx, tx, id, etag)
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
+			return "", err
+		}
+		if builtIn {
+			_, err = tx.Exec(ctx, "INSERT INTO deleted_built_in_mappings (id) VALUES ($1) ON CONFLICT DO NOTHING", id)
+		}
+		return id, err
+	})
+}
+
+// lockMapping locks a mapping row for the rest of the transaction and
+// checks the caller's etag against it.
+func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (builtIn bool, err error) {
+	var rev int64
+	err = tx.QueryRow(ctx, "SELECT revision, built_in FROM mappings WHERE id = $1 FOR UPDATE", id).Scan(&rev, &builtIn)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
+	case err != nil:
+		return false, err
+	case etag != "" && etag != strconv.FormatInt(rev, 10):
+		return false, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
+			store.ErrEtagMismatch, catalog.MappingName(id), strconv.FormatInt(rev, 10), etag)
+	}
+	return builtIn, nil
+}
+
+// write runs fn in a transaction that advances the revision, records the
+// change, and notifies the other replicas on commit; then brings this
+// replica's catalog up to the new revision before returning it. A failure
+// before anything reached the server (such as a dead pooled connection) is
+// retried; a lost database is store.ErrUnavailable and nothing is written.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
+	var rev int64
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		rev, err = s.writeOnce(ctx, fn)
+		if err == nil || !pgconn.SafeToRetry(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return 0, classify(err)
+	}
+	if err := s.catchUp(ctx); err != nil {
+		s.log.WarnContext(ctx, "write committed, catching up failed; the follower will retry", "revision", rev, "err", err)
+	}
+	return rev, nil
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
+	var rev int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "UPDATE store_state SET revision = revision + 1 RETURNING revision").Scan(&rev); err != nil {
+			return err
+		}
+		id, err := fn(tx, rev)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind, mapping_id) VALUES ($1, 'mapping', $2)", rev, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(rev, 10))
+		return err
+	})
+	return rev, err
+}
+
+// classify keeps the store's own errors and reports anything that is not an
+// answer from PostgreSQL as the database being unavailable.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	var inv *catalog.InvalidError
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrEtagMismatch),
+		errors.As(err, &inv), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.As(err, &pe):
+		if pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code[:2] == "08" { // shutdown, connection
+			return unavailable(err)
+		}
+		return err
+	}
+	return unavailable(err)
+}
+
+func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}

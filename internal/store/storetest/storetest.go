@@ -1,0 +1,368 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// Run runs every case against stores from newStore, which must return a
+// ready store holding the built-in content at revision 1.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, s store.Store)
+	}{
+		{"StartsWithBuiltInContent", testStartsWithBuiltInContent},
+		{"CreateMapping", testCreate},
+		{"CreateMappingConflicts", testCreateConflicts},
+		{"UpdateMappingEtags", testUpdate},
+		{"DeleteMapping", testDelete},
+		{"RevisionGrowsByOnePerWrite", testRevisions},
+		{"ListsAndFiltersSeeWrites", testLists},
+		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
+		{"ConcurrentCreatesOfOnePair", testConcurrentCreates},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// unmappedPairs returns n pairs of assessable controls, ISO 27001 to AI RMF,
+// that the built-in content does not map.
+func unmappedPairs(t *testing.T, g *catalog.Graph, n int) [][2]catalog.ControlRef {
+	src, ok1 := g.Framework("iso-27001-2022")
+	dst, ok2 := g.Framework("nist-ai-rmf-1.0")
+	if !ok1 || !ok2 {
+		t.Fatal("built-in frameworks missing")
+	}
+	var out [][2]catalog.ControlRef
+	for _, a := range g.Controls(src) {
+		for _, b := range g.Controls(dst) {
+			if len(out) == n {
+				return out
+			}
+			if a.Assessable && b.Assessable {
+				if _, mapped := g.MappingBetween(a.Index, b.Index); !mapped {
+					out = append(out, [2]catalog.ControlRef{g.Ref(a.Index), g.Ref(b.Index)})
+					break
+				}
+			}
+		}
+	}
+	t.Fatalf("only %d unmapped pairs", len(out))
+	return nil
+}
+
+func mapping(pair [2]catalog.ControlRef) catalog.Mapping {
+	return catalog.Mapping{
+		Source: pair[0], Target: pair[1],
+		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 3,
+		Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "conformance",
+		Provenance: catalog.Provenance{Document: "suite", Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN,
+			Status: cmv1.MappingStatus_MAPPING_STATUS_DRAFT, Author: "storetest"},
+	}
+}
+
+func testStartsWithBuiltInContent(t *testing.T, s store.Store) {
+	g := s.Snapshot()
+	if !s.Ready() || g.Revision() != 1 || len(g.Frameworks()) != 3 || len(g.Mappings()) < 300 {
+		t.Fatalf("ready %v, revision %d, %d frameworks, %d mappings", s.Ready(), g.Revision(), len(g.Frameworks()), len(g.Mappings()))
+	}
+	for _, m := range g.Mappings() {
+		if !m.BuiltIn || m.Revision != 1 || m.Provenance.Status != cmv1.MappingStatus_MAPPING_STATUS_APPROVED {
+			t.Fatalf("built-in mapping %+v", m.Mapping)
+		}
+	}
+	if err := s.WaitForRevision(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testCreate(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
+	before := time.Now().Add(-time.Minute)
+	m, err := s.CreateMapping(ctx, mapping(pair))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID == "" || m.Revision != 2 || m.BuiltIn || m.Provenance.CreateTime.Before(before) || !m.Provenance.UpdateTime.Equal(m.Provenance.CreateTime) {
+		t.Fatalf("created %+v", m)
+	}
+	g := s.Snapshot()
+	got, ok := g.Mapping(m.ID)
+	if !ok || g.Revision() != 2 || got.Source != pair[0] || got.Target != pair[1] || got.Justification != "conformance" || got.Etag() != m.Etag() {
+		t.Fatalf("snapshot after create: revision %d, %+v, %v", g.Revision(), got, ok)
+	}
+	if !got.Provenance.CreateTime.Equal(m.Provenance.CreateTime) {
+		t.Fatalf("create time %v in snapshot, %v returned", got.Provenance.CreateTime, m.Provenance.CreateTime)
+	}
+}
+
+func testCreateConflicts(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
+	if _, err := s.CreateMapping(ctx, mapping(pair)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateMapping(ctx, mapping(pair)); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("same pair again: %v", err)
+	}
+	if _, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{pair[1], pair[0]})); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("same pair reversed: %v", err)
+	}
+	bad := mapping(pair)
+	bad.Target.Control = "NOPE-9.9"
+	if _, err := s.CreateMapping(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown control: %v", err)
+	}
+	if rev := s.Snapshot().Revision(); rev != 2 {
+		t.Fatalf("failed writes moved the revision to %d", rev)
+	}
+}
+
+func testUpdate(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := m
+	next.Strength, next.Justification = 5, "changed"
+	up, err := s.UpdateMapping(ctx, next, m.Etag())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Strength != 5 || up.Justification != "changed" || up.Revision != m.Revision+1 || up.Etag() == m.Etag() ||
+		!up.Provenance.CreateTime.Equal(m.Provenance.CreateTime) || up.Source != m.Source {
+		t.Fatalf("updated %+v from %+v", up, m)
+	}
+	stale := next
+	stale.Strength = 7
+	if _, err := s.UpdateMapping(ctx, stale, m.Etag()); !errors.Is(err, store.ErrEtagMismatch) {
+		t.Fatalf("stale etag: %v", err)
+	}
+	if got, _ := s.Snapshot().Mapping(m.ID); got.Strength != 5 {
+		t.Fatalf("a refused update changed the mapping: %+v", got)
+	}
+	if _, err := s.UpdateMapping(ctx, stale, ""); err != nil {
+		t.Fatalf("update without etag: %v", err)
+	}
+	missing := next
+	missing.ID = "m0000000000000000"
+	if _, err := s.UpdateMapping(ctx, missing, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown mapping: %v", err)
+	}
+	// Built-in mappings can be changed too.
+	b := s.Snapshot().Mappings()[0].Mapping
+	b.Justification = "reviewed again"
+	if got, err := s.UpdateMapping(ctx, b, b.Etag()); err != nil || !got.BuiltIn || got.Justification != "reviewed again" {
+		t.Fatalf("update built-in: %+v %v", got, err)
+	}
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteMapping(ctx, m.ID, "1"); !errors.Is(err, store.ErrEtagMismatch) {
+		t.Fatalf("stale etag: %v", err)
+	}
+	rev, err := s.DeleteMapping(ctx, m.ID, m.Etag())
+	if err != nil || rev != m.Revision+1 {
+		t.Fatalf("delete: %d %v", rev, err)
+	}
+	if _, ok := s.Snapshot().Mapping(m.ID); ok {
+		t.Fatal("deleted mapping still in the snapshot")
+	}
+	if _, err := s.DeleteMapping(ctx, m.ID, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+	// The pair is free again.
+	if _, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{m.Source, m.Target})); err != nil {
+		t.Fatalf("re-create after delete: %v", err)
+	}
+	builtIn := s.Snapshot().Mappings()[0]
+	if _, err := s.DeleteMapping(ctx, builtIn.ID, ""); err != nil {
+		t.Fatalf("delete built-in: %v", err)
+	}
+}
+
+func testRevisions(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	pairs := unmappedPairs(t, s.Snapshot(), 5)
+	want := int64(1)
+	for _, p := range pairs {
+		m, err := s.CreateMapping(ctx, mapping(p))
+		want++
+		if err != nil || m.Revision != want || s.Snapshot().Revision() != want {
+			t.Fatalf("revision %d (snapshot %d), want %d: %v", m.Revision, s.Snapshot().Revision(), want, err)
+		}
+		if err := s.WaitForRevision(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := s.WaitForRevision(short, want+1); err == nil {
+		t.Fatal("waiting for a revision nobody wrote returned")
+	}
+}
+
+func testLists(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	pairs := unmappedPairs(t, s.Snapshot(), 3)
+	for _, p := range pairs {
+		if _, err := s.CreateMapping(ctx, mapping(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := s.Snapshot()
+	ids := make([]string, 0, len(g.Mappings()))
+	for _, m := range g.Mappings() {
+		ids = append(ids, m.ID)
+	}
+	if !slices.IsSorted(ids) {
+		t.Fatal("mappings are not ordered by id")
+	}
+	for _, p := range pairs {
+		src, _ := g.ResolveControl(p[0].Framework, p[0].Control)
+		dst, _ := g.ResolveControl(p[1].Framework, p[1].Control)
+		m, ok := g.MappingBetween(dst, src)
+		if !ok || !slices.Contains(g.Outgoing(src), g.Incoming(dst)[slices.IndexFunc(g.Incoming(dst), func(i int32) bool { return g.MappingAt(i).ID == m.ID })]) {
+			t.Fatalf("new mapping %v not indexed from both ends", p)
+		}
+		found := false
+		for _, o := range g.Crosswalk(g.Control(dst).Framework, g.Control(src).Framework) {
+			found = found || (o.Mapping.ID == m.ID && o.Inverse && o.From == dst)
+		}
+		if !found {
+			t.Fatalf("new mapping %v missing from the reversed crosswalk", p)
+		}
+	}
+}
+
+// Many writers update the same mappings with optimistic concurrency: the
+// final state holds every acknowledged write exactly once.
+func testConcurrentUpdates(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	var targets []string
+	for _, p := range unmappedPairs(t, s.Snapshot(), 3) {
+		m, err := s.CreateMapping(ctx, mapping(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, m.ID)
+	}
+	const writers, writes = 8, 6
+	var mu sync.Mutex
+	acked := map[string][]string{}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				id := targets[(w+i)%len(targets)]
+				token := fmt.Sprintf("w%d.%d", w, i)
+				for attempt := 0; ; attempt++ {
+					if attempt > 200 {
+						t.Errorf("%s: gave up", token)
+						return
+					}
+					g := s.Snapshot()
+					cur, ok := g.Mapping(id)
+					if !ok {
+						t.Errorf("mapping %s vanished", id)
+						return
+					}
+					next := cur.Mapping
+					next.Justification += " " + token
+					_, err := s.UpdateMapping(ctx, next, cur.Etag())
+					if err == nil {
+						mu.Lock()
+						acked[id] = append(acked[id], token)
+						mu.Unlock()
+						break
+					}
+					if !errors.Is(err, store.ErrEtagMismatch) {
+						t.Errorf("%s: %v", token, err)
+						return
+					}
+					// Someone else won: wait until this replica has seen it.
+					wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+					_ = s.WaitForRevision(wait, g.Revision()+1)
+					cancel()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	g := s.Snapshot()
+	total := 0
+	for _, id := range targets {
+		m, _ := g.Mapping(id)
+		got := strings.Fields(strings.TrimPrefix(m.Justification, "conformance"))
+		want := acked[id]
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("mapping %s holds %v, acknowledged %v", id, got, want)
+		}
+		total += len(want)
+	}
+	if total != writers*writes || g.Revision() != int64(1+len(targets)+total) {
+		t.Fatalf("%d acknowledged writes, revision %d", total, g.Revision())
+	}
+}
+
+// Writers racing to map the same pair: exactly one wins, the others get
+// ErrAlreadyExists, and one row exists.
+func testConcurrentCreates(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
+	var wins sync.WaitGroup
+	var mu sync.Mutex
+	won, lost := 0, 0
+	for i := range 8 {
+		wins.Go(func() {
+			p := pair
+			if i%2 == 1 {
+				p = [2]catalog.ControlRef{pair[1], pair[0]}
+			}
+			_, err := s.CreateMapping(ctx, mapping(p))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrAlreadyExists):
+				lost++
+			default:
+				t.Errorf("create: %v", err)
+			}
+		})
+	}
+	wins.Wait()
+	g := s.Snapshot()
+	if won != 1 || lost != 7 || g.Revision() != 2 {
+		t.Fatalf("%d won, %d conflicts, revision %d", won, lost, g.Revision())
+	}
+}
