@@ -8,10 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/server"
+	"github.com/controlmap/controlmap/internal/store/postgres"
 )
 
 func rootCommand() *cobra.Command {
@@ -21,7 +23,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), versionCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), versionCommand())
 	return root
 }
 
@@ -56,12 +58,66 @@ environment variable named in its help; a flag on the command line wins.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.GRPCAddr, "grpc-addr", env("CONTROLMAP_GRPC_ADDR", ":9090"), "gRPC listen address (CONTROLMAP_GRPC_ADDR)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", env("CONTROLMAP_HTTP_ADDR", ":8080"), "REST listen address (CONTROLMAP_HTTP_ADDR)")
-	f.StringVar(&cfg.Datastore, "datastore", env("CONTROLMAP_DATASTORE", "memory"), "store engine: memory (CONTROLMAP_DATASTORE)")
+	f.StringVar(&cfg.Datastore, "datastore", env("CONTROLMAP_DATASTORE", "memory"), "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", databaseURL(), "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
+	f.BoolVar(&cfg.Migrate, "migrate", env("CONTROLMAP_MIGRATE", "") == "true", "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
 	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "bearer token that authorizes writes; empty disables writes (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
 	return cmd
+}
+
+func migrateCommand() *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations and load the built-in content (idempotent)",
+		Long: `Apply the embedded SQL migrations the database lacks, then load the built-in
+frameworks and crosswalks unless the database already holds this version of them.
+Running it twice changes nothing. A newer content version updates built-in rows and
+never touches rows users wrote.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" {
+				return fmt.Errorf("--database-url (or CONTROLMAP_DATABASE_URL, DATABASE_URL) is required")
+			}
+			c, err := content.Load()
+			if err != nil {
+				return err
+			}
+			pool, err := pgxpool.New(cmd.Context(), url)
+			if err != nil {
+				return fmt.Errorf("--database-url: %w", err)
+			}
+			defer pool.Close()
+			res, err := postgres.Migrate(cmd.Context(), pool, c)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(res.Applied) == 0 {
+				fmt.Fprintln(out, "schema: up to date")
+			}
+			for _, m := range res.Applied {
+				fmt.Fprintln(out, "schema: applied", m)
+			}
+			if res.ContentLoaded {
+				fmt.Fprintf(out, "content: loaded version %s\n", res.ContentVersion)
+			} else {
+				fmt.Fprintf(out, "content: version %s already loaded\n", res.ContentVersion)
+			}
+			fmt.Fprintf(out, "revision: %d\n", res.Revision)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "database-url", databaseURL(), "PostgreSQL connection string (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
+	return cmd
+}
+
+// databaseURL is CONTROLMAP_DATABASE_URL, else the conventional DATABASE_URL.
+func databaseURL() string {
+	return env("CONTROLMAP_DATABASE_URL", os.Getenv("DATABASE_URL"))
 }
 
 func versionCommand() *cobra.Command {

@@ -31,8 +31,16 @@ type Config struct {
 	// port 0 picks a free one).
 	GRPCAddr string
 	HTTPAddr string
-	// Datastore selects the store engine: "memory".
+	// Datastore selects the store engine: "memory" or "postgres".
 	Datastore string
+	// DatabaseURL is the PostgreSQL connection string (postgres only).
+	DatabaseURL string
+	// Migrate applies the migrations and loads the built-in content at
+	// start (postgres only), as the migrate command does.
+	Migrate bool
+	// ConsistencyWait bounds how long a read with min_revision waits for
+	// this replica to catch up (default 2s).
+	ConsistencyWait time.Duration
 	// AdminToken authorizes writes; empty disables them.
 	AdminToken string
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
@@ -66,7 +74,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
-	st, err := openStore(cfg, log)
+	if cfg.ConsistencyWait <= 0 {
+		cfg.ConsistencyWait = 2 * time.Second
+	}
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +89,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		assignRequestID(),
 		logRequests(log),
 		authn.UnaryInterceptor(),
+		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
 	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(interceptor))
@@ -121,8 +133,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 // openStore picks the engine by name; engines are listed here, not
 // registered from init functions.
-func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
 	switch cfg.Datastore {
+	case "postgres":
+		return openPostgres(ctx, cfg, log)
 	case "", "memory":
 		c, err := content.Load()
 		if err != nil {
@@ -136,7 +150,7 @@ func openStore(cfg Config, log *slog.Logger) (store.Store, error) {
 			"content_version", c.Version, "frameworks", len(g.Frameworks()), "controls", g.ControlCount(), "mappings", len(g.Mappings()))
 		return memory.New(g), nil
 	default:
-		return nil, fmt.Errorf("unknown datastore %q (known: memory)", cfg.Datastore)
+		return nil, fmt.Errorf("unknown datastore %q (known: memory, postgres)", cfg.Datastore)
 	}
 }
 
@@ -174,7 +188,21 @@ func (s *Server) Run(ctx context.Context) error {
 		<-gctx.Done()
 		return s.shutdown()
 	})
-	s.health.Resume()
+	g.Go(func() error {
+		// SERVING once the store has its catalog: a PostgreSQL store loads
+		// it in the background, retrying until the database answers.
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for !s.store.Ready() {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-tick.C:
+			}
+		}
+		s.health.Resume()
+		return nil
+	})
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	err := g.Wait()
 	return errors.Join(err, s.store.Close())

@@ -366,7 +366,11 @@ type ListFrameworksRequest struct {
 	// Token from a previous response.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only frameworks of this kind.
-	Kind          FrameworkKind `protobuf:"varint,3,opt,name=kind,proto3,enum=controlmap.v1.FrameworkKind" json:"kind,omitempty"`
+	Kind FrameworkKind `protobuf:"varint,3,opt,name=kind,proto3,enum=controlmap.v1.FrameworkKind" json:"kind,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,6 +424,13 @@ func (x *ListFrameworksRequest) GetKind() FrameworkKind {
 		return x.Kind
 	}
 	return FrameworkKind_FRAMEWORK_KIND_UNSPECIFIED
+}
+
+func (x *ListFrameworksRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // ListFrameworksResponse is a page of frameworks.
@@ -489,7 +500,11 @@ func (x *ListFrameworksResponse) GetRevision() int64 {
 type GetFrameworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,2,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -529,6 +544,13 @@ func (x *GetFrameworkRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetFrameworkRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // GetFrameworkResponse holds one framework.
@@ -606,7 +628,11 @@ type ListControlsRequest struct {
 	// Only controls carrying this tag.
 	Tag string `protobuf:"bytes,8,opt,name=tag,proto3" json:"tag,omitempty"`
 	// Case-insensitive text search over id, aliases, title and summary.
-	Query         string `protobuf:"bytes,9,opt,name=query,proto3" json:"query,omitempty"`
+	Query string `protobuf:"bytes,9,opt,name=query,proto3" json:"query,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,10,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -704,6 +730,13 @@ func (x *ListControlsRequest) GetQuery() string {
 	return ""
 }
 
+func (x *ListControlsRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
+}
+
 // ListControlsResponse is a page of controls.
 type ListControlsResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -780,7 +813,11 @@ func (x *ListControlsResponse) GetRevision() int64 {
 type GetControlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}/controls/{control}; the control id may be an alias.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,2,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -820,6 +857,13 @@ func (x *GetControlRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetControlRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // GetControlResponse holds one control.
@@ -912,23 +956,25 @@ const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\x05group\x18\n" +
 	" \x01(\tR\x05group\x12\x12\n" +
 	"\x04tags\x18\v \x03(\tR\x04tags\x12\x1a\n" +
-	"\brevision\x18\f \x01(\x03R\brevision\"\x85\x01\n" +
+	"\brevision\x18\f \x01(\x03R\brevision\"\xa8\x01\n" +
 	"\x15ListFrameworksRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x120\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1c.controlmap.v1.FrameworkKindR\x04kind\"\x96\x01\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1c.controlmap.v1.FrameworkKindR\x04kind\x12!\n" +
+	"\fmin_revision\x18\x04 \x01(\x03R\vminRevision\"\x96\x01\n" +
 	"\x16ListFrameworksResponse\x128\n" +
 	"\n" +
 	"frameworks\x18\x01 \x03(\v2\x18.controlmap.v1.FrameworkR\n" +
 	"frameworks\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x03R\brevision\")\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\"L\n" +
 	"\x13GetFrameworkRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"j\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fmin_revision\x18\x02 \x01(\x03R\vminRevision\"j\n" +
 	"\x14GetFrameworkResponse\x126\n" +
 	"\tframework\x18\x01 \x01(\v2\x18.controlmap.v1.FrameworkR\tframework\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision\"\xb2\x02\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"\xd5\x02\n" +
 	"\x13ListControlsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -941,16 +987,19 @@ const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\x0eparent_control\x18\x06 \x01(\tR\rparentControl\x12\x14\n" +
 	"\x05group\x18\a \x01(\tR\x05group\x12\x10\n" +
 	"\x03tag\x18\b \x01(\tR\x03tag\x12\x14\n" +
-	"\x05query\x18\t \x01(\tR\x05queryB\r\n" +
+	"\x05query\x18\t \x01(\tR\x05query\x12!\n" +
+	"\fmin_revision\x18\n" +
+	" \x01(\x03R\vminRevisionB\r\n" +
 	"\v_assessable\"\xad\x01\n" +
 	"\x14ListControlsResponse\x122\n" +
 	"\bcontrols\x18\x01 \x03(\v2\x16.controlmap.v1.ControlR\bcontrols\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
 	"total_size\x18\x03 \x01(\x05R\ttotalSize\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x03R\brevision\"'\n" +
+	"\brevision\x18\x04 \x01(\x03R\brevision\"J\n" +
 	"\x11GetControlRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"b\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fmin_revision\x18\x02 \x01(\x03R\vminRevision\"b\n" +
 	"\x12GetControlResponse\x120\n" +
 	"\acontrol\x18\x01 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision2\x86\x04\n" +

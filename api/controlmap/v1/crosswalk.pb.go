@@ -482,7 +482,11 @@ type ListMappingsRequest struct {
 	// Only mappings with this relationship, in their stored direction.
 	Relationship Relationship `protobuf:"varint,5,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
 	// Only mappings with this status.
-	Status        MappingStatus `protobuf:"varint,6,opt,name=status,proto3,enum=controlmap.v1.MappingStatus" json:"status,omitempty"`
+	Status MappingStatus `protobuf:"varint,6,opt,name=status,proto3,enum=controlmap.v1.MappingStatus" json:"status,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,7,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,6 +561,13 @@ func (x *ListMappingsRequest) GetStatus() MappingStatus {
 		return x.Status
 	}
 	return MappingStatus_MAPPING_STATUS_UNSPECIFIED
+}
+
+func (x *ListMappingsRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // ListMappingsResponse is a page of mappings.
@@ -635,7 +646,11 @@ func (x *ListMappingsResponse) GetRevision() int64 {
 type GetMappingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// mappings/{mapping}
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,2,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -675,6 +690,13 @@ func (x *GetMappingRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetMappingRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // GetMappingResponse holds one mapping.
@@ -1048,7 +1070,11 @@ type ListCrosswalksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only crosswalks with this framework on either side; they are then read
 	// from this framework.
-	Framework     string `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
+	Framework string `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,2,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1088,6 +1114,13 @@ func (x *ListCrosswalksRequest) GetFramework() string {
 		return x.Framework
 	}
 	return ""
+}
+
+func (x *ListCrosswalksRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // ListCrosswalksResponse lists the crosswalks.
@@ -1159,7 +1192,11 @@ type ListCrosswalkMappingsRequest struct {
 	// Token from a previous response.
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only mappings with this relationship, read from source to target.
-	Relationship  Relationship `protobuf:"varint,5,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
+	Relationship Relationship `protobuf:"varint,5,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1227,6 +1264,13 @@ func (x *ListCrosswalkMappingsRequest) GetRelationship() Relationship {
 		return x.Relationship
 	}
 	return Relationship_RELATIONSHIP_UNSPECIFIED
+}
+
+func (x *ListCrosswalkMappingsRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // ListCrosswalkMappingsResponse is a page of a crosswalk.
@@ -1346,7 +1390,7 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\aTouched\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x14\n" +
-	"\x05share\x18\x03 \x01(\x01R\x05share\"\x80\x02\n" +
+	"\x05share\x18\x03 \x01(\x01R\x05share\"\xa3\x02\n" +
 	"\x13ListMappingsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1354,15 +1398,17 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\tframework\x18\x03 \x01(\tR\tframework\x12\x18\n" +
 	"\acontrol\x18\x04 \x01(\tR\acontrol\x12?\n" +
 	"\frelationship\x18\x05 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x124\n" +
-	"\x06status\x18\x06 \x01(\x0e2\x1c.controlmap.v1.MappingStatusR\x06status\"\xad\x01\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1c.controlmap.v1.MappingStatusR\x06status\x12!\n" +
+	"\fmin_revision\x18\a \x01(\x03R\vminRevision\"\xad\x01\n" +
 	"\x14ListMappingsResponse\x122\n" +
 	"\bmappings\x18\x01 \x03(\v2\x16.controlmap.v1.MappingR\bmappings\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
 	"total_size\x18\x03 \x01(\x05R\ttotalSize\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x03R\brevision\"'\n" +
+	"\brevision\x18\x04 \x01(\x03R\brevision\"J\n" +
 	"\x11GetMappingRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"b\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fmin_revision\x18\x02 \x01(\x03R\vminRevision\"b\n" +
 	"\x12GetMappingResponse\x120\n" +
 	"\amapping\x18\x01 \x01(\v2\x16.controlmap.v1.MappingR\amapping\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision\"H\n" +
@@ -1382,21 +1428,23 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"3\n" +
 	"\x15DeleteMappingResponse\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x03R\brevision\"5\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"X\n" +
 	"\x15ListCrosswalksRequest\x12\x1c\n" +
-	"\tframework\x18\x01 \x01(\tR\tframework\"n\n" +
+	"\tframework\x18\x01 \x01(\tR\tframework\x12!\n" +
+	"\fmin_revision\x18\x02 \x01(\x03R\vminRevision\"n\n" +
 	"\x16ListCrosswalksResponse\x128\n" +
 	"\n" +
 	"crosswalks\x18\x01 \x03(\v2\x18.controlmap.v1.CrosswalkR\n" +
 	"crosswalks\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision\"\xcb\x01\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"\xee\x01\n" +
 	"\x1cListCrosswalkMappingsRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\x12?\n" +
-	"\frelationship\x18\x05 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\"\xcf\x01\n" +
+	"\frelationship\x18\x05 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12!\n" +
+	"\fmin_revision\x18\x06 \x01(\x03R\vminRevision\"\xcf\x01\n" +
 	"\x1dListCrosswalkMappingsResponse\x126\n" +
 	"\tcrosswalk\x18\x01 \x01(\v2\x18.controlmap.v1.CrosswalkR\tcrosswalk\x122\n" +
 	"\bmappings\x18\x02 \x03(\v2\x16.controlmap.v1.MappingR\bmappings\x12&\n" +

@@ -35,7 +35,11 @@ type SatisfiesRequest struct {
 	TargetFrameworks []string `protobuf:"bytes,4,rep,name=target_frameworks,json=targetFrameworks,proto3" json:"target_frameworks,omitempty"`
 	// Only results whose strength (the weakest mapping of the path) is at
 	// least this, 0-10.
-	MinStrength   int32 `protobuf:"varint,5,opt,name=min_strength,json=minStrength,proto3" json:"min_strength,omitempty"`
+	MinStrength int32 `protobuf:"varint,5,opt,name=min_strength,json=minStrength,proto3" json:"min_strength,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -101,6 +105,13 @@ func (x *SatisfiesRequest) GetTargetFrameworks() []string {
 func (x *SatisfiesRequest) GetMinStrength() int32 {
 	if x != nil {
 		return x.MinStrength
+	}
+	return 0
+}
+
+func (x *SatisfiesRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -327,7 +338,11 @@ type ComputeCoverageRequest struct {
 	// Longest path considered, in mappings (default 3, at most 5).
 	MaxHops int32 `protobuf:"varint,4,opt,name=max_hops,json=maxHops,proto3" json:"max_hops,omitempty"`
 	// Ignore paths weaker than this, 0-10.
-	MinStrength   int32 `protobuf:"varint,5,opt,name=min_strength,json=minStrength,proto3" json:"min_strength,omitempty"`
+	MinStrength int32 `protobuf:"varint,5,opt,name=min_strength,json=minStrength,proto3" json:"min_strength,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -393,6 +408,13 @@ func (x *ComputeCoverageRequest) GetMaxHops() int32 {
 func (x *ComputeCoverageRequest) GetMinStrength() int32 {
 	if x != nil {
 		return x.MinStrength
+	}
+	return 0
+}
+
+func (x *ComputeCoverageRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -1021,7 +1043,11 @@ type ExplainRequest struct {
 	// The other end, likewise.
 	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
 	// Longest path considered, in mappings (default 3, at most 5).
-	MaxHops       int32 `protobuf:"varint,3,opt,name=max_hops,json=maxHops,proto3" json:"max_hops,omitempty"`
+	MaxHops int32 `protobuf:"varint,3,opt,name=max_hops,json=maxHops,proto3" json:"max_hops,omitempty"`
+	// Answer from this store revision or a later one: a replica that has not
+	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
+	// revision a write returned to read your own write on any replica.
+	MinRevision   int64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1073,6 +1099,13 @@ func (x *ExplainRequest) GetTarget() string {
 func (x *ExplainRequest) GetMaxHops() int32 {
 	if x != nil {
 		return x.MaxHops
+	}
+	return 0
+}
+
+func (x *ExplainRequest) GetMinRevision() int64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -1325,13 +1358,14 @@ var File_controlmap_v1_satisfaction_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\n" +
-	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xdc\x01\n" +
+	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xff\x01\n" +
 	"\x10SatisfiesRequest\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12.\n" +
 	"\x10include_inferred\x18\x02 \x01(\bH\x00R\x0fincludeInferred\x88\x01\x01\x12\x19\n" +
 	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\x12+\n" +
 	"\x11target_frameworks\x18\x04 \x03(\tR\x10targetFrameworks\x12!\n" +
-	"\fmin_strength\x18\x05 \x01(\x05R\vminStrengthB\x13\n" +
+	"\fmin_strength\x18\x05 \x01(\x05R\vminStrength\x12!\n" +
+	"\fmin_revision\x18\x06 \x01(\x03R\vminRevisionB\x13\n" +
 	"\x11_include_inferred\"\x8f\x01\n" +
 	"\x11SatisfiesResponse\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12\x1a\n" +
@@ -1348,13 +1382,14 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\frelationship\x18\x03 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12\x1a\n" +
 	"\bstrength\x18\x04 \x01(\x05R\bstrength\x12\x1a\n" +
 	"\binferred\x18\x05 \x01(\bR\binferred\x12\x12\n" +
-	"\x04path\x18\x06 \x03(\tR\x04path\"\xea\x01\n" +
+	"\x04path\x18\x06 \x03(\tR\x04path\"\x8d\x02\n" +
 	"\x16ComputeCoverageRequest\x125\n" +
 	"\x06source\x18\x01 \x01(\v2\x1d.controlmap.v1.CoverageSourceR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12.\n" +
 	"\x10include_inferred\x18\x03 \x01(\bH\x00R\x0fincludeInferred\x88\x01\x01\x12\x19\n" +
 	"\bmax_hops\x18\x04 \x01(\x05R\amaxHops\x12!\n" +
-	"\fmin_strength\x18\x05 \x01(\x05R\vminStrengthB\x13\n" +
+	"\fmin_strength\x18\x05 \x01(\x05R\vminStrength\x12!\n" +
+	"\fmin_revision\x18\x06 \x01(\x03R\vminRevisionB\x13\n" +
 	"\x11_include_inferred\"h\n" +
 	"\x0eCoverageSource\x12\x1c\n" +
 	"\tframework\x18\x01 \x01(\tR\tframework\x128\n" +
@@ -1401,11 +1436,12 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\bcontrols\x18\x01 \x03(\tR\bcontrols\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x14\n" +
 	"\x05total\x18\x03 \x01(\x05R\x05total\x12\x14\n" +
-	"\x05share\x18\x04 \x01(\x01R\x05share\"[\n" +
+	"\x05share\x18\x04 \x01(\x01R\x05share\"~\n" +
 	"\x0eExplainRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x19\n" +
-	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\"\xab\x01\n" +
+	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\x12!\n" +
+	"\fmin_revision\x18\x04 \x01(\x03R\vminRevision\"\xab\x01\n" +
 	"\x0fExplainResponse\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x1a\n" +

@@ -18,6 +18,16 @@ import (
 func (s *Store) follow(ctx context.Context) {
 	defer close(s.done)
 	backoff := newBackoff()
+	for s.cfg.Migrate != nil && ctx.Err() == nil {
+		res, err := Migrate(ctx, s.pool, s.cfg.Migrate)
+		if err == nil {
+			s.log.Info("migrated", "applied", res.Applied, "content_version", res.ContentVersion, "content_loaded", res.ContentLoaded, "revision", res.Revision)
+			break
+		}
+		s.log.Warn("migration failed; retrying", "err", err, "retry_in", backoff.peek())
+		backoff.sleep(ctx)
+	}
+	backoff.reset()
 	for ctx.Err() == nil {
 		if err := s.catchUp(ctx); err != nil {
 			s.log.Warn("database not reachable; serving the last catalog", "err", err, "retry_in", backoff.peek())

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/store"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	// ConnectTimeout bounds each connection attempt, so writes fail fast
 	// while the database is away (default 2s).
 	ConnectTimeout time.Duration
+	// Migrate, when set, is the built-in content to migrate the database to
+	// before the first load (see Migrate), retried until it succeeds.
+	Migrate *content.Content
 }
 
 // Store is the PostgreSQL store.

@@ -1,0 +1,103 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := openMigrated(t, pgtest.DatabaseURL(t), postgres.Config{})
+	c, _ := content.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := postgres.Migrate(ctx, s.Pool(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 || res.ContentLoaded || res.Revision != 1 || res.ContentVersion != c.Version {
+		t.Fatalf("second run did something: %+v", res)
+	}
+}
+
+// A newer content version updates built-in rows, adds and retires built-in
+// mappings, and leaves alone what users wrote, changed or deleted.
+func TestMigrateNewContentKeepsUserWork(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := openMigrated(t, pgtest.DatabaseURL(t), postgres.Config{})
+	old, _ := content.Load()
+	g := s.Snapshot()
+
+	// A user creates a mapping, changes one built-in mapping and deletes another.
+	var free [2]catalog.ControlRef
+	iso, _ := g.Framework("iso-27001-2022")
+	rmf, _ := g.Framework("nist-ai-rmf-1.0")
+	for _, a := range g.Controls(iso) {
+		if _, mapped := g.MappingBetween(a.Index, rmf.Groups[0]+1); !mapped && a.Assessable {
+			free = [2]catalog.ControlRef{g.Ref(a.Index), g.Ref(rmf.Groups[0] + 1)}
+			break
+		}
+	}
+	user, err := s.CreateMapping(ctx, catalog.Mapping{Source: free[0], Target: free[1],
+		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
+		Justification: "user", Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_DRAFT, Author: "u"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changedByUser := old.Mappings[0]
+	changedByUser.Justification = "the user's own wording"
+	changedByUser.Revision = 1
+	if _, err := s.UpdateMapping(ctx, changedByUser, ""); err != nil {
+		t.Fatal(err)
+	}
+	deletedByUser := old.Mappings[1].ID
+	if _, err := s.DeleteMapping(ctx, deletedByUser, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// The new content rewrites every built-in mapping's justification, and
+	// retires one.
+	next := *old
+	next.Version = old.Version + "-next"
+	next.Mappings = slices.Clone(old.Mappings)
+	for i := range next.Mappings {
+		next.Mappings[i].Justification = "revised: " + next.Mappings[i].Justification
+	}
+	retired := next.Mappings[2].ID
+	next.Mappings = slices.Delete(next.Mappings, 2, 3)
+
+	res, err := postgres.Migrate(ctx, s.Pool(), &next)
+	if err != nil || !res.ContentLoaded || res.Revision != 5 {
+		t.Fatalf("migrate new content: %+v %v", res, err)
+	}
+	if err := s.WaitForRevision(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	g = s.Snapshot()
+	if m, ok := g.Mapping(user.ID); !ok || m.Justification != "user" || m.Revision != user.Revision {
+		t.Errorf("user mapping touched: %+v", m)
+	}
+	if m, _ := g.Mapping(changedByUser.ID); m.Justification != "the user's own wording" {
+		t.Errorf("built-in mapping the user changed was overwritten: %q", m.Justification)
+	}
+	if _, ok := g.Mapping(deletedByUser); ok {
+		t.Error("built-in mapping the user deleted came back")
+	}
+	if _, ok := g.Mapping(retired); ok {
+		t.Error("retired built-in mapping still there")
+	}
+	if m, _ := g.Mapping(next.Mappings[5].ID); m.Justification != next.Mappings[5].Justification || m.Revision != 5 {
+		t.Errorf("built-in mapping not updated: %+v", m)
+	}
+	if len(g.Mappings()) != len(old.Mappings)-2+1 {
+		t.Errorf("%d mappings after the update, want %d", len(g.Mappings()), len(old.Mappings)-1)
+	}
+}
