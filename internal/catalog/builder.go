@@ -105,7 +105,7 @@ func (g *Graph) addFramework(e builderEntry) []error {
 	}
 
 	fi := int32(len(g.frameworks))
-	node := FrameworkNode{Framework: f, Index: fi, First: ControlID(len(g.controls))}
+	node := FrameworkNode{Framework: f, Index: fi, First: ControlID(len(g.controls)), ids: make(map[string]ControlID, len(e.controls))}
 	local := make(map[string]ControlID, len(e.controls))
 	for i, c := range e.controls {
 		id := ControlID(len(g.controls))
@@ -146,6 +146,7 @@ func (g *Graph) addFramework(e builderEntry) []error {
 			node.AssessableCount++
 		}
 		local[key] = id
+		node.ids[c.ID] = id
 		g.controls = append(g.controls, cn)
 	}
 	node.End = ControlID(len(g.controls))

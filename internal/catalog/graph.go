@@ -26,6 +26,9 @@ type FrameworkNode struct {
 	AssessableCount int32
 	// Groups are the top-level controls, in document order.
 	Groups []ControlID
+	// ids finds a control by its canonical id (case-sensitive); small and
+	// per framework, so resolving the ends of a million mappings stays fast.
+	ids map[string]ControlID
 }
 
 // ControlNode is a control as indexed in a Graph.
@@ -303,10 +306,10 @@ func (g *Graph) resolveMapping(m *MappingNode, index int32) error {
 		return &InvalidError{Violations: vs}
 	}
 	var ok bool
-	if m.Src, ok = g.exactControl(m.Source); !ok {
+	if m.Src, ok = g.ExactControl(m.Source); !ok {
 		return Invalid(field("source"), "unknown control "+m.Source.Name())
 	}
-	if m.Dst, ok = g.exactControl(m.Target); !ok {
+	if m.Dst, ok = g.ExactControl(m.Target); !ok {
 		return Invalid(field("target"), "unknown control "+m.Target.Name())
 	}
 	key := pairKey(m.Src, m.Dst)
@@ -317,10 +320,13 @@ func (g *Graph) resolveMapping(m *MappingNode, index int32) error {
 	return nil
 }
 
-func (g *Graph) exactControl(r ControlRef) (ControlID, bool) {
-	id, ok := g.ResolveControl(r.Framework, r.Control)
-	if !ok || g.controls[id].ID != r.Control {
+// ExactControl finds a control by its canonical reference only (no
+// aliases, case-sensitive).
+func (g *Graph) ExactControl(r ControlRef) (ControlID, bool) {
+	fi, ok := g.frameworkIndex[r.Framework]
+	if !ok {
 		return NoControl, false
 	}
-	return id, true
+	id, ok := g.frameworks[fi].ids[r.Control]
+	return id, ok
 }

@@ -254,8 +254,9 @@ func (l *loader) crosswalk(file string, g *catalog.Graph, seen map[[2]catalog.Co
 			l.fail(p, "%s -> %s: %s %s", md.Source, md.Target, v.Field, v.Description)
 			bad = true
 		}
-		a, aOK := exact(g, m.Source)
-		b, bOK := exact(g, m.Target)
+		a, aOK := g.ExactControl(m.Source)
+		b, bOK := g.ExactControl(m.Target)
+		// Data files use canonical ids only, so they stay in one spelling.
 		if !aOK {
 			l.fail(p, "unknown control %q in %s%s", md.Source, src.ID, aliasHint(g, m.Source))
 		}
@@ -285,16 +286,6 @@ func (l *loader) provenance(at position, d provenanceDoc) (catalog.Provenance, b
 		return catalog.Provenance{}, false
 	}
 	return catalog.Provenance{Document: d.Document, Method: method, Status: status, Author: d.Author}, true
-}
-
-// exact resolves a control written with its canonical id only: data files
-// stay in one spelling.
-func exact(g *catalog.Graph, r catalog.ControlRef) (catalog.ControlID, bool) {
-	id, ok := g.ResolveControl(r.Framework, r.Control)
-	if !ok || g.Control(id).ID != r.Control {
-		return catalog.NoControl, false
-	}
-	return id, true
 }
 
 func aliasHint(g *catalog.Graph, r catalog.ControlRef) string {
