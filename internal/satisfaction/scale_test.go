@@ -40,9 +40,9 @@ func syntheticInput(fws, perFW, mappings int) (*catalog.Builder, []catalog.Mappi
 		rel := catalog.Relationships[rng.IntN(4)] // composable ones
 		lo, hi := catalog.StrengthRange(rel)
 		ms = append(ms, catalog.Mapping{
-			ID:     fmt.Sprintf("m%07d", len(ms)),
-			Source: catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fa), Control: fmt.Sprintf("C%d", ca)},
-			Target: catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fb), Control: fmt.Sprintf("C%d", cb)},
+			ID:           fmt.Sprintf("m%07d", len(ms)),
+			Source:       catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fa), Control: fmt.Sprintf("C%d", ca)},
+			Target:       catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fb), Control: fmt.Sprintf("C%d", cb)},
 			Relationship: rel, Strength: lo + rng.Int32N(hi-lo+1), Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
 			Justification: "synthetic",
 			Provenance:    catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_IMPORTED, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
