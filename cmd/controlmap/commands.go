@@ -102,7 +102,9 @@ never touches rows users wrote.`,
 			for _, m := range res.Applied {
 				fmt.Fprintln(out, "schema: applied", m)
 			}
-			if res.ContentLoaded {
+			if res.ContentNewer {
+				fmt.Fprintf(out, "content: the database holds %s, newer than this binary's %s; left as it is\n", res.ContentVersion, c.Version)
+			} else if res.ContentLoaded {
 				fmt.Fprintf(out, "content: loaded version %s\n", res.ContentVersion)
 			} else {
 				fmt.Fprintf(out, "content: version %s already loaded\n", res.ContentVersion)

@@ -22,7 +22,10 @@ var embedded embed.FS
 type Content struct {
 	Frameworks []Framework
 	Mappings   []catalog.Mapping
-	// Version identifies the data: a digest of every data file.
+	// Release orders content versions: a higher release is newer.
+	Release int
+	// Version identifies the data exactly: "r{release}-{digest of every
+	// data file}".
 	Version string
 }
 
@@ -58,6 +61,9 @@ func LoadFS(fsys fs.FS) (*Content, error) {
 		return nil, errors.New("content: no framework files under frameworks/")
 	}
 	c := &Content{}
+	if err := l.release(c); err != nil {
+		return nil, err
+	}
 	var lines []controlLines
 	for _, name := range fwFiles {
 		if fw, ls, ok := l.framework(name); ok {
@@ -79,8 +85,17 @@ func LoadFS(fsys fs.FS) (*Content, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
-	c.Version = hex.EncodeToString(l.digest.Sum(nil))[:16]
+	c.Version = fmt.Sprintf("r%d-%s", c.Release, hex.EncodeToString(l.digest.Sum(nil))[:16])
 	return c, nil
+}
+
+// ReleaseOf reads the release out of a Version string; 0 when there is none.
+func ReleaseOf(version string) int {
+	var r int
+	if _, err := fmt.Sscanf(version, "r%d-", &r); err != nil {
+		return 0
+	}
+	return r
 }
 
 // Graph builds the catalog of this content at the given revision.

@@ -2,6 +2,7 @@ package content
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash"
 	"io/fs"
@@ -65,6 +66,22 @@ func (l *loader) decode(file string, n *yaml.Node, out any, allowed ...string) b
 		return false
 	}
 	return ok
+}
+
+// release reads content.yaml, the manifest with the content release.
+func (l *loader) release(c *Content) error {
+	root, ok := l.document("content.yaml")
+	if !ok {
+		return errors.Join(l.errs...)
+	}
+	var doc struct {
+		Release int `yaml:"release"`
+	}
+	if !l.decode("content.yaml", root, &doc, "release") || doc.Release < 1 {
+		return fmt.Errorf("content.yaml: release must be a positive number")
+	}
+	c.Release = doc.Release
+	return nil
 }
 
 type frameworkDoc struct {

@@ -97,6 +97,7 @@ func validFiles() map[string]string {
 		"frameworks/alpha.yaml":      alphaFramework,
 		"frameworks/beta.yaml":       betaFramework,
 		"crosswalks/alpha_beta.yaml": alphaBeta,
+		"content.yaml":               "release: 3\n",
 	}
 }
 
@@ -109,7 +110,7 @@ func TestLoadValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Frameworks()) != 2 || len(g.Mappings()) != 2 || c.Version == "" {
+	if len(g.Frameworks()) != 2 || len(g.Mappings()) != 2 || c.Release != 3 || content.ReleaseOf(c.Version) != 3 {
 		t.Fatalf("loaded %d frameworks, %d mappings", len(g.Frameworks()), len(g.Mappings()))
 	}
 }

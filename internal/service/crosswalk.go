@@ -85,13 +85,21 @@ func (s *CrosswalkServer) GetMapping(_ context.Context, req *cmv1.GetMappingRequ
 	return &cmv1.GetMappingResponse{Mapping: mappingProto(&m.Mapping, false), Revision: g.Revision()}, nil
 }
 
-func lookupMapping(g *catalog.Graph, field, name string) (*catalog.MappingNode, error) {
+func parseMappingName(field, name string) (string, error) {
 	if name == "" {
-		return nil, invalid(field, "is required")
+		return "", invalid(field, "is required")
 	}
 	id, ok := catalog.ParseMappingName(name)
 	if !ok {
-		return nil, invalid(field, "must be mappings/{id}, got %q", name)
+		return "", invalid(field, "must be mappings/{id}, got %q", name)
+	}
+	return id, nil
+}
+
+func lookupMapping(g *catalog.Graph, field, name string) (*catalog.MappingNode, error) {
+	id, err := parseMappingName(field, name)
+	if err != nil {
+		return nil, err
 	}
 	m, ok := g.Mapping(id)
 	if !ok {
@@ -187,40 +195,49 @@ var mutablePaths = []string{
 	"provenance.document", "provenance.method", "provenance.status", "provenance.author",
 }
 
-// UpdateMapping implements cmv1.CrosswalkServiceServer.
+// UpdateMapping implements cmv1.CrosswalkServiceServer. The change is made
+// by the store to the latest stored mapping, never to this replica's copy,
+// which may be behind; existence and the etag are the store's to judge.
 func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMappingRequest) (*cmv1.UpdateMappingResponse, error) {
 	in := req.GetMapping()
 	if in == nil {
 		return nil, invalid("mapping", "is required")
 	}
+	id, err := parseMappingName("mapping.name", in.GetName())
+	if err != nil {
+		return nil, err
+	}
 	g := s.store.Snapshot()
-	cur, err := lookupMapping(g, "mapping.name", in.GetName())
+	paths, ends, err := updatePaths(g, in, req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, err
 	}
-	paths, err := updatePaths(g, cur, in, req.GetUpdateMask().GetPaths())
-	if err != nil {
-		return nil, err
-	}
-	m := cur.Mapping
-	if paths["relationship"] {
-		m.Relationship = in.GetRelationship()
-	}
-	if paths["strength"] {
-		m.Strength = in.GetStrength()
-	}
-	if paths["rationale"] {
-		m.Rationale = in.GetRationale()
-	}
-	if paths["justification"] {
-		m.Justification = strings.TrimSpace(in.GetJustification())
-	}
-	applyProvenance(&m.Provenance, in.GetProvenance(), paths)
-	s.fillDefaults(ctx, &m)
-	if err := checkMapping(&m); err != nil {
-		return nil, err
-	}
-	stored, err := s.store.UpdateMapping(ctx, m, in.GetEtag())
+	stored, err := s.store.UpdateMapping(ctx, id, in.GetEtag(), func(m *catalog.Mapping) error {
+		for p, ref := range ends {
+			cur := m.Source
+			if p == "target" {
+				cur = m.Target
+			}
+			if ref != cur {
+				return invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
+			}
+		}
+		if paths["relationship"] {
+			m.Relationship = in.GetRelationship()
+		}
+		if paths["strength"] {
+			m.Strength = in.GetStrength()
+		}
+		if paths["rationale"] {
+			m.Rationale = in.GetRationale()
+		}
+		if paths["justification"] {
+			m.Justification = strings.TrimSpace(in.GetJustification())
+		}
+		applyProvenance(&m.Provenance, in.GetProvenance(), paths)
+		s.fillDefaults(ctx, m)
+		return checkMapping(m)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +245,13 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 }
 
 // updatePaths validates an update mask. An empty mask means every mutable
-// field. Output-only fields are ignored, as is source or target when it
-// names the current end (clients may send the whole resource back); changing
-// an end is refused: delete and create instead.
-func updatePaths(g *catalog.Graph, cur *catalog.MappingNode, in *cmv1.Mapping, mask []string) (map[string]bool, error) {
+// field. Output-only fields are ignored, and so are source and target when
+// they name the current ends (clients may send the whole resource back):
+// they are returned, resolved, for the store-side check; changing an end is
+// refused.
+func updatePaths(g *catalog.Graph, in *cmv1.Mapping, mask []string) (map[string]bool, map[string]catalog.ControlRef, error) {
 	paths := map[string]bool{}
+	ends := map[string]catalog.ControlRef{}
 	if len(mask) == 0 {
 		for _, p := range mutablePaths {
 			paths[p] = true
@@ -246,28 +265,29 @@ func updatePaths(g *catalog.Graph, cur *catalog.MappingNode, in *cmv1.Mapping, m
 			p == "provenance.create_time" || p == "provenance.update_time" ||
 			p == "provenance.createTime" || p == "provenance.updateTime":
 		case p == "source" || p == "target":
-			end, name := cur.Src, in.GetSource()
+			name := in.GetSource()
 			if p == "target" {
-				end, name = cur.Dst, in.GetTarget()
+				name = in.GetTarget()
 			}
-			if id, err := resolveControl(g, "mapping."+p, name); err != nil || id != end {
-				return nil, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
+			id, err := resolveControl(g, "mapping."+p, name)
+			if err != nil {
+				return nil, nil, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
 			}
+			ends[p] = g.Ref(id)
 		default:
-			return nil, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
+			return nil, nil, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
 		}
 	}
-	return paths, nil
+	return paths, ends, nil
 }
 
 // DeleteMapping implements cmv1.CrosswalkServiceServer.
 func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMappingRequest) (*cmv1.DeleteMappingResponse, error) {
-	g := s.store.Snapshot()
-	m, err := lookupMapping(g, "name", req.GetName())
+	id, err := parseMappingName("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	rev, err := s.store.DeleteMapping(ctx, m.ID, req.GetEtag())
+	rev, err := s.store.DeleteMapping(ctx, id, req.GetEtag())
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -18,8 +20,9 @@ var (
 	// ErrEtagMismatch: the caller's etag is not the current one; someone
 	// else changed the resource since the caller read it.
 	ErrEtagMismatch = errors.New("etag mismatch")
-	// ErrUnavailable: the backing storage cannot be reached; nothing was
-	// written.
+	// ErrUnavailable: the backing storage cannot be reached. The write was
+	// not confirmed: it almost always did not happen, and retrying is safe
+	// (a create then conflicts, an update with an etag is refused).
 	ErrUnavailable = errors.New("store unavailable")
 )
 
@@ -34,17 +37,22 @@ type Store interface {
 	Snapshot() *catalog.Graph
 
 	// CreateMapping stores m under a new id and returns it as stored, with
-	// its revision and times set. It returns ErrNotFound if either end does
-	// not exist, ErrAlreadyExists if the pair is mapped in either direction,
-	// and a *catalog.InvalidError if m breaks a rule of catalog.CheckMapping.
+	// its revision and times set. Its ends must be canonical references. It
+	// returns ErrNotFound if either end does not exist, ErrAlreadyExists if
+	// the pair is mapped in either direction, and a *catalog.InvalidError if
+	// m breaks a rule of catalog.CheckMapping.
 	CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error)
 
-	// UpdateMapping replaces the mutable fields (relationship, strength,
-	// rationale, justification, provenance document, method, status and
-	// author) of the mapping with m.ID and returns it as stored. It returns
-	// ErrNotFound if there is no such mapping and ErrEtagMismatch if etag is
-	// not empty and differs from the stored mapping's etag.
-	UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error)
+	// UpdateMapping applies change to the stored mapping with the given id
+	// while holding it against concurrent writers, then checks and stores the
+	// result, so a change is always made to the latest version (never to a
+	// stale copy a replica happened to hold). change may alter the mutable
+	// fields (relationship, strength, rationale, justification, provenance
+	// document, method, status and author); the store keeps the rest. It
+	// returns ErrNotFound if there is no such mapping, ErrEtagMismatch if etag
+	// is not empty and differs from the stored mapping's etag, change's own
+	// error, or a *catalog.InvalidError if the result breaks a rule.
+	UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error)
 
 	// DeleteMapping removes the mapping with the given id and returns the
 	// revision of the write. It returns ErrNotFound if there is no such
@@ -61,4 +69,27 @@ type Store interface {
 
 	// Close releases the store's resources.
 	Close() error
+}
+
+// NewMappingID returns a random id for a mapping a user creates (built-in
+// mappings have stable ids derived from their ends).
+func NewMappingID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}
+
+// CheckMapping is catalog.CheckMapping as an error.
+func CheckMapping(m *catalog.Mapping) error {
+	if vs := catalog.CheckMapping(m); len(vs) > 0 {
+		return &catalog.InvalidError{Violations: vs}
+	}
+	return nil
+}
+
+// KeepIdentity restores on m what an update may not change: id, ends,
+// origin, creation time.
+func KeepIdentity(m *catalog.Mapping, cur catalog.Mapping) {
+	m.ID, m.Source, m.Target, m.BuiltIn = cur.ID, cur.Source, cur.Target, cur.BuiltIn
+	m.Provenance.CreateTime = cur.Provenance.CreateTime
 }

@@ -2,8 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -45,9 +43,12 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := store.CheckMapping(&m); err != nil {
+		return catalog.Mapping{}, err
+	}
 	g := s.graph.Load()
-	a, okA := g.ResolveControl(m.Source.Framework, m.Source.Control)
-	b, okB := g.ResolveControl(m.Target.Framework, m.Target.Control)
+	a, okA := g.ExactControl(m.Source)
+	b, okB := g.ExactControl(m.Target)
 	switch {
 	case !okA:
 		return catalog.Mapping{}, fmt.Errorf("%w: control %s", store.ErrNotFound, m.Source.Name())
@@ -58,7 +59,7 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 		return catalog.Mapping{}, fmt.Errorf("%w: %s and %s are already mapped by %s",
 			store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
 	}
-	m.ID = newID()
+	m.ID = store.NewMappingID()
 	m.Revision = g.Revision() + 1
 	m.BuiltIn = false
 	now := s.now().UTC()
@@ -71,30 +72,34 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 }
 
 // UpdateMapping implements store.Store.
-func (s *Store) UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error) {
+func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error) {
 	if err := ctx.Err(); err != nil {
 		return catalog.Mapping{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	i, err := s.find(g, m.ID, etag)
+	i, err := s.find(g, id, etag)
 	if err != nil {
 		return catalog.Mapping{}, err
 	}
 	cur := s.mappings[i]
-	cur.Relationship, cur.Strength, cur.Rationale = m.Relationship, m.Strength, m.Rationale
-	cur.Justification = m.Justification
-	cur.Provenance.Document, cur.Provenance.Method = m.Provenance.Document, m.Provenance.Method
-	cur.Provenance.Status, cur.Provenance.Author = m.Provenance.Status, m.Provenance.Author
-	cur.Provenance.UpdateTime = s.now().UTC()
-	cur.Revision = g.Revision() + 1
-	next := slices.Clone(s.mappings)
-	next[i] = cur
-	if err := s.publish(g, next); err != nil {
+	next := cur
+	if err := change(&next); err != nil {
 		return catalog.Mapping{}, err
 	}
-	return cur, nil
+	store.KeepIdentity(&next, cur)
+	if err := store.CheckMapping(&next); err != nil {
+		return catalog.Mapping{}, err
+	}
+	next.Provenance.UpdateTime = s.now().UTC()
+	next.Revision = g.Revision() + 1
+	all := slices.Clone(s.mappings)
+	all[i] = next
+	if err := s.publish(g, all); err != nil {
+		return catalog.Mapping{}, err
+	}
+	return next, nil
 }
 
 // DeleteMapping implements store.Store.
@@ -151,10 +156,4 @@ func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping) error {
 	s.graph.Store(ng)
 	s.revision.Publish()
 	return nil
-}
-
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
 }

@@ -30,7 +30,7 @@ func (s *Store) follow(ctx context.Context) {
 	backoff.reset()
 	for ctx.Err() == nil {
 		if err := s.catchUp(ctx); err != nil {
-			s.log.Warn("database not reachable; serving the last catalog", "err", err, "retry_in", backoff.peek())
+			s.log.Warn("cannot catch up with the database; serving the last catalog", "revision", s.Snapshot().Revision(), "err", err, "retry_in", backoff.peek())
 			backoff.sleep(ctx)
 			continue
 		}
@@ -91,6 +91,8 @@ func (s *Store) listen(ctx context.Context) error {
 func (s *Store) catchUp(ctx context.Context) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
 	cur := s.graph.Load()
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var rev int64
@@ -109,7 +111,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 			}
 		}
 		if !s.Ready() || contentChanged || rev < cur.Revision() {
-			g, mappings, err := loadAll(ctx, tx, rev)
+			g, mappings, err := s.loadAll(ctx, tx, rev)
 			if err != nil {
 				return err
 			}
@@ -133,7 +135,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range changed {
+		for _, m := range s.valid(changed) {
 			next[m.ID] = m
 		}
 		g, err := cur.WithMappings(rev, values(next))
@@ -145,8 +147,27 @@ func (s *Store) catchUp(ctx context.Context) error {
 	})
 }
 
+// catchUpTimeout bounds one catch-up, so a database that stops answering
+// cannot hold the replica (and the writers waiting on it) forever.
+const catchUpTimeout = 10 * time.Second
+
+// valid drops, loudly, rows that break a rule this binary enforces, so that
+// one row written under other rules (an older or newer release) cannot stop
+// every replica from following the database.
+func (s *Store) valid(rows []catalog.Mapping) []catalog.Mapping {
+	out := rows[:0]
+	for _, m := range rows {
+		if vs := catalog.CheckMapping(&m); len(vs) > 0 {
+			s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", m.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // loadAll reads the whole catalog.
-func loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[string]catalog.Mapping, error) {
+func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[string]catalog.Mapping, error) {
 	var b catalog.Builder
 	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision FROM frameworks ORDER BY id`)
 	if err != nil {
@@ -199,6 +220,7 @@ func loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[str
 	if err != nil {
 		return nil, nil, err
 	}
+	list = s.valid(list)
 	g, err := b.Build(rev, list)
 	if err != nil {
 		return nil, nil, err

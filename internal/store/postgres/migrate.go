@@ -36,13 +36,16 @@ type MigrateResult struct {
 	// ContentLoaded is true when this run loaded or updated it.
 	ContentVersion string
 	ContentLoaded  bool
+	// ContentNewer is true when the database holds a later content release
+	// than this binary, which it leaves as it is.
+	ContentNewer bool
 	// Revision is the store revision after the run.
 	Revision int64
 }
 
 // Migrate applies the embedded migrations that the database lacks, then
 // loads the built-in content c unless the database already holds this
-// version of it. Running it twice changes nothing. A newer content version
+// version of it or a later release. Running it twice changes nothing. A newer content version
 // updates built-in rows, adds new ones and removes retired ones, but never
 // touches rows users wrote, built-in mappings users changed, or built-in
 // mappings users deleted. With c nil only the schema is migrated.
@@ -108,6 +111,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, c *content.Content) (Migra
 		if current == c.Version {
 			return nil
 		}
+		if content.ReleaseOf(current) > c.Release {
+			res.ContentNewer = true
+			return nil
+		}
 		rev := res.Revision + 1
 		if err := loadContent(ctx, tx, c, rev); err != nil {
 			return err
@@ -158,6 +165,11 @@ func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) 
 	ids := make([]string, len(c.Mappings))
 	for i, m := range c.Mappings {
 		ids[i] = m.ID
+	}
+	// Retire first: a mapping whose direction changed has a new id, and its
+	// insert must not collide with the old row of the same pair.
+	b.Queue(`DELETE FROM mappings WHERE built_in AND NOT user_modified AND NOT (id = ANY($1))`, ids)
+	for _, m := range c.Mappings {
 		args := []any{m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev}
@@ -175,7 +187,6 @@ func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) 
 			WHERE NOT EXISTS (SELECT 1 FROM deleted_built_in_mappings WHERE id = $1)
 			ON CONFLICT DO NOTHING`, args...)
 	}
-	b.Queue(`DELETE FROM mappings WHERE built_in AND NOT user_modified AND NOT (id = ANY($1))`, ids)
 	return tx.SendBatch(ctx, b).Close()
 }
 

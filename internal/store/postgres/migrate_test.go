@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -53,9 +54,10 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	changedByUser := old.Mappings[0]
-	changedByUser.Justification = "the user's own wording"
-	changedByUser.Revision = 1
-	if _, err := s.UpdateMapping(ctx, changedByUser, ""); err != nil {
+	if _, err := s.UpdateMapping(ctx, changedByUser.ID, "", func(m *catalog.Mapping) error {
+		m.Justification = "the user's own wording"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	deletedByUser := old.Mappings[1].ID
@@ -66,17 +68,28 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 	// The new content rewrites every built-in mapping's justification, and
 	// retires one.
 	next := *old
-	next.Version = old.Version + "-next"
+	next.Release = old.Release + 1
+	next.Version = fmt.Sprintf("r%d-next", next.Release)
 	next.Mappings = slices.Clone(old.Mappings)
 	for i := range next.Mappings {
 		next.Mappings[i].Justification = "revised: " + next.Mappings[i].Justification
 	}
 	retired := next.Mappings[2].ID
+	// One mapping is now written the other way round (a new id, same pair).
+	flipped := &next.Mappings[3]
+	flipped.Source, flipped.Target = flipped.Target, flipped.Source
+	flipped.Relationship = catalog.Inverse(flipped.Relationship)
+	flipped.ID = content.MappingID(flipped.Source, flipped.Target)
+	flippedID := flipped.ID
 	next.Mappings = slices.Delete(next.Mappings, 2, 3)
 
 	res, err := postgres.Migrate(ctx, s.Pool(), &next)
 	if err != nil || !res.ContentLoaded || res.Revision != 5 {
 		t.Fatalf("migrate new content: %+v %v", res, err)
+	}
+	// The older binary's content does not take it back.
+	if res, err := postgres.Migrate(ctx, s.Pool(), old); err != nil || res.ContentLoaded || !res.ContentNewer || res.Revision != 5 {
+		t.Fatalf("migrate older content over newer: %+v %v", res, err)
 	}
 	if err := s.WaitForRevision(ctx, 5); err != nil {
 		t.Fatal(err)
@@ -96,6 +109,9 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 	}
 	if m, _ := g.Mapping(next.Mappings[5].ID); m.Justification != next.Mappings[5].Justification || m.Revision != 5 {
 		t.Errorf("built-in mapping not updated: %+v", m)
+	}
+	if m, ok := g.Mapping(flippedID); !ok || m.Justification == "" {
+		t.Error("a built-in mapping whose direction changed was lost")
 	}
 	if len(g.Mappings()) != len(old.Mappings)-2+1 {
 		t.Errorf("%d mappings after the update, want %d", len(g.Mappings()), len(old.Mappings)-1)

@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,9 +136,12 @@ func (s *Store) publish(g *catalog.Graph, mappings map[string]catalog.Mapping) {
 
 // CreateMapping implements store.Store.
 func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
+	if err := store.CheckMapping(&m); err != nil {
+		return catalog.Mapping{}, err
+	}
 	m.BuiltIn = false
 	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
-		m.ID = newID()
+		m.ID = store.NewMappingID()
 		m.Revision = rev
 		err := tx.QueryRow(ctx, `INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
@@ -171,28 +172,37 @@ func createError(err error, m catalog.Mapping) error {
 		return fmt.Errorf("%w: control %s or %s", store.ErrNotFound, m.Source.Name(), m.Target.Name())
 	case "23505": // unique_violation
 		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyExists, m.Source.Name(), m.Target.Name())
-	case "23514": // check_violation
-		return catalog.Invalid("mapping", pe.Message)
+	case "23514": // check_violation: CheckMapping runs first, so only a
+		// rule the database knows and this binary does not can get here
+		return catalog.Invalid("mapping", "breaks a rule of the database schema")
 	}
 	return err
 }
 
-// UpdateMapping implements store.Store.
-func (s *Store) UpdateMapping(ctx context.Context, m catalog.Mapping, etag string) (catalog.Mapping, error) {
+// UpdateMapping implements store.Store: change is applied to the row as
+// locked in the database, not to this replica's copy, which may be behind.
+func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error) {
 	var out catalog.Mapping
 	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
-		if _, err := lockMapping(ctx, tx, m.ID, etag); err != nil {
+		cur, err := lockMapping(ctx, tx, id, etag)
+		if err != nil {
 			return "", err
 		}
-		row := tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
+		next := cur
+		if err := change(&next); err != nil {
+			return "", callerError{err}
+		}
+		store.KeepIdentity(&next, cur)
+		if err := store.CheckMapping(&next); err != nil {
+			return "", err
+		}
+		out, err = scanMappingRow(tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
 				document = $6, method = $7, status = $8, author = $9, update_time = now(), revision = $10,
 				user_modified = built_in
 			WHERE id = $1 RETURNING `+mappingColumns,
-			m.ID, int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
-			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev)
-		var err error
-		out, err = scanMappingRow(row)
-		return m.ID, err
+			id, int32(next.Relationship), next.Strength, int32(next.Rationale), next.Justification,
+			next.Provenance.Document, int32(next.Provenance.Method), int32(next.Provenance.Status), next.Provenance.Author, rev))
+		return id, err
 	})
 	return out, err
 }
@@ -200,35 +210,34 @@ func (s *Store) UpdateMapping(ctx context.Context, m catalog.Mapping, etag strin
 // DeleteMapping implements store.Store.
 func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, error) {
 	return s.write(ctx, func(tx pgx.Tx, _ int64) (string, error) {
-		builtIn, err := lockMapping(ctx, tx, id, etag)
+		cur, err := lockMapping(ctx, tx, id, etag)
 		if err != nil {
 			return "", err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
 			return "", err
 		}
-		if builtIn {
+		if cur.BuiltIn {
 			_, err = tx.Exec(ctx, "INSERT INTO deleted_built_in_mappings (id) VALUES ($1) ON CONFLICT DO NOTHING", id)
 		}
 		return id, err
 	})
 }
 
-// lockMapping locks a mapping row for the rest of the transaction and
-// checks the caller's etag against it.
-func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (builtIn bool, err error) {
-	var rev int64
-	err = tx.QueryRow(ctx, "SELECT revision, built_in FROM mappings WHERE id = $1 FOR UPDATE", id).Scan(&rev, &builtIn)
+// lockMapping locks a mapping row for the rest of the transaction, checks
+// the caller's etag against it and returns it.
+func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (catalog.Mapping, error) {
+	m, err := scanMappingRow(tx.QueryRow(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = $1 FOR UPDATE", id))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return false, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
+		return m, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
 	case err != nil:
-		return false, err
-	case etag != "" && etag != strconv.FormatInt(rev, 10):
-		return false, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
-			store.ErrEtagMismatch, catalog.MappingName(id), strconv.FormatInt(rev, 10), etag)
+		return m, err
+	case etag != "" && etag != m.Etag():
+		return m, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
+			store.ErrEtagMismatch, catalog.MappingName(id), m.Etag(), etag)
 	}
-	return builtIn, nil
+	return m, nil
 }
 
 // write runs fn in a transaction that advances the revision, records the
@@ -237,11 +246,13 @@ func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (builtIn bool,
 // before anything reached the server (such as a dead pooled connection) is
 // retried; a lost database is store.ErrUnavailable and nothing is written.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	var rev int64
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		rev, err = s.writeOnce(ctx, fn)
-		if err == nil || !pgconn.SafeToRetry(err) || ctx.Err() != nil {
+		if err == nil || !retryable(err) || ctx.Err() != nil {
 			break
 		}
 	}
@@ -252,6 +263,20 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string
 		s.log.WarnContext(ctx, "write committed, catching up failed; the follower will retry", "revision", rev, "err", err)
 	}
 	return rev, nil
+}
+
+// writeTimeout bounds a write, catching up included, so a database that
+// stops answering without closing connections cannot hold a caller forever.
+const writeTimeout = 10 * time.Second
+
+// retryable reports failures that left nothing behind: nothing reached the
+// server, or the server rolled the transaction back for a conflict.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
@@ -273,17 +298,34 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (st
 	return rev, err
 }
 
-// classify keeps the store's own errors and reports anything that is not an
-// answer from PostgreSQL as the database being unavailable.
+// callerError carries an error of the caller's change function through the
+// transaction unchanged.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+func (e callerError) Unwrap() error { return e.err }
+
+// classify keeps the store's and the caller's own errors and reports
+// anything that is not an answer from PostgreSQL as the database being
+// unavailable.
 func classify(err error) error {
 	var pe *pgconn.PgError
 	var inv *catalog.InvalidError
+	var ce callerError
 	switch {
+	case errors.As(err, &ce):
+		return ce.err
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrEtagMismatch),
 		errors.As(err, &inv), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &pe):
-		if pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code[:2] == "08" { // shutdown, connection
+		switch {
+		case pe.Code[:2] == "08", // connection exception
+			pe.Code[:2] == "53",                    // insufficient resources
+			pe.Code[:3] == "57P",                   // shutting down, cannot connect now
+			pe.Code == "57014",                     // query canceled (statement timeout)
+			pe.Code == "25006",                     // read-only transaction: a standby after failover
+			pe.Code == "40001", pe.Code == "40P01": // serialization failure, deadlock: retryable
 			return unavailable(err)
 		}
 		return err
@@ -292,9 +334,3 @@ func classify(err error) error {
 }
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
-
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
-}

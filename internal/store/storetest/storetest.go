@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"StartsWithBuiltInContent", testStartsWithBuiltInContent},
 		{"CreateMapping", testCreate},
 		{"CreateMappingConflicts", testCreateConflicts},
+		{"CreateMappingInvalid", testCreateInvalid},
 		{"UpdateMappingEtags", testUpdate},
 		{"DeleteMapping", testDelete},
 		{"RevisionGrowsByOnePerWrite", testRevisions},
@@ -138,15 +139,21 @@ func testCreateConflicts(t *testing.T, s store.Store) {
 	}
 }
 
+// set returns a change that sets strength and justification.
+func set(strength int32, justification string) func(*catalog.Mapping) error {
+	return func(m *catalog.Mapping) error {
+		m.Strength, m.Justification = strength, justification
+		return nil
+	}
+}
+
 func testUpdate(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := m
-	next.Strength, next.Justification = 5, "changed"
-	up, err := s.UpdateMapping(ctx, next, m.Etag())
+	up, err := s.UpdateMapping(ctx, m.ID, m.Etag(), set(5, "changed"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,27 +161,54 @@ func testUpdate(t *testing.T, s store.Store) {
 		!up.Provenance.CreateTime.Equal(m.Provenance.CreateTime) || up.Source != m.Source {
 		t.Fatalf("updated %+v from %+v", up, m)
 	}
-	stale := next
-	stale.Strength = 7
-	if _, err := s.UpdateMapping(ctx, stale, m.Etag()); !errors.Is(err, store.ErrEtagMismatch) {
+	if _, err := s.UpdateMapping(ctx, m.ID, m.Etag(), set(7, "stale")); !errors.Is(err, store.ErrEtagMismatch) {
 		t.Fatalf("stale etag: %v", err)
 	}
 	if got, _ := s.Snapshot().Mapping(m.ID); got.Strength != 5 {
 		t.Fatalf("a refused update changed the mapping: %+v", got)
 	}
-	if _, err := s.UpdateMapping(ctx, stale, ""); err != nil {
+	// The change applies to the stored mapping, whatever copy the caller
+	// holds: a field it does not touch keeps the latest value.
+	if _, err := s.UpdateMapping(ctx, m.ID, "", func(x *catalog.Mapping) error { x.Strength = 6; return nil }); err != nil {
 		t.Fatalf("update without etag: %v", err)
 	}
-	missing := next
-	missing.ID = "m0000000000000000"
-	if _, err := s.UpdateMapping(ctx, missing, ""); !errors.Is(err, store.ErrNotFound) {
+	if got, _ := s.Snapshot().Mapping(m.ID); got.Strength != 6 || got.Justification != "changed" {
+		t.Fatalf("after a one-field change: %+v", got)
+	}
+	// Ends and identity cannot change; a broken rule writes nothing.
+	if got, err := s.UpdateMapping(ctx, m.ID, "", func(x *catalog.Mapping) error { x.ID, x.Target.Control = "other", "GOVERN"; return nil }); err != nil || got.ID != m.ID || got.Target != m.Target {
+		t.Fatalf("identity changed: %+v %v", got, err)
+	}
+	var inv *catalog.InvalidError
+	if _, err := s.UpdateMapping(ctx, m.ID, "", set(11, "too strong")); !errors.As(err, &inv) {
+		t.Fatalf("strength 11: %v", err)
+	}
+	refused := errors.New("refused by the caller")
+	if _, err := s.UpdateMapping(ctx, m.ID, "", func(*catalog.Mapping) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("change error: %v", err)
+	}
+	if _, err := s.UpdateMapping(ctx, "m0000000000000000", "", set(5, "x")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown mapping: %v", err)
 	}
+	if rev := s.Snapshot().Revision(); rev != m.Revision+3 {
+		t.Fatalf("refused updates moved the revision: %d", rev)
+	}
 	// Built-in mappings can be changed too.
-	b := s.Snapshot().Mappings()[0].Mapping
-	b.Justification = "reviewed again"
-	if got, err := s.UpdateMapping(ctx, b, b.Etag()); err != nil || !got.BuiltIn || got.Justification != "reviewed again" {
+	b := s.Snapshot().Mappings()[0]
+	if got, err := s.UpdateMapping(ctx, b.ID, b.Etag(), set(b.Strength, "reviewed again")); err != nil || !got.BuiltIn || got.Justification != "reviewed again" {
 		t.Fatalf("update built-in: %+v %v", got, err)
+	}
+}
+
+func testCreateInvalid(t *testing.T, s store.Store) {
+	bad := mapping(unmappedPairs(t, s.Snapshot(), 1)[0])
+	bad.Relationship = cmv1.Relationship_RELATIONSHIP_EQUAL // strength 3 is wrong for EQUAL
+	var inv *catalog.InvalidError
+	if _, err := s.CreateMapping(ctxT(t), bad); !errors.As(err, &inv) {
+		t.Fatalf("invalid mapping: %v", err)
+	}
+	if rev := s.Snapshot().Revision(); rev != 1 {
+		t.Fatalf("an invalid create moved the revision to %d", rev)
 	}
 }
 
@@ -293,9 +327,10 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 						t.Errorf("mapping %s vanished", id)
 						return
 					}
-					next := cur.Mapping
-					next.Justification += " " + token
-					_, err := s.UpdateMapping(ctx, next, cur.Etag())
+					_, err := s.UpdateMapping(ctx, id, cur.Etag(), func(m *catalog.Mapping) error {
+						m.Justification += " " + token
+						return nil
+					})
 					if err == nil {
 						mu.Lock()
 						acked[id] = append(acked[id], token)
