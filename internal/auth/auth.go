@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -103,10 +104,30 @@ func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
+// StreamInterceptor applies the same rules to streaming calls (health Watch
+// and reflection are the only streams served); unknown streams are refused.
+func (a *Authenticator) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if _, err := a.authorize(ss.Context(), info.FullMethod); err != nil {
+			return err
+		}
+		return handler(srv, ss)
+	}
+}
+
+// denied is an auth failure with an ErrorInfo reason clients can switch on.
+func denied(code codes.Code, reason, msg string) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "controlmap"}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
 func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
 	access, known := Classify(method)
 	if !known {
-		return ctx, status.Errorf(codes.PermissionDenied, "method %s is not open to callers", method)
+		return ctx, denied(codes.PermissionDenied, "METHOD_NOT_OPEN", "method "+method+" is not open to callers")
 	}
 	token, hasToken := bearer(ctx)
 	switch {
@@ -115,13 +136,13 @@ func (a *Authenticator) authorize(ctx context.Context, method string) (context.C
 	case hasToken:
 		// A wrong token is refused even where none is needed: a client
 		// with a broken credential should learn it at once.
-		return ctx, status.Error(codes.Unauthenticated, "the bearer token is not valid")
+		return ctx, denied(codes.Unauthenticated, "INVALID_TOKEN", "the bearer token is not valid")
 	case access == Read:
 		return ctx, nil
 	case !a.enabled:
-		return ctx, status.Error(codes.PermissionDenied, "writes are disabled: the server has no admin token configured (--admin-token or CONTROLMAP_ADMIN_TOKEN)")
+		return ctx, denied(codes.PermissionDenied, "WRITES_DISABLED", "writes are disabled: the server has no admin token configured (--admin-token or CONTROLMAP_ADMIN_TOKEN)")
 	default:
-		return ctx, status.Error(codes.Unauthenticated, "this method changes data: send Authorization: Bearer <admin token>")
+		return ctx, denied(codes.Unauthenticated, "MISSING_TOKEN", "this method changes data: send Authorization: Bearer <admin token>")
 	}
 }
 

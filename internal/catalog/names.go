@@ -3,6 +3,8 @@ package catalog
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -51,11 +53,24 @@ func ParseControlName(name string) (framework, control string, ok bool) {
 		return "", "", false
 	}
 	framework, control, ok = strings.Cut(rest, controlsInfix)
-	if !ok || !ValidFrameworkID(framework) || control == "" || len(control) > 64 ||
-		strings.ContainsAny(control, "/\x00") {
+	if !ok || !ValidFrameworkID(framework) || !ValidControlRef(control) {
 		return "", "", false
 	}
 	return framework, control, true
+}
+
+// ValidControlRef reports whether s can be a control id or alias as written
+// by a client: 1-64 bytes of valid UTF-8, no slash, no control characters.
+func ValidControlRef(s string) bool {
+	if s == "" || len(s) > 64 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == '/' || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseMappingName returns the id in "mappings/{id}".

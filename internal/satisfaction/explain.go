@@ -8,10 +8,12 @@ import (
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
-// Explain limits: paths returned, and steps explored before giving up on a
-// dense neighbourhood (the answer then says it is incomplete).
+// Explain limits: paths returned, paths collected to pick them from, and
+// steps explored before giving up on a dense neighbourhood (the answer then
+// says it is incomplete).
 const (
 	MaxExplainedPaths = 100
+	maxCollectedPaths = 1000
 	maxExplainSteps   = 200_000
 )
 
@@ -67,7 +69,12 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int) Explanation 
 			steps = append(steps, Step{Mapping: e.Mapping, From: at, To: e.To, Relationship: e.Relationship, Strength: e.Strength})
 			s := min(strength, e.Strength)
 			if e.To == b {
-				out.Paths = append(out.Paths, Path{Steps: slices.Clone(steps), Relationship: next, Strength: s})
+				if len(out.Paths) == maxCollectedPaths {
+					out.Truncated = true
+					budget = 0
+				} else {
+					out.Paths = append(out.Paths, Path{Steps: slices.Clone(steps), Relationship: next, Strength: s})
+				}
 			} else if len(steps) < maxHops {
 				onPath[e.To] = true
 				walk(e.To, next, s)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/controlmap/controlmap/internal/service"
 	"github.com/controlmap/controlmap/internal/store"
 )
 
@@ -28,10 +29,12 @@ func consistency(st store.Store, wait time.Duration) grpc.UnaryServerInterceptor
 			return nil, unavailable("the catalog is still loading from the database; retry shortly", "STORE_NOT_READY")
 		}
 		r, ok := req.(interface{ GetMinRevision() int64 })
-		if !ok || r.GetMinRevision() <= st.Snapshot().Revision() {
+		switch {
+		case !ok:
 			return handler(ctx, req)
-		}
-		if r.GetMinRevision() < 0 {
+		case r.GetMinRevision() < 0:
+			return nil, service.InvalidField("min_revision", "must not be negative, got %d", r.GetMinRevision())
+		case r.GetMinRevision() <= st.Snapshot().Revision():
 			return handler(ctx, req)
 		}
 		wctx, cancel := context.WithTimeout(ctx, wait)
@@ -39,7 +42,7 @@ func consistency(st store.Store, wait time.Duration) grpc.UnaryServerInterceptor
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, status.FromContextError(ctx.Err()).Err()
 			}
 			return nil, unavailable("this replica has not reached the requested min_revision yet; retry, or read without it", "REVISION_NOT_REACHED")
 		}

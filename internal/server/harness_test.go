@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/server"
+	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
 )
 
 const adminToken = "test-admin-token"
@@ -30,9 +32,16 @@ type stack struct {
 }
 
 // start runs a server on free loopback ports for the duration of the test.
+// With CONTROLMAP_TEST_DATASTORE=postgres, servers that name no datastore
+// run on a fresh, migrated PostgreSQL database instead of memory, so the
+// whole suite checks both stores.
 func start(t *testing.T, cfg server.Config) *stack {
 	t.Helper()
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	onPostgres := cfg.Datastore == "" && os.Getenv("CONTROLMAP_TEST_DATASTORE") == "postgres"
+	if onPostgres {
+		cfg.Datastore, cfg.DatabaseURL, cfg.Migrate = "postgres", pgtest.DatabaseURL(t), true
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
@@ -41,6 +50,9 @@ func start(t *testing.T, cfg server.Config) *stack {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	conn := dial(t, srv.GRPCAddr())
+	if onPostgres {
+		waitServing(t, "http://"+srv.HTTPAddr()+"/healthz")
+	}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -45,6 +45,19 @@ func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// recoverStreamPanics is recoverPanics for streaming calls.
+func recoverStreamPanics(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ss.Context(), "panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
 type requestIDKey struct{}
 
 // requestIDFrom returns the id of the request ctx belongs to.
@@ -95,7 +108,7 @@ func logRequests(log *slog.Logger) grpc.UnaryServerInterceptor {
 		level := slog.LevelDebug
 		switch code {
 		case codes.OK:
-		case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable:
+		case codes.Internal, codes.Unknown, codes.DataLoss:
 			level = slog.LevelError
 		default:
 			level = slog.LevelWarn

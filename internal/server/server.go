@@ -92,7 +92,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
-	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(interceptor))
+	s.grpc = grpc.NewServer(
+		grpc.UnaryInterceptor(interceptor),
+		grpc.ChainStreamInterceptor(recoverStreamPanics(log), authn.StreamInterceptor()),
+		// The same bound as the REST facade's body limit.
+		grpc.MaxRecvMsgSize(gateway.MaxBodyBytes),
+	)
 	s.restConn = gateway.NewConn(interceptor)
 	s.health = health.NewServer()
 	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName} {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -119,8 +120,11 @@ func controlFilter(g *catalog.Graph, f *catalog.FrameworkNode, req *cmv1.ListCon
 			return nil, err
 		}
 	}
-	if len(req.GetQuery()) > 200 {
-		return nil, invalid("query", "must be at most 200 characters")
+	if len(req.GetQuery()) > 200 || !utf8.ValidString(req.GetQuery()) {
+		return nil, invalid("query", "must be valid UTF-8 of at most 200 bytes")
+	}
+	if len(req.GetTag()) > 200 || !utf8.ValidString(req.GetTag()) {
+		return nil, invalid("tag", "must be valid UTF-8 of at most 200 bytes")
 	}
 	query := strings.ToLower(strings.TrimSpace(req.GetQuery()))
 	return func(c *catalog.ControlNode) bool {

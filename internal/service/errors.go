@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,12 @@ func invalid(field, format string, args ...any) error {
 	return invalidAll([]catalog.Violation{{Field: field, Description: fmt.Sprintf(format, args...)}})
 }
 
+// InvalidField is INVALID_ARGUMENT naming the field at fault, for checks
+// made outside this package (such as min_revision in an interceptor).
+func InvalidField(field, format string, args ...any) error {
+	return invalid(field, format, args...)
+}
+
 // invalidAll is INVALID_ARGUMENT listing every field violation.
 func invalidAll(vs []catalog.Violation) error {
 	br := &errdetails.BadRequest{}
@@ -47,13 +54,14 @@ func invalidAll(vs []catalog.Violation) error {
 
 // notFound is NOT_FOUND for a resource of the given type.
 func notFound(resourceType, name string) error {
+	name = strings.ToValidUTF8(name, "\uFFFD") // details must marshal
 	return withDetails(codes.NotFound, fmt.Sprintf("%s %q not found", resourceType, name),
 		&errdetails.ResourceInfo{ResourceType: resourceType, ResourceName: name},
 		&errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain, Metadata: map[string]string{"resource_type": resourceType}})
 }
 
 func withDetails(code codes.Code, msg string, details ...protoDetail) error {
-	st := status.New(code, msg)
+	st := status.New(code, strings.ToValidUTF8(msg, "\uFFFD"))
 	if d, err := st.WithDetails(details...); err == nil {
 		st = d
 	}

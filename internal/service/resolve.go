@@ -1,6 +1,8 @@
 package service
 
 import (
+	"strings"
+
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
@@ -47,6 +49,9 @@ func resolveControl(g *catalog.Graph, field, name string) (catalog.ControlID, er
 // resolveChildControl finds a control of framework f given by name or by
 // id (any accepted spelling).
 func resolveChildControl(g *catalog.Graph, f *catalog.FrameworkNode, field, ref string) (catalog.ControlID, error) {
+	if !strings.HasPrefix(ref, "frameworks/") && !catalog.ValidControlRef(ref) {
+		return catalog.NoControl, invalid(field, "must be a control id or name of %s", catalog.FrameworkName(f.ID))
+	}
 	if fw, id, ok := catalog.ParseControlName(ref); ok {
 		if fw != f.ID {
 			return catalog.NoControl, invalid(field, "must be a control of %s, got %q", catalog.FrameworkName(f.ID), ref)

@@ -10,8 +10,11 @@ import (
 	"github.com/controlmap/controlmap/internal/store"
 )
 
-// maxSourceControls bounds the controls of one coverage request.
-const maxSourceControls = 5000
+// Bounds on the lists a request may carry.
+const (
+	maxSourceControls   = 5000
+	maxTargetFrameworks = 100
+)
 
 // SatisfactionServer implements cmv1.SatisfactionServiceServer.
 type SatisfactionServer struct {
@@ -50,6 +53,9 @@ func (s *SatisfactionServer) Satisfies(_ context.Context, req *cmv1.SatisfiesReq
 	o, err := searchOptions(req.IncludeInferred, req.GetMaxHops(), req.GetMinStrength())
 	if err != nil {
 		return nil, err
+	}
+	if n := len(req.GetTargetFrameworks()); n > maxTargetFrameworks {
+		return nil, invalid("target_frameworks", "at most %d frameworks, got %d", maxTargetFrameworks, n)
 	}
 	var frameworks []int32
 	for i, name := range req.GetTargetFrameworks() {
