@@ -63,6 +63,7 @@ environment variable named in its help; a flag on the command line wins.`,
 	f.BoolVar(&cfg.Migrate, "migrate", env("CONTROLMAP_MIGRATE", "") == "true", "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
 	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "bearer token that authorizes writes; empty disables writes (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
+	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", envList("CONTROLMAP_CORS_ORIGINS"), "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
 	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
 	return cmd
@@ -176,6 +177,16 @@ func env(key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+func envList(key string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(key), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func envDuration(key string, fallback time.Duration) time.Duration {

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -25,6 +28,11 @@ var gatewayFieldPatterns = []*regexp.Regexp{
 // naming the field ("body" when no field can be told).
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) || (ok && strings.Contains(st.Message(), "request body too large")) {
+		writeTooLarge(w, m)
+		return
+	}
 	if ok && st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
 		field := "body"
 		for _, p := range gatewayFieldPatterns {
@@ -35,9 +43,27 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 		if d, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 			{Field: field, Description: st.Message()},
-		}}); derr == nil {
+		}}, &errdetails.ErrorInfo{Reason: "INVALID_ARGUMENT", Domain: "controlmap"}); derr == nil {
 			err = d.Err()
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// writeTooLarge answers 413 for a body over MaxBodyBytes, in the shape of
+// every other error; nothing was read past the limit, nothing written.
+func writeTooLarge(w http.ResponseWriter, m runtime.Marshaler) {
+	st := status.New(codes.InvalidArgument, fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
+	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "body", Description: st.Message()},
+	}}, &errdetails.ErrorInfo{Reason: "BODY_TOO_LARGE", Domain: "controlmap"}); err == nil {
+		st = d
+	}
+	body, err := m.Marshal(st.Proto())
+	if err != nil {
+		body = []byte(`{"code":3,"message":"request body too large"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = w.Write(body)
 }

@@ -24,10 +24,17 @@ const MaxBodyBytes = 1 << 20
 // RequestIDHeader carries the request id both ways.
 const RequestIDHeader = "X-Request-Id"
 
+// Options tune the facade.
+type Options struct {
+	// CORSOrigins are the browser origins allowed to call the facade; "*"
+	// allows any, none disables CORS.
+	CORSOrigins []string
+}
+
 // New returns the REST facade over conn: every controlmap.v1 route,
 // GET /healthz (the gRPC health check, through the same chain) and
 // GET /openapi.json.
-func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte) (http.Handler, error) {
+func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler{&runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
@@ -55,7 +62,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte) (ht
 	if err != nil {
 		return nil, err
 	}
-	return withPeer(limitBody(mux)), nil
+	return cors(opts.CORSOrigins, withPeer(limitBody(mux))), nil
 }
 
 // incomingHeader forwards the request id besides what grpc-gateway forwards

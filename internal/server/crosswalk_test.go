@@ -69,7 +69,16 @@ func TestReadMappingsAndCrosswalks(t *testing.T) {
 		}
 	}
 
-	// The reverse view shows every mapping with the inverse relationship.
+	// The reverse view shows every mapping with the inverse relationship;
+	// a SUBSET_OF mapping makes sure the swap with SUPERSET_OF is seen.
+	sub := map[string]any{
+		"source": "frameworks/iso-27001-2022/controls/A.7.1", "target": "frameworks/iso-42001-2023/controls/A.4.5",
+		"relationship": "RELATIONSHIP_SUBSET_OF", "strength": 2, "rationale": "RATIONALE_FUNCTIONAL",
+		"justification": "Physical perimeters are one part of the computing resources the control has documented.",
+	}
+	if r := s.rest(t, "POST", "/v1/mappings", sub, "Authorization", bearer); r.status != 200 {
+		t.Fatalf("create SUBSET_OF mapping: %d %s", r.status, r.raw)
+	}
 	fwd := s.rest(t, "GET", "/v1/crosswalks/iso-27001-2022/iso-42001-2023?page_size=1000", nil)
 	rev := s.rest(t, "GET", "/v1/crosswalks/iso-42001-2023/iso-27001-2022?page_size=1000", nil)
 	if fwd.status != 200 || rev.status != 200 {
@@ -234,8 +243,8 @@ func TestMappingWritesOverREST(t *testing.T) {
 			t.Errorf("%v: %d %s; want %d naming %q", m, r.status, r.raw, tc.status, tc.field)
 		}
 	}
-	if r := s.rest(t, "POST", "/v1/mappings", `{"source": "x", "justification": "`+strings.Repeat("a", 2<<20)+`"}`, "Authorization", bearer); r.status != 400 {
-		t.Errorf("oversized body: %d", r.status)
+	if r := s.rest(t, "POST", "/v1/mappings", `{"source": "x", "justification": "`+strings.Repeat("a", 2<<20)+`"}`, "Authorization", bearer); r.status != 413 || !slices.Contains(r.fieldViolations(), "body") {
+		t.Errorf("oversized body: %d %.200s", r.status, r.raw)
 	}
 	if r := s.rest(t, "POST", "/v1/mappings", `{not json`, "Authorization", bearer); r.status != 400 {
 		t.Errorf("malformed body: %d", r.status)

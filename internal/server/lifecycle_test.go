@@ -135,3 +135,14 @@ func waitServing(t *testing.T, url string) {
 	}
 	t.Fatalf("%s never reported SERVING", url)
 }
+
+func TestCORS(t *testing.T) {
+	s := start(t, server.Config{CORSOrigins: []string{"https://grc.example"}})
+	r := s.rest(t, "OPTIONS", "/v1/mappings", nil, "Origin", "https://grc.example", "Access-Control-Request-Method", "POST")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://grc.example" || !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight: %d %v", r.status, r.header)
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "Origin", "https://evil.example"); r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("other origin allowed: %v", r.header)
+	}
+}

@@ -41,6 +41,8 @@ type Config struct {
 	// ConsistencyWait bounds how long a read with min_revision waits for
 	// this replica to catch up (default 2s).
 	ConsistencyWait time.Duration
+	// CORSOrigins are the browser origins allowed to call the REST facade.
+	CORSOrigins []string
 	// AdminToken authorizes writes; empty disables them.
 	AdminToken string
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
@@ -115,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI)
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
@@ -164,13 +166,6 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
 // HTTPAddr is the address the REST listener is bound to.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
-
-// Handler is the REST facade, for serving it on another listener.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
-
-// InProcess is the in-process connection the REST facade uses: a client on
-// it goes through the same interceptor chain as a network client.
-func (s *Server) InProcess() grpc.ClientConnInterface { return s.restConn }
 
 // Run serves until ctx ends or a listener fails, then shuts down: health
 // turns NOT_SERVING, new connections are refused, in-flight requests finish
