@@ -65,9 +65,7 @@ type Graph struct {
 
 	mappings     []MappingNode // ordered by ID
 	mappingIndex map[string]int32
-	outgoing     [][]int32 // per control: mappings whose source it is
-	incoming     [][]int32 // per control: mappings whose target it is
-	edges        [][]Edge  // per control: every mapping, read from it
+	edges        [][]Edge // per control: every mapping, read from it, outgoing first
 	pairs        map[[2]ControlID]int32
 	crosswalks   map[[2]int32][]int32 // framework pair (low, high) -> mappings
 }
@@ -130,12 +128,6 @@ func (g *Graph) Mapping(id string) (*MappingNode, bool) {
 
 // MappingAt returns the mapping at index i of Mappings.
 func (g *Graph) MappingAt(i int32) *MappingNode { return &g.mappings[i] }
-
-// Outgoing returns the indexes of the mappings whose source is c.
-func (g *Graph) Outgoing(c ControlID) []int32 { return g.outgoing[c] }
-
-// Incoming returns the indexes of the mappings whose target is c.
-func (g *Graph) Incoming(c ControlID) []int32 { return g.incoming[c] }
 
 // Edge is a mapping seen from one of its ends: "this control Relationship
 // To". For the target end of a mapping, Relationship is the inverse of the
@@ -233,26 +225,19 @@ func (g *Graph) indexMappings(mappings []Mapping) error {
 		fp := frameworkPair(g.controls[m.Src].Framework, g.controls[m.Dst].Framework)
 		g.crosswalks[fp] = append(g.crosswalks[fp], int32(i))
 	}
-	g.outgoing = adjacency[int32](outCount)
-	g.incoming = adjacency[int32](inCount)
-	for i := range nodes {
-		m := &nodes[i]
-		g.outgoing[m.Src] = append(g.outgoing[m.Src], int32(i))
-		g.incoming[m.Dst] = append(g.incoming[m.Dst], int32(i))
-	}
 	edgeCount := make([]int32, len(g.controls))
 	for i := range edgeCount {
 		edgeCount[i] = outCount[i] + inCount[i]
 	}
 	g.edges = adjacency[Edge](edgeCount)
-	for c := range g.controls {
-		for _, i := range g.outgoing[c] {
+	for pass := range 2 { // outgoing edges first, then incoming ones
+		for i := range nodes {
 			m := &nodes[i]
-			g.edges[c] = append(g.edges[c], Edge{To: m.Dst, Mapping: i, Relationship: m.Relationship, Strength: m.Strength})
-		}
-		for _, i := range g.incoming[c] {
-			m := &nodes[i]
-			g.edges[c] = append(g.edges[c], Edge{To: m.Src, Mapping: i, Relationship: Inverse(m.Relationship), Strength: m.Strength})
+			if pass == 0 {
+				g.edges[m.Src] = append(g.edges[m.Src], Edge{To: m.Dst, Mapping: int32(i), Relationship: m.Relationship, Strength: m.Strength})
+			} else {
+				g.edges[m.Dst] = append(g.edges[m.Dst], Edge{To: m.Src, Mapping: int32(i), Relationship: Inverse(m.Relationship), Strength: m.Strength})
+			}
 		}
 	}
 	for fp, list := range g.crosswalks {

@@ -187,6 +187,20 @@ func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) 
 			WHERE NOT EXISTS (SELECT 1 FROM deleted_built_in_mappings WHERE id = $1)
 			ON CONFLICT DO NOTHING`, args...)
 	}
+	// Controls and frameworks the content no longer has go too, unless a
+	// mapping users wrote still uses them.
+	var fwIDs, ctlKeys []string
+	for _, f := range c.Frameworks {
+		fwIDs = append(fwIDs, f.ID)
+		for _, ctl := range f.Controls {
+			ctlKeys = append(ctlKeys, f.ID+"/"+ctl.ID)
+		}
+	}
+	b.Queue(`DELETE FROM controls c WHERE built_in AND NOT ((framework_id || '/' || id) = ANY($1))
+		AND NOT EXISTS (SELECT 1 FROM mappings m WHERE (m.source_framework, m.source_control) = (c.framework_id, c.id)
+			OR (m.target_framework, m.target_control) = (c.framework_id, c.id))`, ctlKeys)
+	b.Queue(`DELETE FROM frameworks f WHERE built_in AND NOT (id = ANY($1))
+		AND NOT EXISTS (SELECT 1 FROM controls c WHERE c.framework_id = f.id)`, fwIDs)
 	return tx.SendBatch(ctx, b).Close()
 }
 

@@ -282,7 +282,10 @@ func testLists(t *testing.T, s store.Store) {
 		src, _ := g.ResolveControl(p[0].Framework, p[0].Control)
 		dst, _ := g.ResolveControl(p[1].Framework, p[1].Control)
 		m, ok := g.MappingBetween(dst, src)
-		if !ok || !slices.Contains(g.Outgoing(src), g.Incoming(dst)[slices.IndexFunc(g.Incoming(dst), func(i int32) bool { return g.MappingAt(i).ID == m.ID })]) {
+		seenFrom := func(c, other catalog.ControlID) bool {
+			return slices.ContainsFunc(g.Edges(c), func(e catalog.Edge) bool { return e.To == other && g.MappingAt(e.Mapping).ID == m.ID })
+		}
+		if !ok || !seenFrom(src, dst) || !seenFrom(dst, src) {
 			t.Fatalf("new mapping %v not indexed from both ends", p)
 		}
 		found := false

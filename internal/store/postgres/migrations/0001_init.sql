@@ -79,7 +79,7 @@ INSERT INTO store_state (revision, content_version) VALUES (0, '');
 -- notification can delay a replica but never leave it stale.
 CREATE TABLE changes (
     revision    bigint PRIMARY KEY,
-    kind        text   NOT NULL, -- mapping.upsert, mapping.delete, content
+    kind        text   NOT NULL, -- 'mapping' (mapping_id changed) or 'content' (reload)
     mapping_id  text,
     change_time timestamptz NOT NULL DEFAULT now()
 );
