@@ -66,6 +66,9 @@ func Classify(fullMethod string) (Access, bool) {
 type Principal struct {
 	// Name is how the caller appears in provenance and logs.
 	Name string
+	// Tenant is the caller's tenant; empty for the operator's admin token
+	// and anonymous readers, who see only public data.
+	Tenant string
 }
 
 type principalKey struct{}

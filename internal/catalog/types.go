@@ -17,6 +17,9 @@ type Framework struct {
 	Description string
 	// Tags is the vocabulary that this framework's controls may carry.
 	Tags []Tag
+	// Owner is the tenant that owns an internal framework; empty for the
+	// public reference frameworks everyone may read.
+	Owner string
 	// Revision is the store revision of the last change.
 	Revision int64
 }

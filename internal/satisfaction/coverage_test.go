@@ -142,3 +142,42 @@ func TestCoverageOfBuiltInContent(t *testing.T) {
 		}
 	}
 }
+
+// A tenant's framework is a wall for everyone else: no path of another
+// caller passes through it, and its owner's paths do.
+func TestViewsHideOtherTenants(t *testing.T) {
+	var b catalog.Builder
+	one := func(id string) []catalog.Control {
+		return []catalog.Control{{ID: id, Title: id, Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Assessable: true}}
+	}
+	b.AddFramework(catalog.Framework{ID: "pub-a", DisplayName: "a", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}, one("x"))
+	b.AddFramework(catalog.Framework{ID: "pub-b", DisplayName: "b", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}, one("z"))
+	b.AddFramework(catalog.Framework{ID: "acme-program", DisplayName: "acme", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, Owner: "acme"}, one("y"))
+	m := func(id string, a, z catalog.ControlRef) catalog.Mapping {
+		return catalog.Mapping{ID: id, Source: a, Target: z, Relationship: cmv1.Relationship_RELATIONSHIP_EQUAL, Strength: 10,
+			Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "same",
+			Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}}
+	}
+	x := catalog.ControlRef{Framework: "pub-a", Control: "x"}
+	y := catalog.ControlRef{Framework: "acme-program", Control: "y"}
+	z := catalog.ControlRef{Framework: "pub-b", Control: "z"}
+	g, err := b.Build(1, []catalog.Mapping{m("m1", x, y), m("m2", y, z)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := g.ExactControl(x)
+	for tenant, want := range map[string]int{"": 0, "other": 0, "acme": 2} {
+		v := g.View(tenant)
+		o := satisfaction.Options{MaxHops: 3, IncludeInferred: true, Visible: v.Visible()}
+		if got := satisfaction.Satisfies(g, subject, nil, o); len(got) != want {
+			t.Errorf("tenant %q: %d results through acme's framework, want %d", tenant, len(got), want)
+		}
+		zID, _ := g.ExactControl(z)
+		if ex := satisfaction.Explain(g, subject, zID, 3, v.Visible()); (len(ex.Paths) > 0) != (want > 0) {
+			t.Errorf("tenant %q: explain found %d paths", tenant, len(ex.Paths))
+		}
+		if fw, _ := g.Framework("acme-program"); v.SeesFramework(fw.Index) != (tenant == "acme") {
+			t.Errorf("tenant %q sees acme's framework: %v", tenant, v.SeesFramework(fw.Index))
+		}
+	}
+}

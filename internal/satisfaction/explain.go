@@ -43,10 +43,12 @@ type Explanation struct {
 }
 
 // Explain finds every path of at most maxHops mappings from a to b that
-// changes framework at each step, never revisits a control and composes
-// soundly, ordered shortest first, then strongest.
-func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int) Explanation {
+// changes framework at each step, never revisits a control, stays in the
+// frameworks visible marks (nil: all) and composes soundly, ordered
+// shortest first, then strongest.
+func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bool) Explanation {
 	maxHops = min(max(maxHops, 1), MaxHops)
+	o := Options{Visible: visible}
 	var out Explanation
 	out.Direct, _ = g.MappingBetween(a, b)
 	onPath := map[catalog.ControlID]bool{a: true}
@@ -59,7 +61,7 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int) Explanation 
 				out.Truncated = true
 				return
 			}
-			if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || onPath[e.To] {
+			if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || onPath[e.To] || !o.sees(g, e.To) {
 				continue
 			}
 			next, ok := catalog.Compose(rel, e.Relationship)

@@ -21,6 +21,15 @@ type Options struct {
 	IncludeInferred bool
 	// MinStrength drops paths whose weakest mapping is weaker.
 	MinStrength int32
+	// Visible, when set, says by framework index which frameworks the
+	// caller may see (catalog.View.Visible): paths never pass through the
+	// others, so no tenant's controls or mappings reach another's answers.
+	Visible []bool
+}
+
+// sees reports whether a path may step onto control c.
+func (o *Options) sees(g *catalog.Graph, c catalog.ControlID) bool {
+	return o.Visible == nil || o.Visible[g.Control(c).Framework]
 }
 
 func (o Options) hops() int {
@@ -115,7 +124,9 @@ func (s *searcher) onPath(n int32, c catalog.ControlID) bool {
 func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 	s.arena = append(s.arena, node{control: subject, rel: cmv1.Relationship_RELATIONSHIP_EQUAL, strength: 10, parent: -1, mapping: -1})
 	for _, e := range g.Edges(subject) {
-		s.direct[e.To] = s.epoch
+		if o.sees(g, e.To) {
+			s.direct[e.To] = s.epoch
+		}
 	}
 	s.frontier = append(s.frontier[:0], 0)
 	maxHops := o.hops()
@@ -127,7 +138,7 @@ func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 				continue // a stronger path of the same length replaced it
 			}
 			for _, e := range g.Edges(from.control) {
-				if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
+				if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || !o.sees(g, e.To) {
 					continue
 				}
 				rel, ok := catalog.Compose(from.rel, e.Relationship)
@@ -196,7 +207,7 @@ type Found struct {
 // wins: FULL before PARTIAL, then strength, then fewer hops.
 func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Options, keep func(catalog.ControlID) bool, emit func(Found)) {
 	for _, e := range g.Edges(subject) {
-		if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !keep(e.To) {
+		if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !o.sees(g, e.To) || !keep(e.To) {
 			continue
 		}
 		emit(Found{

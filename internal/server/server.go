@@ -109,9 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.health.Shutdown()
 	for _, r := range []grpc.ServiceRegistrar{s.grpc, s.restConn} {
 		cmv1.RegisterCatalogServiceServer(r, service.NewCatalogServer(st))
-		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st, func(ctx context.Context) string {
-			return auth.PrincipalFrom(ctx).Name
-		}))
+		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st))
 		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}

@@ -23,15 +23,15 @@ type CatalogServer struct {
 func NewCatalogServer(s store.Store) *CatalogServer { return &CatalogServer{store: s} }
 
 // ListFrameworks implements cmv1.CatalogServiceServer.
-func (s *CatalogServer) ListFrameworks(_ context.Context, req *cmv1.ListFrameworksRequest) (*cmv1.ListFrameworksResponse, error) {
-	g := s.store.Snapshot()
+func (s *CatalogServer) ListFrameworks(ctx context.Context, req *cmv1.ListFrameworksRequest) (*cmv1.ListFrameworksResponse, error) {
+	g := viewOf(ctx, s.store)
 	if err := checkEnum("kind", req.GetKind(), cmv1.FrameworkKind_name, true); err != nil {
 		return nil, err
 	}
 	var matched []*catalog.FrameworkNode
 	for i := range g.Frameworks() {
 		f := &g.Frameworks()[i]
-		if req.GetKind() == 0 || f.Kind == req.GetKind() {
+		if g.SeesFramework(f.Index) && (req.GetKind() == 0 || f.Kind == req.GetKind()) {
 			matched = append(matched, f)
 		}
 	}
@@ -46,24 +46,24 @@ func (s *CatalogServer) ListFrameworks(_ context.Context, req *cmv1.ListFramewor
 	lo, hi, next := p.window(len(matched), func(i int) string { return matched[i].ID })
 	resp := &cmv1.ListFrameworksResponse{NextPageToken: next, Revision: g.Revision()}
 	for _, f := range matched[lo:hi] {
-		resp.Frameworks = append(resp.Frameworks, frameworkProto(g, f))
+		resp.Frameworks = append(resp.Frameworks, frameworkProto(g.Graph, f))
 	}
 	return resp, nil
 }
 
 // GetFramework implements cmv1.CatalogServiceServer.
-func (s *CatalogServer) GetFramework(_ context.Context, req *cmv1.GetFrameworkRequest) (*cmv1.GetFrameworkResponse, error) {
-	g := s.store.Snapshot()
+func (s *CatalogServer) GetFramework(ctx context.Context, req *cmv1.GetFrameworkRequest) (*cmv1.GetFrameworkResponse, error) {
+	g := viewOf(ctx, s.store)
 	f, err := resolveFramework(g, "name", req.GetName(), false)
 	if err != nil {
 		return nil, err
 	}
-	return &cmv1.GetFrameworkResponse{Framework: frameworkProto(g, f), Revision: g.Revision()}, nil
+	return &cmv1.GetFrameworkResponse{Framework: frameworkProto(g.Graph, f), Revision: g.Revision()}, nil
 }
 
 // ListControls implements cmv1.CatalogServiceServer.
-func (s *CatalogServer) ListControls(_ context.Context, req *cmv1.ListControlsRequest) (*cmv1.ListControlsResponse, error) {
-	g := s.store.Snapshot()
+func (s *CatalogServer) ListControls(ctx context.Context, req *cmv1.ListControlsRequest) (*cmv1.ListControlsResponse, error) {
+	g := viewOf(ctx, s.store)
 	f, err := resolveFramework(g, "parent", req.GetParent(), false)
 	if err != nil {
 		return nil, err
@@ -97,14 +97,14 @@ func (s *CatalogServer) ListControls(_ context.Context, req *cmv1.ListControlsRe
 	lo, hi, next := p.window(len(matched), func(i int) string { return matched[i].ID })
 	resp := &cmv1.ListControlsResponse{NextPageToken: next, TotalSize: int32(len(matched)), Revision: g.Revision()}
 	for _, c := range matched[lo:hi] {
-		resp.Controls = append(resp.Controls, controlProto(g, c))
+		resp.Controls = append(resp.Controls, controlProto(g.Graph, c))
 	}
 	return resp, nil
 }
 
 // controlFilter validates the filters of a ListControls request and returns
 // the predicate they make.
-func controlFilter(g *catalog.Graph, f *catalog.FrameworkNode, req *cmv1.ListControlsRequest) (func(*catalog.ControlNode) bool, error) {
+func controlFilter(g catalog.View, f *catalog.FrameworkNode, req *cmv1.ListControlsRequest) (func(*catalog.ControlNode) bool, error) {
 	if err := checkEnum("kind", req.GetKind(), cmv1.ControlKind_name, true); err != nil {
 		return nil, err
 	}
@@ -155,13 +155,13 @@ func controlMentions(c *catalog.ControlNode, query string) bool {
 }
 
 // GetControl implements cmv1.CatalogServiceServer.
-func (s *CatalogServer) GetControl(_ context.Context, req *cmv1.GetControlRequest) (*cmv1.GetControlResponse, error) {
-	g := s.store.Snapshot()
+func (s *CatalogServer) GetControl(ctx context.Context, req *cmv1.GetControlRequest) (*cmv1.GetControlResponse, error) {
+	g := viewOf(ctx, s.store)
 	id, err := resolveControl(g, "name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	return &cmv1.GetControlResponse{Control: controlProto(g, g.Control(id)), Revision: g.Revision()}, nil
+	return &cmv1.GetControlResponse{Control: controlProto(g.Graph, g.Control(id)), Revision: g.Revision()}, nil
 }
 
 // checkEnum rejects values a client may send that the enum does not define,

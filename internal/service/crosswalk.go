@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
 )
@@ -14,19 +15,14 @@ import (
 type CrosswalkServer struct {
 	cmv1.UnimplementedCrosswalkServiceServer
 	store store.Store
-	// author names the caller in provenance when a request leaves it empty.
-	author func(context.Context) string
 }
 
-// NewCrosswalkServer returns the crosswalk service over s. author tells who
-// the caller is, for provenance.
-func NewCrosswalkServer(s store.Store, author func(context.Context) string) *CrosswalkServer {
-	return &CrosswalkServer{store: s, author: author}
-}
+// NewCrosswalkServer returns the crosswalk service over s.
+func NewCrosswalkServer(s store.Store) *CrosswalkServer { return &CrosswalkServer{store: s} }
 
 // ListMappings implements cmv1.CrosswalkServiceServer.
-func (s *CrosswalkServer) ListMappings(_ context.Context, req *cmv1.ListMappingsRequest) (*cmv1.ListMappingsResponse, error) {
-	g := s.store.Snapshot()
+func (s *CrosswalkServer) ListMappings(ctx context.Context, req *cmv1.ListMappingsRequest) (*cmv1.ListMappingsResponse, error) {
+	g := viewOf(ctx, s.store)
 	if err := checkEnum("relationship", req.GetRelationship(), cmv1.Relationship_name, true); err != nil {
 		return nil, err
 	}
@@ -55,7 +51,8 @@ func (s *CrosswalkServer) ListMappings(_ context.Context, req *cmv1.ListMappings
 		case req.GetRelationship() != 0 && m.Relationship != req.GetRelationship(),
 			req.GetStatus() != 0 && m.Provenance.Status != req.GetStatus(),
 			fw >= 0 && g.Control(m.Src).Framework != fw && g.Control(m.Dst).Framework != fw,
-			control != catalog.NoControl && m.Src != control && m.Dst != control:
+			control != catalog.NoControl && m.Src != control && m.Dst != control,
+			!g.SeesMapping(m):
 			continue
 		}
 		matched = append(matched, m)
@@ -76,8 +73,8 @@ func (s *CrosswalkServer) ListMappings(_ context.Context, req *cmv1.ListMappings
 }
 
 // GetMapping implements cmv1.CrosswalkServiceServer.
-func (s *CrosswalkServer) GetMapping(_ context.Context, req *cmv1.GetMappingRequest) (*cmv1.GetMappingResponse, error) {
-	g := s.store.Snapshot()
+func (s *CrosswalkServer) GetMapping(ctx context.Context, req *cmv1.GetMappingRequest) (*cmv1.GetMappingResponse, error) {
+	g := viewOf(ctx, s.store)
 	m, err := lookupMapping(g, "name", req.GetName())
 	if err != nil {
 		return nil, err
@@ -96,13 +93,13 @@ func parseMappingName(field, name string) (string, error) {
 	return id, nil
 }
 
-func lookupMapping(g *catalog.Graph, field, name string) (*catalog.MappingNode, error) {
+func lookupMapping(g catalog.View, field, name string) (*catalog.MappingNode, error) {
 	id, err := parseMappingName(field, name)
 	if err != nil {
 		return nil, err
 	}
 	m, ok := g.Mapping(id)
-	if !ok {
+	if !ok || !g.SeesMapping(m) {
 		return nil, notFound("mapping", name)
 	}
 	return m, nil
@@ -114,7 +111,7 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 	if in == nil {
 		return nil, invalid("mapping", "is required")
 	}
-	g := s.store.Snapshot()
+	g := viewOf(ctx, s.store)
 	src, err := resolveControl(g, "mapping.source", in.GetSource())
 	if err != nil {
 		return nil, err
@@ -156,7 +153,7 @@ func (s *CrosswalkServer) fillDefaults(ctx context.Context, m *catalog.Mapping) 
 		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
 	}
 	if m.Provenance.Author == "" {
-		m.Provenance.Author = s.author(ctx)
+		m.Provenance.Author = auth.PrincipalFrom(ctx).Name
 	}
 }
 
@@ -207,12 +204,15 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 	if err != nil {
 		return nil, err
 	}
-	g := s.store.Snapshot()
+	g := viewOf(ctx, s.store)
 	paths, ends, err := updatePaths(g, in, req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, err
 	}
 	stored, err := s.store.UpdateMapping(ctx, id, in.GetEtag(), func(m *catalog.Mapping) error {
+		if !seesStored(g, m) {
+			return notFound("mapping", in.GetName())
+		}
 		for p, ref := range ends {
 			cur := m.Source
 			if p == "target" {
@@ -249,7 +249,7 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 // they name the current ends (clients may send the whole resource back):
 // they are returned, resolved, for the store-side check; changing an end is
 // refused.
-func updatePaths(g *catalog.Graph, in *cmv1.Mapping, mask []string) (map[string]bool, map[string]catalog.ControlRef, error) {
+func updatePaths(g catalog.View, in *cmv1.Mapping, mask []string) (map[string]bool, map[string]catalog.ControlRef, error) {
 	paths := map[string]bool{}
 	ends := map[string]catalog.ControlRef{}
 	if len(mask) == 0 {
@@ -281,13 +281,28 @@ func updatePaths(g *catalog.Graph, in *cmv1.Mapping, mask []string) (map[string]
 	return paths, ends, nil
 }
 
+// seesStored reports whether the caller may see a mapping as the store
+// holds it: both ends in frameworks of the view. A mapping of another tenant
+// is answered NOT_FOUND, exactly like one that does not exist.
+func seesStored(g catalog.View, m *catalog.Mapping) bool {
+	a, okA := g.ExactControl(m.Source)
+	b, okB := g.ExactControl(m.Target)
+	return okA && okB && g.SeesControl(a) && g.SeesControl(b)
+}
+
 // DeleteMapping implements cmv1.CrosswalkServiceServer.
 func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMappingRequest) (*cmv1.DeleteMappingResponse, error) {
 	id, err := parseMappingName("name", req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	rev, err := s.store.DeleteMapping(ctx, id, req.GetEtag())
+	g := viewOf(ctx, s.store)
+	rev, err := s.store.DeleteMapping(ctx, id, req.GetEtag(), func(m *catalog.Mapping) error {
+		if !seesStored(g, m) {
+			return notFound("mapping", req.GetName())
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +310,8 @@ func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMap
 }
 
 // ListCrosswalks implements cmv1.CrosswalkServiceServer.
-func (s *CrosswalkServer) ListCrosswalks(_ context.Context, req *cmv1.ListCrosswalksRequest) (*cmv1.ListCrosswalksResponse, error) {
-	g := s.store.Snapshot()
+func (s *CrosswalkServer) ListCrosswalks(ctx context.Context, req *cmv1.ListCrosswalksRequest) (*cmv1.ListCrosswalksResponse, error) {
+	g := viewOf(ctx, s.store)
 	only := int32(-1)
 	if req.GetFramework() != "" {
 		f, err := resolveFramework(g, "framework", req.GetFramework(), true)
@@ -309,7 +324,8 @@ func (s *CrosswalkServer) ListCrosswalks(_ context.Context, req *cmv1.ListCrossw
 	for _, pair := range g.CrosswalkPairs() {
 		from, to := pair[0], pair[1]
 		switch {
-		case only >= 0 && only != from && only != to:
+		case !g.SeesFramework(from) || !g.SeesFramework(to),
+			only >= 0 && only != from && only != to:
 			continue
 		case only == to:
 			from, to = to, from
@@ -318,14 +334,14 @@ func (s *CrosswalkServer) ListCrosswalks(_ context.Context, req *cmv1.ListCrossw
 		if only < 0 && 2*st.StoredForward < st.Mappings {
 			st = g.Stats(to, from)
 		}
-		resp.Crosswalks = append(resp.Crosswalks, crosswalkProto(g, st))
+		resp.Crosswalks = append(resp.Crosswalks, crosswalkProto(g.Graph, st))
 	}
 	return resp, nil
 }
 
 // ListCrosswalkMappings implements cmv1.CrosswalkServiceServer.
-func (s *CrosswalkServer) ListCrosswalkMappings(_ context.Context, req *cmv1.ListCrosswalkMappingsRequest) (*cmv1.ListCrosswalkMappingsResponse, error) {
-	g := s.store.Snapshot()
+func (s *CrosswalkServer) ListCrosswalkMappings(ctx context.Context, req *cmv1.ListCrosswalkMappingsRequest) (*cmv1.ListCrosswalkMappingsResponse, error) {
+	g := viewOf(ctx, s.store)
 	from, err := resolveFramework(g, "source", req.GetSource(), true)
 	if err != nil {
 		return nil, err
@@ -356,7 +372,7 @@ func (s *CrosswalkServer) ListCrosswalkMappings(_ context.Context, req *cmv1.Lis
 	}
 	lo, hi, next := p.window(len(matched), func(i int) string { return matched[i].Mapping.ID })
 	resp := &cmv1.ListCrosswalkMappingsResponse{
-		Crosswalk:     crosswalkProto(g, g.Stats(from.Index, to.Index)),
+		Crosswalk:     crosswalkProto(g.Graph, g.Stats(from.Index, to.Index)),
 		NextPageToken: next,
 		Revision:      g.Revision(),
 	}

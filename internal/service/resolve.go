@@ -1,14 +1,17 @@
 package service
 
 import (
+	"context"
 	"strings"
 
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
 )
 
 // resolveFramework finds the framework a request field names. With bareID
 // a plain id ("iso-27001-2022") is accepted besides "frameworks/{id}".
-func resolveFramework(g *catalog.Graph, field, name string, bareID bool) (*catalog.FrameworkNode, error) {
+func resolveFramework(v catalog.View, field, name string, bareID bool) (*catalog.FrameworkNode, error) {
 	if name == "" {
 		return nil, invalid(field, "is required")
 	}
@@ -19,8 +22,8 @@ func resolveFramework(g *catalog.Graph, field, name string, bareID bool) (*catal
 		}
 		return nil, invalid(field, "must be frameworks/{id} with an id of lowercase letters, digits, dots and dashes, got %q", name)
 	}
-	f, ok := g.Framework(id)
-	if !ok {
+	f, ok := v.Framework(id)
+	if !ok || !v.SeesFramework(f.Index) {
 		return nil, notFound("framework", catalog.FrameworkName(id))
 	}
 	return f, nil
@@ -28,7 +31,7 @@ func resolveFramework(g *catalog.Graph, field, name string, bareID bool) (*catal
 
 // resolveControl finds the control a request field names,
 // "frameworks/{fw}/controls/{id}" with any accepted spelling of the id.
-func resolveControl(g *catalog.Graph, field, name string) (catalog.ControlID, error) {
+func resolveControl(v catalog.View, field, name string) (catalog.ControlID, error) {
 	if name == "" {
 		return catalog.NoControl, invalid(field, "is required")
 	}
@@ -36,10 +39,10 @@ func resolveControl(g *catalog.Graph, field, name string) (catalog.ControlID, er
 	if !ok {
 		return catalog.NoControl, invalid(field, "must be frameworks/{framework}/controls/{control}, got %q", name)
 	}
-	if _, ok := g.Framework(fw); !ok {
+	if f, ok := v.Framework(fw); !ok || !v.SeesFramework(f.Index) {
 		return catalog.NoControl, notFound("framework", catalog.FrameworkName(fw))
 	}
-	id, ok := g.ResolveControl(fw, ref)
+	id, ok := v.ResolveControl(fw, ref)
 	if !ok {
 		return catalog.NoControl, notFound("control", name)
 	}
@@ -48,7 +51,7 @@ func resolveControl(g *catalog.Graph, field, name string) (catalog.ControlID, er
 
 // resolveChildControl finds a control of framework f given by name or by
 // id (any accepted spelling).
-func resolveChildControl(g *catalog.Graph, f *catalog.FrameworkNode, field, ref string) (catalog.ControlID, error) {
+func resolveChildControl(v catalog.View, f *catalog.FrameworkNode, field, ref string) (catalog.ControlID, error) {
 	if !strings.HasPrefix(ref, "frameworks/") && !catalog.ValidControlRef(ref) {
 		return catalog.NoControl, invalid(field, "must be a control id or name of %s", catalog.FrameworkName(f.ID))
 	}
@@ -58,9 +61,14 @@ func resolveChildControl(g *catalog.Graph, f *catalog.FrameworkNode, field, ref 
 		}
 		ref = id
 	}
-	id, ok := g.ResolveControl(f.ID, ref)
+	id, ok := v.ResolveControl(f.ID, ref)
 	if !ok {
 		return catalog.NoControl, notFound("control", catalog.ControlName(f.ID, ref))
 	}
 	return id, nil
+}
+
+// viewOf is what the caller of ctx may see of the store's current catalog.
+func viewOf(ctx context.Context, st store.Store) catalog.View {
+	return st.Snapshot().View(auth.PrincipalFrom(ctx).Tenant)
 }

@@ -44,8 +44,8 @@ func searchOptions(includeInferred *bool, maxHops, minStrength int32) (satisfact
 }
 
 // Satisfies implements cmv1.SatisfactionServiceServer.
-func (s *SatisfactionServer) Satisfies(_ context.Context, req *cmv1.SatisfiesRequest) (*cmv1.SatisfiesResponse, error) {
-	g := s.store.Snapshot()
+func (s *SatisfactionServer) Satisfies(ctx context.Context, req *cmv1.SatisfiesRequest) (*cmv1.SatisfiesResponse, error) {
+	g := viewOf(ctx, s.store)
 	subject, err := resolveControl(g, "control", req.GetControl())
 	if err != nil {
 		return nil, err
@@ -54,6 +54,7 @@ func (s *SatisfactionServer) Satisfies(_ context.Context, req *cmv1.SatisfiesReq
 	if err != nil {
 		return nil, err
 	}
+	o.Visible = g.Visible()
 	if n := len(req.GetTargetFrameworks()); n > maxTargetFrameworks {
 		return nil, invalid("target_frameworks", "at most %d frameworks, got %d", maxTargetFrameworks, n)
 	}
@@ -67,7 +68,7 @@ func (s *SatisfactionServer) Satisfies(_ context.Context, req *cmv1.SatisfiesReq
 	}
 	resp := &cmv1.SatisfiesResponse{Control: g.Ref(subject).Name(), Revision: g.Revision()}
 	var cur *cmv1.FrameworkSatisfaction
-	for _, f := range satisfaction.Satisfies(g, subject, frameworks, o) {
+	for _, f := range satisfaction.Satisfies(g.Graph, subject, frameworks, o) {
 		fw := catalog.FrameworkName(g.FrameworkAt(g.Control(f.Control).Framework).ID)
 		if cur == nil || cur.Framework != fw {
 			cur = &cmv1.FrameworkSatisfaction{Framework: fw}
@@ -79,7 +80,7 @@ func (s *SatisfactionServer) Satisfies(_ context.Context, req *cmv1.SatisfiesReq
 			Relationship: f.Relationship,
 			Strength:     f.Strength,
 			Inferred:     f.Inferred,
-			Path:         mappingNames(g, f.Path),
+			Path:         mappingNames(g.Graph, f.Path),
 		})
 	}
 	return resp, nil
@@ -94,8 +95,8 @@ func mappingNames(g *catalog.Graph, path []int32) []string {
 }
 
 // ComputeCoverage implements cmv1.SatisfactionServiceServer.
-func (s *SatisfactionServer) ComputeCoverage(_ context.Context, req *cmv1.ComputeCoverageRequest) (*cmv1.ComputeCoverageResponse, error) {
-	g := s.store.Snapshot()
+func (s *SatisfactionServer) ComputeCoverage(ctx context.Context, req *cmv1.ComputeCoverageRequest) (*cmv1.ComputeCoverageResponse, error) {
+	g := viewOf(ctx, s.store)
 	target, err := resolveFramework(g, "target", req.GetTarget(), true)
 	if err != nil {
 		return nil, err
@@ -104,11 +105,12 @@ func (s *SatisfactionServer) ComputeCoverage(_ context.Context, req *cmv1.Comput
 	if err != nil {
 		return nil, err
 	}
+	o.Visible = g.Visible()
 	sources, err := coverageSources(g, req.GetSource(), target)
 	if err != nil {
 		return nil, err
 	}
-	r := satisfaction.Coverage(g, sources, target, o)
+	r := satisfaction.Coverage(g.Graph, sources, target, o)
 	resp := &cmv1.ComputeCoverageResponse{
 		Target:   catalog.FrameworkName(target.ID),
 		Revision: g.Revision(),
@@ -143,7 +145,7 @@ func (s *SatisfactionServer) ComputeCoverage(_ context.Context, req *cmv1.Comput
 				Relationship:   k.Relationship,
 				Strength:       k.Strength,
 				Inferred:       k.Inferred,
-				Path:           mappingNames(g, k.Path),
+				Path:           mappingNames(g.Graph, k.Path),
 				Implementation: k.Implementation,
 			})
 		}
@@ -154,7 +156,7 @@ func (s *SatisfactionServer) ComputeCoverage(_ context.Context, req *cmv1.Comput
 
 // coverageSources validates the source of a coverage request: exactly one
 // of a framework or a list of controls, none of them in the target.
-func coverageSources(g *catalog.Graph, src *cmv1.CoverageSource, target *catalog.FrameworkNode) ([]satisfaction.SourceControl, error) {
+func coverageSources(g catalog.View, src *cmv1.CoverageSource, target *catalog.FrameworkNode) ([]satisfaction.SourceControl, error) {
 	switch {
 	case src.GetFramework() != "" && len(src.GetControls()) > 0:
 		return nil, invalid("source", "set either framework or controls, not both")
@@ -218,8 +220,8 @@ func share(n, total int) float64 {
 }
 
 // Explain implements cmv1.SatisfactionServiceServer.
-func (s *SatisfactionServer) Explain(_ context.Context, req *cmv1.ExplainRequest) (*cmv1.ExplainResponse, error) {
-	g := s.store.Snapshot()
+func (s *SatisfactionServer) Explain(ctx context.Context, req *cmv1.ExplainRequest) (*cmv1.ExplainResponse, error) {
+	g := viewOf(ctx, s.store)
 	a, err := resolveControl(g, "source", req.GetSource())
 	if err != nil {
 		return nil, err
@@ -238,7 +240,7 @@ func (s *SatisfactionServer) Explain(_ context.Context, req *cmv1.ExplainRequest
 	if err != nil {
 		return nil, err
 	}
-	ex := satisfaction.Explain(g, a, b, o.MaxHops)
+	ex := satisfaction.Explain(g.Graph, a, b, o.MaxHops, g.Visible())
 	resp := &cmv1.ExplainResponse{Source: g.Ref(a).Name(), Target: g.Ref(b).Name(), Revision: g.Revision()}
 	for _, p := range ex.Paths {
 		ep := &cmv1.ExplainedPath{
@@ -258,11 +260,11 @@ func (s *SatisfactionServer) Explain(_ context.Context, req *cmv1.ExplainRequest
 		}
 		resp.Paths = append(resp.Paths, ep)
 	}
-	resp.Summary = explainSummary(g, ex, o.MaxHops)
+	resp.Summary = explainSummary(ex, o.MaxHops)
 	return resp, nil
 }
 
-func explainSummary(g *catalog.Graph, ex satisfaction.Explanation, maxHops int) string {
+func explainSummary(ex satisfaction.Explanation, maxHops int) string {
 	var s string
 	switch {
 	case len(ex.Paths) == 0 && ex.Direct != nil:

@@ -55,9 +55,11 @@ type Store interface {
 	UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error)
 
 	// DeleteMapping removes the mapping with the given id and returns the
-	// revision of the write. It returns ErrNotFound if there is no such
-	// mapping and ErrEtagMismatch if etag is not empty and differs.
-	DeleteMapping(ctx context.Context, id, etag string) (int64, error)
+	// revision of the write. check sees the stored mapping first, under the
+	// same lock, and may refuse with its own error. It returns ErrNotFound if
+	// there is no such mapping and ErrEtagMismatch if etag is not empty and
+	// differs.
+	DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error)
 
 	// Ready reports whether the store has loaded its catalog; before that,
 	// Snapshot is empty.

@@ -103,7 +103,7 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 }
 
 // DeleteMapping implements store.Store.
-func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, error) {
+func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -113,6 +113,11 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, erro
 	i, err := s.find(g, id, etag)
 	if err != nil {
 		return 0, err
+	}
+	if cur := s.mappings[i]; check != nil {
+		if err := check(&cur); err != nil {
+			return 0, err
+		}
 	}
 	next := slices.Delete(slices.Clone(s.mappings), i, i+1)
 	if err := s.publish(g, next); err != nil {

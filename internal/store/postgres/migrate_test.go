@@ -61,7 +61,7 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	deletedByUser := old.Mappings[1].ID
-	if _, err := s.DeleteMapping(ctx, deletedByUser, ""); err != nil {
+	if _, err := s.DeleteMapping(ctx, deletedByUser, "", nil); err != nil {
 		t.Fatal(err)
 	}
 

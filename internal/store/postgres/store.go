@@ -208,11 +208,16 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 }
 
 // DeleteMapping implements store.Store.
-func (s *Store) DeleteMapping(ctx context.Context, id, etag string) (int64, error) {
+func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
 	return s.write(ctx, func(tx pgx.Tx, _ int64) (string, error) {
 		cur, err := lockMapping(ctx, tx, id, etag)
 		if err != nil {
 			return "", err
+		}
+		if check != nil {
+			if err := check(&cur); err != nil {
+				return "", callerError{err}
+			}
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
 			return "", err

@@ -218,17 +218,17 @@ func testDelete(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, "1"); !errors.Is(err, store.ErrEtagMismatch) {
+	if _, err := s.DeleteMapping(ctx, m.ID, "1", nil); !errors.Is(err, store.ErrEtagMismatch) {
 		t.Fatalf("stale etag: %v", err)
 	}
-	rev, err := s.DeleteMapping(ctx, m.ID, m.Etag())
+	rev, err := s.DeleteMapping(ctx, m.ID, m.Etag(), nil)
 	if err != nil || rev != m.Revision+1 {
 		t.Fatalf("delete: %d %v", rev, err)
 	}
 	if _, ok := s.Snapshot().Mapping(m.ID); ok {
 		t.Fatal("deleted mapping still in the snapshot")
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 	// The pair is free again.
@@ -236,7 +236,7 @@ func testDelete(t *testing.T, s store.Store) {
 		t.Fatalf("re-create after delete: %v", err)
 	}
 	builtIn := s.Snapshot().Mappings()[0]
-	if _, err := s.DeleteMapping(ctx, builtIn.ID, ""); err != nil {
+	if _, err := s.DeleteMapping(ctx, builtIn.ID, "", nil); err != nil {
 		t.Fatalf("delete built-in: %v", err)
 	}
 }
