@@ -184,6 +184,14 @@ func frameworkPair(a, b int32) [2]int32 {
 	return [2]int32{a, b}
 }
 
+// WithRevision returns g as it is, labelled with another revision: for
+// writes that change something else than the catalog (tenants, keys).
+func (g *Graph) WithRevision(revision int64) *Graph {
+	ng := *g
+	ng.revision = revision
+	return &ng
+}
+
 // WithMappings returns a Graph at the given revision with the same
 // frameworks and controls as g and exactly the given mappings. It rejects
 // mappings that break the rules of the domain (see CheckMapping), name an

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"reflect"
 
 	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 // Sentinel errors. Implementations wrap them with detail; test with
@@ -26,11 +29,14 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 )
 
-// Store holds the catalog and applies writes to it.
+// Store holds the catalog, the tenants and keys, and the audit trail, and
+// applies writes to them.
 //
 // Every write is atomic: it either commits completely, advances the revision
-// by one and is visible in the next Snapshot, or changes nothing. Mapping
-// ends are canonical references (aliases already resolved).
+// by one, records an audit event naming the actor of its context (see
+// WithActor), and is visible in the next Snapshot or Directory, or it
+// changes nothing. Mapping ends are canonical references (aliases already
+// resolved).
 type Store interface {
 	// Snapshot returns the newest committed catalog. It never returns nil
 	// and never blocks on storage.
@@ -60,6 +66,28 @@ type Store interface {
 	// there is no such mapping and ErrEtagMismatch if etag is not empty and
 	// differs.
 	DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error)
+
+	// Directory returns the current tenants and keys. It never returns nil
+	// and never blocks on storage: checking a key costs no I/O.
+	Directory() *tenancy.Directory
+
+	// CreateTenant stores a new tenant. It returns ErrAlreadyExists if the
+	// id is taken.
+	CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Tenant, error)
+
+	// CreateAPIKey stores a new key (its hash) and returns it with the
+	// revision of the write. It returns ErrNotFound if the tenant does not
+	// exist.
+	CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.APIKey, int64, error)
+
+	// RevokeAPIKey revokes a key of a tenant; revoking twice keeps the first
+	// time. It returns ErrNotFound if there is no such key.
+	RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.APIKey, int64, error)
+
+	// AuditEvents returns up to limit events, newest first, with a revision
+	// below before (0: from the newest): the tenant's, or every event when
+	// all is true.
+	AuditEvents(ctx context.Context, tenant string, all bool, before int64, limit int) ([]tenancy.AuditEvent, error)
 
 	// Ready reports whether the store has loaded its catalog; before that,
 	// Snapshot is empty.
@@ -94,4 +122,42 @@ func CheckMapping(m *catalog.Mapping) error {
 func KeepIdentity(m *catalog.Mapping, cur catalog.Mapping) {
 	m.ID, m.Source, m.Target, m.BuiltIn = cur.ID, cur.Source, cur.Target, cur.BuiltIn
 	m.Provenance.CreateTime = cur.Provenance.CreateTime
+}
+
+type actorKey struct{}
+
+// WithActor records who acts in ctx, for the audit events of the writes made
+// with it.
+func WithActor(ctx context.Context, a tenancy.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor of ctx; the operator when none was recorded.
+func ActorFrom(ctx context.Context) tenancy.Actor {
+	if a, ok := ctx.Value(actorKey{}).(tenancy.Actor); ok {
+		return a
+	}
+	return tenancy.Actor{Name: "admin"}
+}
+
+// Event is the audit event of a change to resource by the actor of ctx;
+// before and after are JSON-encoded, nil meaning absent.
+func Event(ctx context.Context, resource, tenant string, before, after any) tenancy.AuditEvent {
+	a := ActorFrom(ctx)
+	if tenant == "" {
+		tenant = a.Tenant
+	}
+	return tenancy.AuditEvent{Tenant: tenant, Actor: a.Name, Method: a.Method, Resource: resource,
+		Before: jsonOf(before), After: jsonOf(after)}
+}
+
+func jsonOf(v any) string {
+	if v == nil || (reflect.ValueOf(v).Kind() == reflect.Pointer && reflect.ValueOf(v).IsNil()) {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -561,6 +561,62 @@ func (ImplementationStatus) EnumDescriptor() ([]byte, []int) {
 	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{8}
 }
 
+// Scope is what an API key may do.
+type Scope int32
+
+const (
+	Scope_SCOPE_UNSPECIFIED Scope = 0
+	// Read the catalog: public data and the key's tenant's own.
+	Scope_SCOPE_READ Scope = 1
+	// Change the tenant's data: internal frameworks, controls, mappings.
+	Scope_SCOPE_WRITE Scope = 2
+	// Manage the tenant's API keys and read its audit trail.
+	Scope_SCOPE_ADMIN Scope = 3
+)
+
+// Enum value maps for Scope.
+var (
+	Scope_name = map[int32]string{
+		0: "SCOPE_UNSPECIFIED",
+		1: "SCOPE_READ",
+		2: "SCOPE_WRITE",
+		3: "SCOPE_ADMIN",
+	}
+	Scope_value = map[string]int32{
+		"SCOPE_UNSPECIFIED": 0,
+		"SCOPE_READ":        1,
+		"SCOPE_WRITE":       2,
+		"SCOPE_ADMIN":       3,
+	}
+)
+
+func (x Scope) Enum() *Scope {
+	p := new(Scope)
+	*p = x
+	return p
+}
+
+func (x Scope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Scope) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlmap_v1_enums_proto_enumTypes[9].Descriptor()
+}
+
+func (Scope) Type() protoreflect.EnumType {
+	return &file_controlmap_v1_enums_proto_enumTypes[9]
+}
+
+func (x Scope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Scope.Descriptor instead.
+func (Scope) EnumDescriptor() ([]byte, []int) {
+	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{9}
+}
+
 var File_controlmap_v1_enums_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_enums_proto_rawDesc = "" +
@@ -618,7 +674,13 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\x1dIMPLEMENTATION_STATUS_PARTIAL\x10\x02\x12!\n" +
 	"\x1dIMPLEMENTATION_STATUS_PLANNED\x10\x03\x12)\n" +
 	"%IMPLEMENTATION_STATUS_NOT_IMPLEMENTED\x10\x04\x12(\n" +
-	"$IMPLEMENTATION_STATUS_NOT_APPLICABLE\x10\x05BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"$IMPLEMENTATION_STATUS_NOT_APPLICABLE\x10\x05*P\n" +
+	"\x05Scope\x12\x15\n" +
+	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"SCOPE_READ\x10\x01\x12\x0f\n" +
+	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
+	"\vSCOPE_ADMIN\x10\x03BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_enums_proto_rawDescOnce sync.Once
@@ -632,7 +694,7 @@ func file_controlmap_v1_enums_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_enums_proto_rawDescData
 }
 
-var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_controlmap_v1_enums_proto_goTypes = []any{
 	(Relationship)(0),         // 0: controlmap.v1.Relationship
 	(Rationale)(0),            // 1: controlmap.v1.Rationale
@@ -643,6 +705,7 @@ var file_controlmap_v1_enums_proto_goTypes = []any{
 	(Satisfaction)(0),         // 6: controlmap.v1.Satisfaction
 	(GapClass)(0),             // 7: controlmap.v1.GapClass
 	(ImplementationStatus)(0), // 8: controlmap.v1.ImplementationStatus
+	(Scope)(0),                // 9: controlmap.v1.Scope
 }
 var file_controlmap_v1_enums_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -662,7 +725,7 @@ func file_controlmap_v1_enums_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_enums_proto_rawDesc), len(file_controlmap_v1_enums_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

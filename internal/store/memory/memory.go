@@ -10,13 +10,18 @@ import (
 
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 // Store keeps the catalog in memory.
 type Store struct {
 	mu       sync.Mutex // serializes writers
 	graph    atomic.Pointer[catalog.Graph]
+	dir      atomic.Pointer[tenancy.Directory]
 	mappings []catalog.Mapping // the mappings of graph, owned by writers
+	tenants  []tenancy.Tenant
+	keys     []tenancy.APIKey
+	audit    []tenancy.AuditEvent // oldest first
 	now      func() time.Time
 	revision store.Revisions
 }
@@ -27,6 +32,7 @@ var _ store.Store = (*Store)(nil)
 func New(g *catalog.Graph) *Store {
 	s := &Store{now: time.Now}
 	s.graph.Store(g)
+	s.dir.Store(tenancy.NewDirectory(g.Revision(), nil, nil))
 	for _, m := range g.Mappings() {
 		s.mappings = append(s.mappings, m.Mapping)
 	}
@@ -36,16 +42,19 @@ func New(g *catalog.Graph) *Store {
 // Snapshot implements store.Store.
 func (s *Store) Snapshot() *catalog.Graph { return s.graph.Load() }
 
+// Directory implements store.Store.
+func (s *Store) Directory() *tenancy.Directory { return s.dir.Load() }
+
 // CreateMapping implements store.Store.
 func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
 	if err := ctx.Err(); err != nil {
 		return catalog.Mapping{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := store.CheckMapping(&m); err != nil {
 		return catalog.Mapping{}, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	g := s.graph.Load()
 	a, okA := g.ExactControl(m.Source)
 	b, okB := g.ExactControl(m.Target)
@@ -65,7 +74,7 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 	now := s.now().UTC()
 	m.Provenance.CreateTime, m.Provenance.UpdateTime = now, now
 	next := append(slices.Clip(s.mappings), m)
-	if err := s.publish(g, next); err != nil {
+	if err := s.publish(g, next, store.Event(ctx, catalog.MappingName(m.ID), "", nil, m)); err != nil {
 		return catalog.Mapping{}, err
 	}
 	return m, nil
@@ -96,7 +105,7 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 	next.Revision = g.Revision() + 1
 	all := slices.Clone(s.mappings)
 	all[i] = next
-	if err := s.publish(g, all); err != nil {
+	if err := s.publish(g, all, store.Event(ctx, catalog.MappingName(id), "", cur, next)); err != nil {
 		return catalog.Mapping{}, err
 	}
 	return next, nil
@@ -114,16 +123,98 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 	if err != nil {
 		return 0, err
 	}
-	if cur := s.mappings[i]; check != nil {
+	cur := s.mappings[i]
+	if check != nil {
 		if err := check(&cur); err != nil {
 			return 0, err
 		}
 	}
 	next := slices.Delete(slices.Clone(s.mappings), i, i+1)
-	if err := s.publish(g, next); err != nil {
+	if err := s.publish(g, next, store.Event(ctx, catalog.MappingName(id), "", cur, nil)); err != nil {
 		return 0, err
 	}
 	return g.Revision() + 1, nil
+}
+
+// CreateTenant implements store.Store.
+func (s *Store) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Tenant, error) {
+	if err := ctx.Err(); err != nil {
+		return tenancy.Tenant{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.dir.Load().Tenant(t.ID); taken {
+		return tenancy.Tenant{}, fmt.Errorf("%w: tenant %s", store.ErrAlreadyExists, tenancy.TenantName(t.ID))
+	}
+	g := s.graph.Load()
+	t.Revision = g.Revision() + 1
+	t.CreateTime = s.now().UTC()
+	s.tenants = append(slices.Clip(s.tenants), t)
+	s.commitTenancy(g, store.Event(ctx, tenancy.TenantName(t.ID), t.ID, nil, t))
+	return t, nil
+}
+
+// CreateAPIKey implements store.Store.
+func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.APIKey, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return tenancy.APIKey{}, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.dir.Load().Tenant(k.Tenant); !ok {
+		return tenancy.APIKey{}, 0, fmt.Errorf("%w: tenant %s", store.ErrNotFound, tenancy.TenantName(k.Tenant))
+	}
+	g := s.graph.Load()
+	k.CreateTime = s.now().UTC()
+	s.keys = append(slices.Clip(s.keys), k)
+	s.commitTenancy(g, store.Event(ctx, tenancy.KeyName(k.Tenant, k.ID), k.Tenant, nil, keyRecord(k)))
+	return k, g.Revision() + 1, nil
+}
+
+// RevokeAPIKey implements store.Store.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.APIKey, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return tenancy.APIKey{}, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.keys, func(k tenancy.APIKey) bool { return k.Tenant == tenant && k.ID == id })
+	if i < 0 {
+		return tenancy.APIKey{}, 0, fmt.Errorf("%w: key %s", store.ErrNotFound, tenancy.KeyName(tenant, id))
+	}
+	g := s.graph.Load()
+	before := s.keys[i]
+	after := before
+	if !after.Revoked() {
+		after.RevokeTime = s.now().UTC()
+	}
+	s.keys = slices.Clone(s.keys)
+	s.keys[i] = after
+	s.commitTenancy(g, store.Event(ctx, tenancy.KeyName(tenant, id), tenant, keyRecord(before), keyRecord(after)))
+	return after, g.Revision() + 1, nil
+}
+
+// keyRecord is what the audit trail keeps of a key: never its hash.
+func keyRecord(k tenancy.APIKey) map[string]any {
+	return map[string]any{"name": tenancy.KeyName(k.Tenant, k.ID), "scopes": k.Scopes, "revoked": k.Revoked()}
+}
+
+// AuditEvents implements store.Store.
+func (s *Store) AuditEvents(ctx context.Context, tenant string, all bool, before int64, limit int) ([]tenancy.AuditEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []tenancy.AuditEvent
+	for i := len(s.audit) - 1; i >= 0 && len(out) < limit; i-- {
+		e := s.audit[i]
+		if (before > 0 && e.Revision >= before) || (!all && e.Tenant != tenant) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // Close implements store.Store.
@@ -151,14 +242,32 @@ func (s *Store) find(g *catalog.Graph, id, etag string) (int, error) {
 }
 
 // publish builds the next Graph from g's frameworks and the given mappings
-// and makes it current. Nothing changes if the build fails.
-func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping) error {
+// and makes it current with the audit event of the change. Nothing changes
+// if the build fails.
+func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping, ev tenancy.AuditEvent) error {
 	ng, err := g.WithMappings(g.Revision()+1, mappings)
 	if err != nil {
 		return err
 	}
 	s.mappings = mappings
+	s.record(ng.Revision(), ev)
+	s.dir.Store(tenancy.NewDirectory(ng.Revision(), s.tenants, s.keys))
 	s.graph.Store(ng)
 	s.revision.Publish()
 	return nil
+}
+
+// commitTenancy publishes a change to tenants or keys: the catalog is the
+// same at the next revision.
+func (s *Store) commitTenancy(g *catalog.Graph, ev tenancy.AuditEvent) {
+	ng := g.WithRevision(g.Revision() + 1)
+	s.record(ng.Revision(), ev)
+	s.dir.Store(tenancy.NewDirectory(ng.Revision(), s.tenants, s.keys))
+	s.graph.Store(ng)
+	s.revision.Publish()
+}
+
+func (s *Store) record(rev int64, ev tenancy.AuditEvent) {
+	ev.Revision, ev.Time = rev, s.now().UTC()
+	s.audit = append(s.audit, ev)
 }

@@ -102,13 +102,21 @@ func (s *Store) catchUp(ctx context.Context) error {
 		if rev == cur.Revision() && s.Ready() {
 			return nil
 		}
-		var contentChanged bool
+		var contentChanged, tenancyChanged bool
 		var ids []string
 		if s.Ready() {
-			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind = 'content'), false), coalesce(array_agg(DISTINCT mapping_id) FILTER (WHERE mapping_id IS NOT NULL), '{}')
-				FROM changes WHERE revision > $1 AND revision <= $2`, cur.Revision(), rev).Scan(&contentChanged, &ids); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind = 'content'), false), coalesce(bool_or(kind = 'tenancy'), false),
+					coalesce(array_agg(DISTINCT mapping_id) FILTER (WHERE mapping_id IS NOT NULL), '{}')
+				FROM changes WHERE revision > $1 AND revision <= $2`, cur.Revision(), rev).Scan(&contentChanged, &tenancyChanged, &ids); err != nil {
 				return err
 			}
+		}
+		if !s.Ready() || tenancyChanged || rev < cur.Revision() {
+			dir, err := loadDirectory(ctx, tx, rev)
+			if err != nil {
+				return err
+			}
+			s.dir.Store(dir)
 		}
 		if !s.Ready() || contentChanged || rev < cur.Revision() {
 			g, mappings, err := s.loadAll(ctx, tx, rev)
@@ -118,6 +126,10 @@ func (s *Store) catchUp(ctx context.Context) error {
 			s.publish(g, mappings)
 			s.ready.Store(true)
 			s.log.Info("catalog loaded from the database", "revision", rev, "frameworks", len(g.Frameworks()), "mappings", len(g.Mappings()))
+			return nil
+		}
+		if len(ids) == 0 {
+			s.publish(cur.WithRevision(rev), s.mappings)
 			return nil
 		}
 		next := make(map[string]catalog.Mapping, len(s.mappings)+len(ids))

@@ -17,6 +17,7 @@ import (
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 // Config configures a Store.
@@ -43,6 +44,7 @@ type Store struct {
 	pool *pgxpool.Pool
 
 	graph    atomic.Pointer[catalog.Graph]
+	dir      atomic.Pointer[tenancy.Directory]
 	ready    atomic.Bool
 	revision store.Revisions
 
@@ -93,6 +95,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.publish(empty, nil)
+	s.dir.Store(tenancy.NewDirectory(0, nil, nil))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.follow(runCtx)
@@ -101,6 +104,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // Pool is the store's connection pool, for Migrate.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Directory implements store.Store.
+func (s *Store) Directory() *tenancy.Directory { return s.dir.Load() }
 
 // Snapshot implements store.Store.
 func (s *Store) Snapshot() *catalog.Graph { return s.graph.Load() }
@@ -140,7 +146,7 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 		return catalog.Mapping{}, err
 	}
 	m.BuiltIn = false
-	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
+	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
 		m.ID = store.NewMappingID()
 		m.Revision = rev
 		err := tx.QueryRow(ctx, `INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
@@ -153,7 +159,8 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev,
 		).Scan(&m.Provenance.CreateTime)
 		m.Provenance.UpdateTime = m.Provenance.CreateTime
-		return m.ID, createError(err, m)
+		m.Revision = rev
+		return mappingChange(ctx, m.ID, nil, &m), createError(err, m)
 	})
 	if err != nil {
 		return catalog.Mapping{}, err
@@ -181,20 +188,20 @@ func createError(err error, m catalog.Mapping) error {
 
 // UpdateMapping implements store.Store: change is applied to the row as
 // locked in the database, not to this replica's copy, which may be behind.
-func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error) {
+func (s *Store) UpdateMapping(ctx context.Context, id, etag string, apply func(*catalog.Mapping) error) (catalog.Mapping, error) {
 	var out catalog.Mapping
-	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (string, error) {
+	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
 		cur, err := lockMapping(ctx, tx, id, etag)
 		if err != nil {
-			return "", err
+			return change{}, err
 		}
 		next := cur
-		if err := change(&next); err != nil {
-			return "", callerError{err}
+		if err := apply(&next); err != nil {
+			return change{}, callerError{err}
 		}
 		store.KeepIdentity(&next, cur)
 		if err := store.CheckMapping(&next); err != nil {
-			return "", err
+			return change{}, err
 		}
 		out, err = scanMappingRow(tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
 				document = $6, method = $7, status = $8, author = $9, update_time = now(), revision = $10,
@@ -202,30 +209,34 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 			WHERE id = $1 RETURNING `+mappingColumns,
 			id, int32(next.Relationship), next.Strength, int32(next.Rationale), next.Justification,
 			next.Provenance.Document, int32(next.Provenance.Method), int32(next.Provenance.Status), next.Provenance.Author, rev))
-		return id, err
+		return mappingChange(ctx, id, &cur, &out), err
 	})
 	return out, err
 }
 
+func mappingChange(ctx context.Context, id string, before, after *catalog.Mapping) change {
+	return change{kind: "mapping", mappingID: id, event: store.Event(ctx, catalog.MappingName(id), "", before, after)}
+}
+
 // DeleteMapping implements store.Store.
 func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
-	return s.write(ctx, func(tx pgx.Tx, _ int64) (string, error) {
+	return s.write(ctx, func(tx pgx.Tx, _ int64) (change, error) {
 		cur, err := lockMapping(ctx, tx, id, etag)
 		if err != nil {
-			return "", err
+			return change{}, err
 		}
 		if check != nil {
 			if err := check(&cur); err != nil {
-				return "", callerError{err}
+				return change{}, callerError{err}
 			}
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
-			return "", err
+			return change{}, err
 		}
 		if cur.BuiltIn {
 			_, err = tx.Exec(ctx, "INSERT INTO deleted_built_in_mappings (id) VALUES ($1) ON CONFLICT DO NOTHING", id)
 		}
-		return id, err
+		return mappingChange(ctx, id, &cur, nil), err
 	})
 }
 
@@ -250,7 +261,14 @@ func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (catalog.Mappi
 // replica's catalog up to the new revision before returning it. A failure
 // before anything reached the server (such as a dead pooled connection) is
 // retried; a lost database is store.ErrUnavailable and nothing is written.
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
+// change is what a write did, for the change log and the audit trail.
+type change struct {
+	kind      string // "mapping" or "tenancy"
+	mappingID string
+	event     tenancy.AuditEvent
+}
+
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (change, error)) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	var rev int64
@@ -284,17 +302,26 @@ func retryable(err error) bool {
 	return pgconn.SafeToRetry(err)
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (string, error)) (int64, error) {
+func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (change, error)) (int64, error) {
 	var rev int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "UPDATE store_state SET revision = revision + 1 RETURNING revision").Scan(&rev); err != nil {
 			return err
 		}
-		id, err := fn(tx, rev)
+		c, err := fn(tx, rev)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind, mapping_id) VALUES ($1, 'mapping', $2)", rev, id); err != nil {
+		var mappingID *string
+		if c.mappingID != "" {
+			mappingID = &c.mappingID
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind, mapping_id) VALUES ($1, $2, $3)", rev, c.kind, mappingID); err != nil {
+			return err
+		}
+		e := c.event
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
+			VALUES ($1, now(), $2, $3, $4, $5, $6, $7)`, rev, e.Tenant, e.Actor, e.Method, e.Resource, e.Before, e.After); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(rev, 10))

@@ -13,6 +13,7 @@ import (
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 // Run runs every case against stores from newStore, which must return a
@@ -32,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListsAndFiltersSeeWrites", testLists},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
 		{"ConcurrentCreatesOfOnePair", testConcurrentCreates},
+		{"TenantsAndKeys", testTenantsAndKeys},
+		{"AuditTrail", testAuditTrail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
@@ -402,5 +405,93 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 	g := s.Snapshot()
 	if won != 1 || lost != 7 || g.Revision() != 2 {
 		t.Fatalf("%d won, %d conflicts, revision %d", won, lost, g.Revision())
+	}
+}
+
+func testTenantsAndKeys(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	ten, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"})
+	if err != nil || ten.Revision != 2 || ten.CreateTime.IsZero() {
+		t.Fatalf("create tenant: %+v %v", ten, err)
+	}
+	if _, ok := s.Directory().Tenant("acme"); !ok || s.Snapshot().Revision() != 2 {
+		t.Fatal("tenant not in the directory, or the revision did not move")
+	}
+	if _, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("tenant twice: %v", err)
+	}
+	id, secret := tenancy.NewSecret()
+	k, rev, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: "acme", Scopes: []cmv1.Scope{cmv1.Scope_SCOPE_READ}, Hash: tenancy.Hash(secret)})
+	if err != nil || rev != 3 || k.CreateTime.IsZero() {
+		t.Fatalf("create key: %+v %d %v", k, rev, err)
+	}
+	got, ok := s.Directory().KeyBySecret(secret)
+	if !ok || got.ID != id || got.Revoked() || !got.Has(cmv1.Scope_SCOPE_READ) || got.Has(cmv1.Scope_SCOPE_WRITE) {
+		t.Fatalf("key by secret: %+v %v", got, ok)
+	}
+	if _, _, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: "k2", Tenant: "nobody", Hash: tenancy.Hash("x")}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key of an unknown tenant: %v", err)
+	}
+	revoked, _, err := s.RevokeAPIKey(ctx, "acme", id)
+	if err != nil || !revoked.Revoked() {
+		t.Fatalf("revoke: %+v %v", revoked, err)
+	}
+	if got, _ := s.Directory().KeyBySecret(secret); !got.Revoked() {
+		t.Fatal("revocation not in the directory")
+	}
+	if _, _, err := s.RevokeAPIKey(ctx, "other", id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoke through another tenant: %v", err)
+	}
+	if n := len(s.Directory().Keys("acme")); n != 1 {
+		t.Fatalf("%d keys listed", n)
+	}
+}
+
+// Every write leaves one audit event, in the same commit, newest first.
+func testAuditTrail(t *testing.T, s store.Store) {
+	actor := tenancy.Actor{Tenant: "acme", Name: "tenants/acme/apiKeys/k1", Method: "/test/Write"}
+	ctx := store.WithActor(ctxT(t), actor)
+	if _, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateMapping(ctx, m.ID, "", set(4, "audited")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); err == nil {
+		t.Fatal("second delete succeeded")
+	}
+	events, err := s.AuditEvents(ctx, "acme", false, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 4 {
+		t.Fatalf("%d events for 4 writes: %+v", len(events), events)
+	}
+	for i, e := range events {
+		if e.Revision != int64(5-i) || e.Actor != actor.Name || e.Method != actor.Method || e.Time.IsZero() {
+			t.Fatalf("event %d: %+v", i, e)
+		}
+	}
+	del, upd, crt := events[0], events[1], events[2]
+	if del.Before == "" || del.After != "" || upd.Before == "" || !strings.Contains(upd.After, "audited") || crt.Before != "" || crt.After == "" ||
+		crt.Resource != catalog.MappingName(m.ID) {
+		t.Fatalf("before/after: %+v", events[:3])
+	}
+	older, err := s.AuditEvents(ctx, "acme", false, events[1].Revision, 10)
+	if err != nil || len(older) != 2 || older[0].Revision != events[2].Revision {
+		t.Fatalf("page before %d: %+v %v", events[1].Revision, older, err)
+	}
+	if other, _ := s.AuditEvents(ctx, "other", false, 0, 10); len(other) != 0 {
+		t.Fatalf("another tenant sees %d events", len(other))
+	}
+	if all, _ := s.AuditEvents(ctx, "", true, 0, 100); len(all) != 4 {
+		t.Fatalf("all events: %d", len(all))
 	}
 }
