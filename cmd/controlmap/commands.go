@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,9 +30,10 @@ func rootCommand() *cobra.Command {
 
 func serveCommand() *cobra.Command {
 	var (
-		cfg       server.Config
-		logLevel  string
-		logFormat string
+		cfg           server.Config
+		logLevel      string
+		logFormat     string
+		anonymousRead bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -48,6 +50,7 @@ environment variable named in its help; a flag on the command line wins.`,
 				return err
 			}
 			cfg.Logger = log
+			cfg.DenyAnonymous = !anonymousRead
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -63,6 +66,8 @@ environment variable named in its help; a flag on the command line wins.`,
 	f.BoolVar(&cfg.Migrate, "migrate", env("CONTROLMAP_MIGRATE", "") == "true", "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
 	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "bearer token that authorizes writes; empty disables writes (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
+	f.BoolVar(&anonymousRead, "anonymous-read", env("CONTROLMAP_ANONYMOUS_READ", "true") != "false", "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", envFloat("CONTROLMAP_RATE_LIMIT", 200), "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", envList("CONTROLMAP_CORS_ORIGINS"), "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
 	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
@@ -175,6 +180,15 @@ func newLogger(level, format string) (*slog.Logger, error) {
 func env(key, fallback string) string {
 	if v, ok := os.LookupEnv(key); ok {
 		return v
+	}
+	return fallback
+}
+
+func envFloat(key string, fallback float64) float64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
 	}
 	return fallback
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -13,16 +14,23 @@ import (
 	"google.golang.org/grpc/status"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
-// Access is what an RPC does to the catalog.
+// Access is what an RPC needs of its caller.
 type Access int
 
 const (
-	// Read RPCs are open to anonymous callers.
+	// Read RPCs need SCOPE_READ, or nothing when anonymous reads are on.
 	Read Access = iota + 1
-	// Write RPCs need the admin token.
+	// Write RPCs need SCOPE_WRITE (or the operator's token).
 	Write
+	// Manage RPCs act on a tenant's keys and audit trail: SCOPE_ADMIN of
+	// that tenant (checked by the service) or the operator's token.
+	Manage
+	// Operate RPCs are the operator's alone (creating tenants).
+	Operate
 )
 
 // methods classifies every RPC the server exposes. An RPC missing here is
@@ -42,6 +50,19 @@ var methods = map[string]Access{
 	cmv1.CrosswalkService_CreateMapping_FullMethodName:         Write,
 	cmv1.CrosswalkService_UpdateMapping_FullMethodName:         Write,
 	cmv1.CrosswalkService_DeleteMapping_FullMethodName:         Write,
+	cmv1.TenantService_GetTenant_FullMethodName:                Read,
+	cmv1.TenantService_CreateApiKey_FullMethodName:             Manage,
+	cmv1.TenantService_ListApiKeys_FullMethodName:              Manage,
+	cmv1.TenantService_RevokeApiKey_FullMethodName:             Manage,
+	cmv1.TenantService_ListAuditEvents_FullMethodName:          Manage,
+	cmv1.TenantService_CreateTenant_FullMethodName:             Operate,
+}
+
+// required is the scope a tenant key needs for each access.
+var required = map[Access]cmv1.Scope{
+	Read:   cmv1.Scope_SCOPE_READ,
+	Write:  cmv1.Scope_SCOPE_WRITE,
+	Manage: cmv1.Scope_SCOPE_ADMIN,
 }
 
 // Infrastructure services are open to every caller: health for load
@@ -64,45 +85,67 @@ func Classify(fullMethod string) (Access, bool) {
 
 // Principal is the authenticated caller.
 type Principal struct {
-	// Name is how the caller appears in provenance and logs.
+	// Name is how the caller appears in provenance, the audit trail and
+	// logs: a key's resource name, "admin" or "anonymous".
 	Name string
 	// Tenant is the caller's tenant; empty for the operator's admin token
 	// and anonymous readers, who see only public data.
 	Tenant string
+	// Operator is true for the operator's admin token.
+	Operator bool
+	// Scopes are the key's scopes.
+	Scopes []cmv1.Scope
+}
+
+// Has reports whether the caller holds scope s (the operator holds all).
+func (p Principal) Has(s cmv1.Scope) bool { return p.Operator || slices.Contains(p.Scopes, s) }
+
+// MayManage reports whether the caller may manage tenant's keys and read its
+// audit trail.
+func (p Principal) MayManage(tenant string) bool {
+	return p.Operator || (p.Tenant == tenant && p.Has(cmv1.Scope_SCOPE_ADMIN))
 }
 
 type principalKey struct{}
 
-// PrincipalFrom returns the caller recorded by the interceptor; anonymous
-// callers have the name "anonymous".
+var anonymous = Principal{Name: "anonymous"}
+
+// PrincipalFrom returns the caller recorded by the interceptor.
 func PrincipalFrom(ctx context.Context) Principal {
 	if p, ok := ctx.Value(principalKey{}).(Principal); ok {
 		return p
 	}
-	return Principal{Name: "anonymous"}
+	return anonymous
 }
 
-// Authenticator checks bearer tokens.
+// Authenticator checks bearer tokens: the operator's admin token, or a
+// tenant's API key looked up in the store's directory (no I/O).
 type Authenticator struct {
-	adminDigest [sha256.Size]byte
-	enabled     bool
+	adminDigest   [sha256.Size]byte
+	enabled       bool
+	directory     func() *tenancy.Directory
+	anonymousRead bool
 }
 
-// New returns an Authenticator that accepts adminToken for writes. With an
-// empty token every write is refused.
-func New(adminToken string) *Authenticator {
-	return &Authenticator{adminDigest: sha256.Sum256([]byte(adminToken)), enabled: adminToken != ""}
+// New returns an Authenticator. adminToken authorizes everything (empty:
+// no operator token); directory gives the current keys; anonymousRead lets
+// callers without a token read public data.
+func New(adminToken string, directory func() *tenancy.Directory, anonymousRead bool) *Authenticator {
+	return &Authenticator{adminDigest: sha256.Sum256([]byte(adminToken)), enabled: adminToken != "", directory: directory, anonymousRead: anonymousRead}
 }
 
-// UnaryInterceptor authenticates the caller and enforces the access the RPC
-// needs: UNAUTHENTICATED without a valid token for a write, PERMISSION_DENIED
-// when writes are disabled or the RPC is unknown.
+// UnaryInterceptor authenticates the caller, enforces the access the RPC
+// needs, and records the caller for the handlers and the audit trail:
+// UNAUTHENTICATED without a valid token where one is needed or with an
+// unknown or revoked one, PERMISSION_DENIED for a missing scope.
 func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := a.authorize(ctx, info.FullMethod)
+		p, err := a.authorize(ctx, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
+		ctx = context.WithValue(ctx, principalKey{}, p)
+		ctx = store.WithActor(ctx, tenancy.Actor{Tenant: p.Tenant, Name: p.Name, Method: info.FullMethod})
 		return handler(ctx, req)
 	}
 }
@@ -127,26 +170,51 @@ func denied(code codes.Code, reason, msg string) error {
 	return st.Err()
 }
 
-func (a *Authenticator) authorize(ctx context.Context, method string) (context.Context, error) {
+func (a *Authenticator) authorize(ctx context.Context, method string) (Principal, error) {
 	access, known := Classify(method)
 	if !known {
-		return ctx, denied(codes.PermissionDenied, "METHOD_NOT_OPEN", "method "+method+" is not open to callers")
+		return anonymous, denied(codes.PermissionDenied, "METHOD_NOT_OPEN", "method "+method+" is not open to callers")
 	}
+	infra := !strings.HasPrefix(method, "/controlmap.")
 	token, hasToken := bearer(ctx)
 	switch {
-	case hasToken && a.enabled && a.matches(token):
-		return context.WithValue(ctx, principalKey{}, Principal{Name: "admin"}), nil
-	case hasToken:
+	case infra && !hasToken:
+		return anonymous, nil
+	case !hasToken && access == Read && a.anonymousRead:
+		return anonymous, nil
+	case !hasToken:
+		return anonymous, denied(codes.Unauthenticated, "MISSING_TOKEN", "send Authorization: Bearer <API key>")
+	}
+	p, ok := a.identify(token)
+	if !ok {
 		// A wrong token is refused even where none is needed: a client
 		// with a broken credential should learn it at once.
-		return ctx, denied(codes.Unauthenticated, "INVALID_TOKEN", "the bearer token is not valid")
-	case access == Read:
-		return ctx, nil
-	case !a.enabled:
-		return ctx, denied(codes.PermissionDenied, "WRITES_DISABLED", "writes are disabled: the server has no admin token configured (--admin-token or CONTROLMAP_ADMIN_TOKEN)")
-	default:
-		return ctx, denied(codes.Unauthenticated, "MISSING_TOKEN", "this method changes data: send Authorization: Bearer <admin token>")
+		return anonymous, denied(codes.Unauthenticated, "INVALID_TOKEN", "the bearer token is not a valid API key (unknown or revoked)")
 	}
+	switch {
+	case p.Operator || infra:
+		return p, nil
+	case access == Operate:
+		return p, denied(codes.PermissionDenied, "OPERATOR_ONLY", "only the operator's admin token may do this")
+	case !p.Has(required[access]):
+		return p, denied(codes.PermissionDenied, "MISSING_SCOPE", "this API key lacks "+required[access].String())
+	}
+	return p, nil
+}
+
+// identify finds who a bearer token belongs to.
+func (a *Authenticator) identify(token string) (Principal, bool) {
+	if a.enabled && a.matches(token) {
+		return Principal{Name: "admin", Operator: true}, true
+	}
+	if a.directory == nil || !tenancy.LooksLikeKey(token) {
+		return anonymous, false
+	}
+	k, ok := a.directory().KeyBySecret(token)
+	if !ok || k.Revoked() {
+		return anonymous, false
+	}
+	return Principal{Name: tenancy.KeyName(k.Tenant, k.ID), Tenant: k.Tenant, Scopes: k.Scopes}, true
 }
 
 // matches compares digests in constant time, so neither the token's content

@@ -55,6 +55,9 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 	if err := cmv1.RegisterSatisfactionServiceHandlerClient(ctx, mux, cmv1.NewSatisfactionServiceClient(conn)); err != nil {
 		return nil, err
 	}
+	if err := cmv1.RegisterTenantServiceHandlerClient(ctx, mux, cmv1.NewTenantServiceClient(conn)); err != nil {
+		return nil, err
+	}
 	err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
@@ -74,11 +77,15 @@ func incomingHeader(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// outgoingHeader returns the request id under its usual name and every
-// other response header with grpc-gateway's Grpc-Metadata- prefix.
+// outgoingHeader returns the request id and Retry-After under their usual
+// names and every other response header with grpc-gateway's Grpc-Metadata-
+// prefix.
 func outgoingHeader(key string) (string, bool) {
-	if strings.EqualFold(key, RequestIDHeader) {
+	switch {
+	case strings.EqualFold(key, RequestIDHeader):
 		return RequestIDHeader, true
+	case strings.EqualFold(key, "retry-after"):
+		return "Retry-After", true
 	}
 	return runtime.MetadataHeaderPrefix + key, true
 }

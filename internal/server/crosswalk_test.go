@@ -339,10 +339,12 @@ func TestMappingWritesOverGRPC(t *testing.T) {
 	}
 }
 
-func TestWritesDisabledWithoutAdminToken(t *testing.T) {
+// With no operator token configured nobody can write public mappings: a
+// write without a token is UNAUTHENTICATED, and no token is the operator's.
+func TestNoOperatorTokenConfigured(t *testing.T) {
 	s := start(t, server.Config{})
-	if r := s.rest(t, "POST", "/v1/mappings", newMapping()); r.status != 403 {
-		t.Fatalf("REST write without configured token: %d %s", r.status, r.raw)
+	if r := s.rest(t, "POST", "/v1/mappings", newMapping()); r.status != 401 {
+		t.Fatalf("REST write without a token: %d %s", r.status, r.raw)
 	}
 	_, err := s.crosswalk.DeleteMapping(admin(ctxT(t)), &cmv1.DeleteMappingRequest{Name: "mappings/x"})
 	if status.Code(err) != codes.Unauthenticated {

@@ -43,6 +43,14 @@ type Config struct {
 	ConsistencyWait time.Duration
 	// CORSOrigins are the browser origins allowed to call the REST facade.
 	CORSOrigins []string
+	// DenyAnonymous refuses callers without a token, even for reads of
+	// public data (by default they may read it).
+	DenyAnonymous bool
+	// RateLimit is the requests per second each caller may make (bursts
+	// of twice that); 0 turns limiting off.
+	RateLimit float64
+	// RequestTimeout bounds every call (default 30s).
+	RequestTimeout time.Duration
 	// AdminToken authorizes writes; empty disables them.
 	AdminToken string
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
@@ -79,18 +87,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ConsistencyWait <= 0 {
 		cfg.ConsistencyWait = 2 * time.Second
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
 
-	authn := auth.New(cfg.AdminToken)
+	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
 	interceptor := chain(
 		recoverPanics(log),
 		assignRequestID(),
 		logRequests(log),
+		boundDeadline(cfg.RequestTimeout),
 		authn.UnaryInterceptor(),
+		newRateLimiter(cfg.RateLimit).interceptor(),
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
@@ -102,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	)
 	s.restConn = gateway.NewConn(interceptor)
 	s.health = health.NewServer()
-	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName} {
+	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
 	}
 	// NOT_SERVING until Run starts serving.
@@ -111,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cmv1.RegisterCatalogServiceServer(r, service.NewCatalogServer(st))
 		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st))
 		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
+		cmv1.RegisterTenantServiceServer(r, service.NewTenantServer(st))
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}
 	reflection.Register(s.grpc)

@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
@@ -120,6 +123,9 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 	if err != nil {
 		return nil, err
 	}
+	if err := mayWrite(ctx, g, g.Ref(src), g.Ref(dst)); err != nil {
+		return nil, err
+	}
 	m := catalog.Mapping{
 		Source:        g.Ref(src),
 		Target:        g.Ref(dst),
@@ -213,6 +219,9 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 		if !seesStored(g, m) {
 			return notFound("mapping", in.GetName())
 		}
+		if err := mayWrite(ctx, g, m.Source, m.Target); err != nil {
+			return err
+		}
 		for p, ref := range ends {
 			cur := m.Source
 			if p == "target" {
@@ -290,6 +299,23 @@ func seesStored(g catalog.View, m *catalog.Mapping) bool {
 	return okA && okB && g.SeesControl(a) && g.SeesControl(b)
 }
 
+// mayWrite says whether the caller may write a mapping between two visible
+// controls: the operator writes public mappings; a tenant writes mappings
+// that have at least one end in a framework it owns, and nothing else.
+func mayWrite(ctx context.Context, g catalog.View, a, b catalog.ControlRef) error {
+	p := auth.PrincipalFrom(ctx)
+	if p.Operator {
+		return nil
+	}
+	for _, r := range []catalog.ControlRef{a, b} {
+		if f, ok := g.Framework(r.Framework); ok && p.Tenant != "" && f.Owner == p.Tenant {
+			return nil
+		}
+	}
+	return withDetails(codes.PermissionDenied, "a tenant writes mappings of its own internal controls; mappings between public controls are the operator's",
+		&errdetails.ErrorInfo{Reason: "NOT_OWNER", Domain: errorDomain})
+}
+
 // DeleteMapping implements cmv1.CrosswalkServiceServer.
 func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMappingRequest) (*cmv1.DeleteMappingResponse, error) {
 	id, err := parseMappingName("name", req.GetName())
@@ -301,7 +327,7 @@ func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMap
 		if !seesStored(g, m) {
 			return notFound("mapping", req.GetName())
 		}
-		return nil
+		return mayWrite(ctx, g, m.Source, m.Target)
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"context"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/controlmap/controlmap/internal/auth"
+)
+
+// maxBuckets bounds the rate limiter's memory: past it, buckets start over
+// (a burst of new anonymous addresses cannot grow it without end).
+const maxBuckets = 100_000
+
+// rateLimiter gives every caller a token bucket: each API key (and the
+// operator's token) its own, anonymous callers one per network address.
+type rateLimiter struct {
+	limit   rate.Limit
+	burst   int
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+}
+
+func newRateLimiter(perSecond float64) *rateLimiter {
+	return &rateLimiter{limit: rate.Limit(perSecond), burst: max(1, int(2*perSecond)), buckets: map[string]*rate.Limiter{}}
+}
+
+func (l *rateLimiter) bucket(key string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxBuckets {
+			clear(l.buckets)
+		}
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets[key] = b
+	}
+	return b
+}
+
+// interceptor answers RESOURCE_EXHAUSTED (429 over REST, with Retry-After)
+// to a caller over its rate. Health checks and reflection are not counted.
+func (l *rateLimiter) interceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if l.limit <= 0 || !strings.HasPrefix(info.FullMethod, apiPrefix) {
+			return handler(ctx, req)
+		}
+		key := auth.PrincipalFrom(ctx).Name
+		if key == "anonymous" {
+			key = "addr:" + peerHost(ctx)
+		}
+		r := l.bucket(key).Reserve()
+		if delay := r.Delay(); delay > 0 {
+			r.Cancel()
+			secs := int(math.Ceil(delay.Seconds()))
+			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
+			st := status.New(codes.ResourceExhausted, "rate limit exceeded; retry after "+strconv.Itoa(secs)+"s")
+			if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "RATE_LIMITED", Domain: "controlmap"},
+				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); err == nil {
+				st = d
+			}
+			return nil, st.Err()
+		}
+		return handler(ctx, req)
+	}
+}
+
+func peerHost(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "unknown"
+	}
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil {
+		return p.Addr.String()
+	}
+	return host
+}
+
+// boundDeadline gives every call a deadline of at most d, so no request
+// holds the server longer than that whatever the client asked.
+func boundDeadline(d time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return handler(ctx, req)
+	}
+}

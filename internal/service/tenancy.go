@@ -1,0 +1,195 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/tenancy"
+)
+
+// TenantServer implements cmv1.TenantServiceServer.
+type TenantServer struct {
+	cmv1.UnimplementedTenantServiceServer
+	store store.Store
+}
+
+// NewTenantServer returns the tenant service over s.
+func NewTenantServer(s store.Store) *TenantServer { return &TenantServer{store: s} }
+
+const maxDisplayName = 200
+
+// CreateTenant implements cmv1.TenantServiceServer (the operator's alone,
+// as the auth interceptor enforces).
+func (s *TenantServer) CreateTenant(ctx context.Context, req *cmv1.CreateTenantRequest) (*cmv1.CreateTenantResponse, error) {
+	if !tenancy.ValidTenantID(req.GetTenantId()) {
+		return nil, invalid("tenant_id", "must match [a-z0-9][a-z0-9.-]{0,62}, got %q", req.GetTenantId())
+	}
+	name := strings.TrimSpace(req.GetTenant().GetDisplayName())
+	if name == "" || utf8.RuneCountInString(name) > maxDisplayName || !utf8.ValidString(name) {
+		return nil, invalid("tenant.display_name", "is required: valid UTF-8, at most %d characters", maxDisplayName)
+	}
+	t, err := s.store.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: name})
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.CreateTenantResponse{Tenant: tenantProto(t), Revision: t.Revision}, nil
+}
+
+// GetTenant implements cmv1.TenantServiceServer.
+func (s *TenantServer) GetTenant(ctx context.Context, req *cmv1.GetTenantRequest) (*cmv1.GetTenantResponse, error) {
+	id, err := s.visibleTenant(ctx, "name", req.GetName(), false)
+	if err != nil {
+		return nil, err
+	}
+	t, _ := s.store.Directory().Tenant(id)
+	return &cmv1.GetTenantResponse{Tenant: tenantProto(t)}, nil
+}
+
+// visibleTenant parses "tenants/{id}" and checks the caller may see it (its
+// own tenant, or any for the operator; with manage, only with SCOPE_ADMIN).
+// Another tenant is NOT_FOUND, exactly like one that does not exist.
+func (s *TenantServer) visibleTenant(ctx context.Context, field, name string, manage bool) (string, error) {
+	id, ok := strings.CutPrefix(name, "tenants/")
+	if !ok || !tenancy.ValidTenantID(id) {
+		return "", invalid(field, "must be tenants/{tenant}, got %q", name)
+	}
+	p := auth.PrincipalFrom(ctx)
+	_, exists := s.store.Directory().Tenant(id)
+	if !exists || (!p.Operator && p.Tenant != id) {
+		return "", notFound("tenant", name)
+	}
+	if manage && !p.MayManage(id) {
+		return "", withDetails(codes.PermissionDenied, "this API key lacks SCOPE_ADMIN")
+	}
+	return id, nil
+}
+
+// CreateApiKey implements cmv1.TenantServiceServer.
+func (s *TenantServer) CreateApiKey(ctx context.Context, req *cmv1.CreateApiKeyRequest) (*cmv1.CreateApiKeyResponse, error) {
+	tenant, err := s.visibleTenant(ctx, "parent", req.GetParent(), true)
+	if err != nil {
+		return nil, err
+	}
+	scopes := req.GetApiKey().GetScopes()
+	if len(scopes) == 0 || len(scopes) > 3 {
+		return nil, invalid("api_key.scopes", "list one to three of SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN")
+	}
+	seen := map[cmv1.Scope]bool{}
+	for i, sc := range scopes {
+		if err := checkEnum("api_key.scopes["+strconv.Itoa(i)+"]", sc, cmv1.Scope_name, false); err != nil {
+			return nil, err
+		}
+		if seen[sc] {
+			return nil, invalid("api_key.scopes["+strconv.Itoa(i)+"]", "%s is listed twice", sc)
+		}
+		seen[sc] = true
+	}
+	id, secret := tenancy.NewSecret()
+	k, rev, err := s.store.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: tenant, Scopes: scopes, Hash: tenancy.Hash(secret)})
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.CreateApiKeyResponse{ApiKey: keyProto(&k), Secret: secret, Revision: rev}, nil
+}
+
+// ListApiKeys implements cmv1.TenantServiceServer.
+func (s *TenantServer) ListApiKeys(ctx context.Context, req *cmv1.ListApiKeysRequest) (*cmv1.ListApiKeysResponse, error) {
+	tenant, err := s.visibleTenant(ctx, "parent", req.GetParent(), true)
+	if err != nil {
+		return nil, err
+	}
+	resp := &cmv1.ListApiKeysResponse{}
+	for _, k := range s.store.Directory().Keys(tenant) {
+		resp.ApiKeys = append(resp.ApiKeys, keyProto(k))
+	}
+	return resp, nil
+}
+
+// RevokeApiKey implements cmv1.TenantServiceServer.
+func (s *TenantServer) RevokeApiKey(ctx context.Context, req *cmv1.RevokeApiKeyRequest) (*cmv1.RevokeApiKeyResponse, error) {
+	parent, id, ok := strings.Cut(strings.TrimPrefix(req.GetName(), "tenants/"), "/apiKeys/")
+	if !ok || !strings.HasPrefix(req.GetName(), "tenants/") || id == "" || strings.Contains(id, "/") {
+		return nil, invalid("name", "must be tenants/{tenant}/apiKeys/{key}, got %q", req.GetName())
+	}
+	tenant, err := s.visibleTenant(ctx, "name", "tenants/"+parent, true)
+	if err != nil {
+		return nil, err
+	}
+	k, rev, err := s.store.RevokeAPIKey(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.RevokeApiKeyResponse{ApiKey: keyProto(&k), Revision: rev}, nil
+}
+
+// ListAuditEvents implements cmv1.TenantServiceServer.
+func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditEventsRequest) (*cmv1.ListAuditEventsResponse, error) {
+	all := req.GetParent() == "tenants/-"
+	tenant := ""
+	if all {
+		if !auth.PrincipalFrom(ctx).Operator {
+			return nil, invalid("parent", "tenants/- is the operator's; name your tenant")
+		}
+	} else {
+		var err error
+		if tenant, err = s.visibleTenant(ctx, "parent", req.GetParent(), true); err != nil {
+			return nil, err
+		}
+	}
+	size := defaultPageSize
+	switch {
+	case req.GetPageSize() < 0:
+		return nil, invalid("page_size", "must not be negative, got %d", req.GetPageSize())
+	case req.GetPageSize() > maxPageSize:
+		size = maxPageSize
+	case req.GetPageSize() > 0:
+		size = int(req.GetPageSize())
+	}
+	var before int64
+	if req.GetPageToken() != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(req.GetPageToken())
+		if err == nil {
+			before, err = strconv.ParseInt(string(raw), 10, 64)
+		}
+		if err != nil || before <= 0 {
+			return nil, invalid("page_token", "is not a token this service issued")
+		}
+	}
+	events, err := s.store.AuditEvents(ctx, tenant, all, before, size+1)
+	if err != nil {
+		return nil, err
+	}
+	resp := &cmv1.ListAuditEventsResponse{}
+	if len(events) > size {
+		events = events[:size]
+		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(events[size-1].Revision, 10)))
+	}
+	for _, e := range events {
+		owner := e.Tenant
+		if owner == "" {
+			owner = "-"
+		}
+		resp.AuditEvents = append(resp.AuditEvents, &cmv1.AuditEvent{
+			Name: "tenants/" + owner + "/auditEvents/" + strconv.FormatInt(e.Revision, 10), Time: timestamppb.New(e.Time),
+			Tenant: e.Tenant, Actor: e.Actor, Method: e.Method, Resource: e.Resource, Before: e.Before, After: e.After, Revision: e.Revision,
+		})
+	}
+	return resp, nil
+}
+
+func tenantProto(t tenancy.Tenant) *cmv1.Tenant {
+	return &cmv1.Tenant{Name: tenancy.TenantName(t.ID), DisplayName: t.DisplayName, CreateTime: timestamp(t.CreateTime), Revision: t.Revision}
+}
+
+func keyProto(k *tenancy.APIKey) *cmv1.ApiKey {
+	return &cmv1.ApiKey{Name: tenancy.KeyName(k.Tenant, k.ID), Scopes: k.Scopes, CreateTime: timestamp(k.CreateTime), RevokeTime: timestamp(k.RevokeTime)}
+}
