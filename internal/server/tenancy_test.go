@@ -1,0 +1,199 @@
+package server_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/server"
+)
+
+// newTenantWithKey creates a tenant and a key with the given scopes through
+// REST, as the operator, and returns the key's name and secret.
+func newTenantWithKey(t *testing.T, s *stack, tenant string, scopes ...string) (name, secret string) {
+	t.Helper()
+	if r := s.rest(t, "POST", "/v1/tenants?tenant_id="+tenant, map[string]any{"displayName": strings.ToUpper(tenant)}, "Authorization", bearer); r.status != 200 && r.status != 409 {
+		t.Fatalf("create tenant %s: %d %s", tenant, r.status, r.raw)
+	}
+	r := s.rest(t, "POST", "/v1/tenants/"+tenant+"/apiKeys", map[string]any{"scopes": scopes}, "Authorization", bearer)
+	if r.status != 200 || !strings.HasPrefix(r.str("secret"), "cmk_") {
+		t.Fatalf("create key: %d %s", r.status, r.raw)
+	}
+	return r.str("apiKey", "name"), r.str("secret")
+}
+
+func key(secret string) []string { return []string{"Authorization", "Bearer " + secret} }
+
+func TestTenantsAndKeys(t *testing.T) {
+	s := startDefault(t)
+	_, reader := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	adminName, acmeAdmin := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_ADMIN")
+	_, globex := newTenantWithKey(t, s, "globex", "SCOPE_READ", "SCOPE_WRITE", "SCOPE_ADMIN")
+
+	// A read key reads; it cannot manage keys or create tenants.
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, key(reader)...); r.status != 200 {
+		t.Fatalf("read with a read key: %d", r.status)
+	}
+	if r := s.rest(t, "GET", "/v1/tenants/acme", nil, key(reader)...); r.status != 200 || r.str("tenant", "displayName") != "ACME" {
+		t.Fatalf("own tenant: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "POST", "/v1/tenants/acme/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ"}}, key(reader)...); r.status != 403 {
+		t.Fatalf("key management without SCOPE_ADMIN: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "POST", "/v1/tenants?tenant_id=evil", map[string]any{"displayName": "x"}, key(globex)...); r.status != 403 || !strings.Contains(string(r.raw), "OPERATOR_ONLY") {
+		t.Fatalf("tenant creation by a tenant: %d %s", r.status, r.raw)
+	}
+
+	// Another tenant's tenant, keys and audit trail do not exist for it.
+	for _, path := range []string{"/v1/tenants/acme", "/v1/tenants/acme/apiKeys", "/v1/tenants/acme/auditEvents"} {
+		if r := s.rest(t, "GET", path, nil, key(globex)...); r.status != 404 {
+			t.Errorf("globex reads %s: %d %s", path, r.status, r.raw)
+		}
+	}
+	if r := s.rest(t, "POST", "/v1/"+adminName+":revoke", map[string]any{}, key(globex)...); r.status != 404 {
+		t.Errorf("globex revokes acme's key: %d %s", r.status, r.raw)
+	}
+
+	// Keys are listed without secrets, newest first.
+	r := s.rest(t, "GET", "/v1/tenants/acme/apiKeys", nil, key(acmeAdmin)...)
+	keys := toMaps(r.body["apiKeys"])
+	if r.status != 200 || len(keys) != 2 || keys[0]["name"] != adminName || strings.Contains(string(r.raw), "cmk_") {
+		t.Fatalf("list keys: %d %s", r.status, r.raw)
+	}
+
+	// A tenant key cannot write public mappings.
+	if r := s.rest(t, "POST", "/v1/mappings", newMapping(), key(globex)...); r.status != 403 || !strings.Contains(string(r.raw), "NOT_OWNER") {
+		t.Fatalf("public mapping by a tenant: %d %s", r.status, r.raw)
+	}
+	builtIn := s.rest(t, "GET", "/v1/mappings?page_size=1", nil).body["mappings"].([]any)[0].(map[string]any)["name"].(string)
+	if r := s.rest(t, "DELETE", "/v1/"+builtIn, nil, key(globex)...); r.status != 403 {
+		t.Fatalf("built-in mapping deleted by a tenant: %d %s", r.status, r.raw)
+	}
+
+	// Revocation takes effect at once, over REST and gRPC.
+	if r := s.rest(t, "POST", "/v1/"+adminName+":revoke", map[string]any{}, key(acmeAdmin)...); r.status != 200 || r.str("apiKey", "revokeTime") == "" {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, key(acmeAdmin)...); r.status != 401 {
+		t.Fatalf("revoked key over REST: %d", r.status)
+	}
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acmeAdmin)
+	if _, err := s.catalog.ListFrameworks(ctx, &cmv1.ListFrameworksRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("revoked key over gRPC: %v", err)
+	}
+	ctx = metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer cmk_made-up")
+	if _, err := s.catalog.ListFrameworks(ctx, &cmv1.ListFrameworksRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("unknown key over gRPC: %v", err)
+	}
+
+	// Bad input names the field and writes nothing.
+	before := s.rest(t, "GET", "/v1/frameworks", nil).str("revision")
+	for _, tc := range []struct {
+		path  string
+		body  any
+		field string
+	}{
+		{"/v1/tenants?tenant_id=Bad_Id", map[string]any{"displayName": "x"}, "tenant_id"},
+		{"/v1/tenants?tenant_id=ok", map[string]any{"displayName": strings.Repeat("x", 201)}, "tenant.display_name"},
+		{"/v1/tenants?tenant_id=ok", map[string]any{}, "tenant.display_name"},
+		{"/v1/tenants/acme/apiKeys", map[string]any{"scopes": []string{}}, "api_key.scopes"},
+		{"/v1/tenants/acme/apiKeys", map[string]any{"scopes": []int{9}}, "api_key.scopes[0]"},
+		{"/v1/tenants/acme/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ", "SCOPE_READ"}}, "api_key.scopes[1]"},
+	} {
+		r := s.rest(t, "POST", tc.path, tc.body, "Authorization", bearer)
+		if r.status != 400 || !slices.Contains(r.fieldViolations(), tc.field) {
+			t.Errorf("%s %v: %d %s; want 400 naming %s", tc.path, tc.body, r.status, r.raw, tc.field)
+		}
+	}
+	if after := s.rest(t, "GET", "/v1/frameworks", nil).str("revision"); after != before {
+		t.Fatalf("bad input moved the revision from %s to %s", before, after)
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	s := startDefault(t)
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_ADMIN")
+	keyName, _ := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	r := s.rest(t, "POST", "/v1/mappings", newMapping(), "Authorization", bearer)
+	mapping := r.str("mapping", "name")
+	s.rest(t, "PATCH", "/v1/"+mapping, map[string]any{"strength": 4}, "Authorization", bearer)
+	s.rest(t, "DELETE", "/v1/"+mapping, nil, "Authorization", bearer)
+	s.rest(t, "POST", "/v1/"+keyName+":revoke", map[string]any{}, key(acme)...)
+
+	// The operator sees everything, newest first, one event per write.
+	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?page_size=3", nil, "Authorization", bearer)
+	if r.status != 200 {
+		t.Fatalf("operator's trail: %d %s", r.status, r.raw)
+	}
+	events := toMaps(r.body["auditEvents"])
+	if r.status != 200 || len(events) != 3 || r.str("nextPageToken") == "" {
+		t.Fatalf("operator's trail: %d %s", r.status, r.raw)
+	}
+	wantMethods := []string{"RevokeApiKey", "DeleteMapping", "UpdateMapping"}
+	for i, e := range events {
+		if !strings.HasSuffix(e["method"].(string), wantMethods[i]) {
+			t.Errorf("event %d is %s, want %s", i, e["method"], wantMethods[i])
+		}
+	}
+	if events[0]["resource"] != keyName || events[1]["actor"] != "admin" || events[1]["after"] != "" || events[1]["before"] == "" {
+		t.Errorf("actors and before/after: %v", events[:2])
+	}
+	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?page_size=3&page_token="+r.str("nextPageToken"), nil, "Authorization", bearer)
+	if next := toMaps(r.body["auditEvents"]); len(next) != 3 || !strings.HasSuffix(next[0]["method"].(string), "CreateMapping") {
+		t.Fatalf("second page: %s", r.raw)
+	}
+
+	// A tenant sees its own trail only; tenants/- is the operator's.
+	r = s.rest(t, "GET", "/v1/tenants/acme/auditEvents", nil, key(acme)...)
+	for _, e := range toMaps(r.body["auditEvents"]) {
+		if e["tenant"] != "acme" {
+			t.Errorf("acme sees %v", e)
+		}
+	}
+	if n := len(toMaps(r.body["auditEvents"])); n != 4 { // tenant, two keys, revocation
+		t.Errorf("acme's trail has %d events: %s", n, r.raw)
+	}
+	if r := s.rest(t, "GET", "/v1/tenants/-/auditEvents", nil, key(acme)...); r.status != 400 {
+		t.Errorf("tenant reads everything: %d", r.status)
+	}
+	if r := s.rest(t, "GET", "/v1/tenants/acme/auditEvents?page_token=zz", nil, key(acme)...); r.status != 400 {
+		t.Errorf("bad page token: %d", r.status)
+	}
+}
+
+func TestAnonymousReadsCanBeTurnedOff(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, DenyAnonymous: true})
+	if r := s.rest(t, "GET", "/v1/frameworks", nil); r.status != 401 {
+		t.Fatalf("anonymous read: %d", r.status)
+	}
+	if r := s.rest(t, "GET", "/healthz", nil); r.status != 200 {
+		t.Fatalf("health needs no key: %d", r.status)
+	}
+	_, reader := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, key(reader)...); r.status != 200 {
+		t.Fatalf("read with a key: %d", r.status)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1}) // bursts of 2
+	var last restResponse
+	for range 3 {
+		last = s.rest(t, "GET", "/v1/frameworks", nil)
+	}
+	if last.status != 429 || last.header.Get("Retry-After") == "" || !strings.Contains(string(last.raw), "RATE_LIMITED") {
+		t.Fatalf("third call in a second: %d %v %s", last.status, last.header, last.raw)
+	}
+	// Each key has its own bucket.
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", bearer); r.status != 200 {
+		t.Fatalf("operator limited by anonymous traffic: %d", r.status)
+	}
+	if _, err := s.catalog.ListFrameworks(ctxT(t), &cmv1.ListFrameworksRequest{}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("gRPC from the same address: %v", err)
+	}
+}
