@@ -185,3 +185,34 @@ func (g *Graph) indexAliases() {
 		}
 	}
 }
+
+// Contents returns the frameworks of g with their controls in document
+// order, as they would be given to a Builder: a writer changes them and
+// builds the next Graph.
+func (g *Graph) Contents() []FrameworkContents {
+	out := make([]FrameworkContents, len(g.frameworks))
+	for i := range g.frameworks {
+		f := &g.frameworks[i]
+		controls := make([]Control, 0, f.End-f.First)
+		for _, c := range g.controls[f.First:f.End] {
+			controls = append(controls, c.Control)
+		}
+		out[i] = FrameworkContents{Framework: f.Framework, Controls: controls}
+	}
+	return out
+}
+
+// FrameworkContents is a framework with its controls in document order.
+type FrameworkContents struct {
+	Framework Framework
+	Controls  []Control
+}
+
+// BuildContents builds a Graph of the given frameworks and mappings.
+func BuildContents(revision int64, fws []FrameworkContents, mappings []Mapping) (*Graph, error) {
+	var b Builder
+	for _, f := range fws {
+		b.AddFramework(f.Framework, f.Controls)
+	}
+	return b.Build(revision, mappings)
+}

@@ -45,6 +45,11 @@ type Control struct {
 	Tags    []string
 	// Revision is the store revision of the last change.
 	Revision int64
+	// Implementation, Owner and Evidence describe an organization's own
+	// control (INTERNAL frameworks); the zero values elsewhere.
+	Implementation cmv1.ImplementationStatus
+	Owner          string
+	Evidence       []string
 }
 
 // ControlRef identifies a control by canonical ids.

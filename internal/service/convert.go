@@ -3,10 +3,12 @@ package service
 import (
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 func frameworkProto(g *catalog.Graph, f *catalog.FrameworkNode) *cmv1.Framework {
@@ -21,6 +23,9 @@ func frameworkProto(g *catalog.Graph, f *catalog.FrameworkNode) *cmv1.Framework 
 		AssessableCount: f.AssessableCount,
 		Revision:        f.Revision,
 		Groups:          make([]string, len(f.Groups)),
+	}
+	if f.Owner != "" {
+		out.Owner = tenancy.TenantName(f.Owner)
 	}
 	for i, id := range f.Groups {
 		out.Groups[i] = g.Ref(id).Name()
@@ -40,11 +45,15 @@ func controlProto(g *catalog.Graph, c *catalog.ControlNode) *cmv1.Control {
 		Title:      c.Title,
 		Summary:    c.Summary,
 		Kind:       c.Kind,
-		Assessable: c.Assessable,
+		Assessable: proto.Bool(c.Assessable),
 		Aliases:    c.Accepted,
 		Group:      catalog.ControlName(fw, g.Control(c.Group).ID),
 		Tags:       c.Tags,
 		Revision:   c.Revision,
+
+		ImplementationStatus: c.Implementation,
+		Owner:                c.Owner,
+		EvidenceLinks:        c.Evidence,
 	}
 	if c.ParentID != catalog.NoControl {
 		out.Parent = catalog.ControlName(fw, g.Control(c.ParentID).ID)

@@ -88,6 +88,8 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reasonAlreadyMapped, Domain: errorDomain})
 	case errors.Is(err, store.ErrEtagMismatch):
 		return withDetails(codes.Aborted, err.Error(), &errdetails.ErrorInfo{Reason: reasonEtagMismatch, Domain: errorDomain})
+	case errors.Is(err, store.ErrFailedPrecondition):
+		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.ErrorInfo{Reason: "FAILED_PRECONDITION", Domain: errorDomain})
 	case errors.Is(err, store.ErrUnavailable):
 		return withDetails(codes.Unavailable, "the store is unavailable; nothing was written, retry later",
 			&errdetails.ErrorInfo{Reason: reasonUnavailable, Domain: errorDomain})

@@ -23,6 +23,9 @@ var (
 	// ErrEtagMismatch: the caller's etag is not the current one; someone
 	// else changed the resource since the caller read it.
 	ErrEtagMismatch = errors.New("etag mismatch")
+	// ErrFailedPrecondition: the change needs something else done first
+	// (such as deleting a control's children).
+	ErrFailedPrecondition = errors.New("failed precondition")
 	// ErrUnavailable: the backing storage cannot be reached. The write was
 	// not confirmed: it almost always did not happen, and retrying is safe
 	// (a create then conflicts, an update with an etag is refused).
@@ -66,6 +69,36 @@ type Store interface {
 	// there is no such mapping and ErrEtagMismatch if etag is not empty and
 	// differs.
 	DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error)
+
+	// CreateFramework stores a new framework, without controls. It returns
+	// ErrAlreadyExists if the id is taken.
+	CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error)
+
+	// UpdateFramework applies change to the stored framework (display name,
+	// version, description) under the write lock. It returns ErrNotFound
+	// if there is no such framework, or change's own error.
+	UpdateFramework(ctx context.Context, id string, change func(*catalog.Framework) error) (catalog.Framework, error)
+
+	// DeleteFramework deletes a framework, its controls and every mapping
+	// of them, after check accepts the stored framework. It returns
+	// ErrNotFound if there is no such framework.
+	DeleteFramework(ctx context.Context, id string, check func(*catalog.Framework) error) (int64, error)
+
+	// CreateControl appends a control to a framework after check accepts
+	// the framework. It returns ErrNotFound if there is no such framework,
+	// ErrAlreadyExists if the id is taken (ignoring case), and a
+	// *catalog.InvalidError if its parent is not a control of the framework.
+	CreateControl(ctx context.Context, framework string, c catalog.Control, check func(*catalog.Framework) error) (catalog.Control, error)
+
+	// UpdateControl applies change to a stored control (title, summary,
+	// assessable, implementation, owner, evidence) under the write lock.
+	// It returns ErrNotFound if there is no such control.
+	UpdateControl(ctx context.Context, framework, id string, change func(*catalog.Framework, *catalog.Control) error) (catalog.Control, error)
+
+	// DeleteControl deletes a control and every mapping of it, after check
+	// accepts the framework. It returns ErrNotFound if there is no such
+	// control and ErrFailedPrecondition if it has child controls.
+	DeleteControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error) (int64, error)
 
 	// Directory returns the current tenants and keys. It never returns nil
 	// and never blocks on storage: checking a key costs no I/O.

@@ -115,6 +115,13 @@ func NewDirectory(rev int64, tenants []Tenant, keys []APIKey) *Directory {
 	return d
 }
 
+// WithRevision returns the same directory labelled with another revision.
+func (d *Directory) WithRevision(rev int64) *Directory {
+	nd := *d
+	nd.Revision = rev
+	return &nd
+}
+
 // Tenant returns a tenant by id.
 func (d *Directory) Tenant(id string) (Tenant, bool) {
 	t, ok := d.tenants[id]

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -45,7 +46,10 @@ type Framework struct {
 	// Tag vocabulary used on this framework's controls.
 	Tags []*Tag `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Store revision of the last change to this framework.
-	Revision      int64 `protobuf:"varint,11,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,11,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Tenant owning an INTERNAL framework (tenants/{tenant}); empty for the
+	// public reference frameworks. Output only.
+	Owner         string `protobuf:"bytes,12,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -157,6 +161,13 @@ func (x *Framework) GetRevision() int64 {
 	return 0
 }
 
+func (x *Framework) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
 // Tag is a term of a framework's tag vocabulary.
 type Tag struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -229,8 +240,9 @@ type Control struct {
 	Kind    ControlKind `protobuf:"varint,6,opt,name=kind,proto3,enum=controlmap.v1.ControlKind" json:"kind,omitempty"`
 	// Name of the parent control; empty for top-level controls.
 	Parent string `protobuf:"bytes,7,opt,name=parent,proto3" json:"parent,omitempty"`
-	// Whether the control counts in coverage.
-	Assessable bool `protobuf:"varint,8,opt,name=assessable,proto3" json:"assessable,omitempty"`
+	// Whether the control counts in coverage. Always set on output; on
+	// CreateControl it defaults to true.
+	Assessable *bool `protobuf:"varint,8,opt,name=assessable,proto3,oneof" json:"assessable,omitempty"`
 	// Other accepted spellings of ref_id.
 	Aliases []string `protobuf:"bytes,9,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	// Name of the top-level control this one sits under (itself if top-level).
@@ -238,7 +250,14 @@ type Control struct {
 	// Ids from the framework's tag vocabulary.
 	Tags []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Store revision of the last change to this control.
-	Revision      int64 `protobuf:"varint,12,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,12,opt,name=revision,proto3" json:"revision,omitempty"`
+	// How far the organization has implemented it (controls of INTERNAL
+	// frameworks): Satisfies and coverage count it (DESIGN.md §4).
+	ImplementationStatus ImplementationStatus `protobuf:"varint,13,opt,name=implementation_status,json=implementationStatus,proto3,enum=controlmap.v1.ImplementationStatus" json:"implementation_status,omitempty"`
+	// Who is responsible for it (internal controls), at most 200 characters.
+	Owner string `protobuf:"bytes,14,opt,name=owner,proto3" json:"owner,omitempty"`
+	// Links to evidence (internal controls): at most 20 http(s) URLs.
+	EvidenceLinks []string `protobuf:"bytes,15,rep,name=evidence_links,json=evidenceLinks,proto3" json:"evidence_links,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,8 +342,8 @@ func (x *Control) GetParent() string {
 }
 
 func (x *Control) GetAssessable() bool {
-	if x != nil {
-		return x.Assessable
+	if x != nil && x.Assessable != nil {
+		return *x.Assessable
 	}
 	return false
 }
@@ -355,6 +374,27 @@ func (x *Control) GetRevision() int64 {
 		return x.Revision
 	}
 	return 0
+}
+
+func (x *Control) GetImplementationStatus() ImplementationStatus {
+	if x != nil {
+		return x.ImplementationStatus
+	}
+	return ImplementationStatus_IMPLEMENTATION_STATUS_UNSPECIFIED
+}
+
+func (x *Control) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Control) GetEvidenceLinks() []string {
+	if x != nil {
+		return x.EvidenceLinks
+	}
+	return nil
 }
 
 // ListFrameworksRequest pages through the frameworks.
@@ -920,11 +960,642 @@ func (x *GetControlResponse) GetRevision() int64 {
 	return 0
 }
 
+// CreateFrameworkRequest creates an internal framework.
+type CreateFrameworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the new framework: [a-z0-9][a-z0-9.-]{0,62}, starting with the
+	// caller's tenant id and a dash.
+	FrameworkId string `protobuf:"bytes,1,opt,name=framework_id,json=frameworkId,proto3" json:"framework_id,omitempty"`
+	// display_name is required; kind must be INTERNAL (or left unset).
+	Framework     *Framework `protobuf:"bytes,2,opt,name=framework,proto3" json:"framework,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFrameworkRequest) Reset() {
+	*x = CreateFrameworkRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFrameworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFrameworkRequest) ProtoMessage() {}
+
+func (x *CreateFrameworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFrameworkRequest.ProtoReflect.Descriptor instead.
+func (*CreateFrameworkRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateFrameworkRequest) GetFrameworkId() string {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return ""
+}
+
+func (x *CreateFrameworkRequest) GetFramework() *Framework {
+	if x != nil {
+		return x.Framework
+	}
+	return nil
+}
+
+// CreateFrameworkResponse holds the new framework.
+type CreateFrameworkResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Framework *Framework             `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFrameworkResponse) Reset() {
+	*x = CreateFrameworkResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFrameworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFrameworkResponse) ProtoMessage() {}
+
+func (x *CreateFrameworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFrameworkResponse.ProtoReflect.Descriptor instead.
+func (*CreateFrameworkResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreateFrameworkResponse) GetFramework() *Framework {
+	if x != nil {
+		return x.Framework
+	}
+	return nil
+}
+
+func (x *CreateFrameworkResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// UpdateFrameworkRequest changes an internal framework.
+type UpdateFrameworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The framework, with name set.
+	Framework *Framework `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
+	// display_name, version, description; empty means all of them.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFrameworkRequest) Reset() {
+	*x = UpdateFrameworkRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFrameworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFrameworkRequest) ProtoMessage() {}
+
+func (x *UpdateFrameworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFrameworkRequest.ProtoReflect.Descriptor instead.
+func (*UpdateFrameworkRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateFrameworkRequest) GetFramework() *Framework {
+	if x != nil {
+		return x.Framework
+	}
+	return nil
+}
+
+func (x *UpdateFrameworkRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateFrameworkResponse holds the changed framework.
+type UpdateFrameworkResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Framework *Framework             `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFrameworkResponse) Reset() {
+	*x = UpdateFrameworkResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFrameworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFrameworkResponse) ProtoMessage() {}
+
+func (x *UpdateFrameworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFrameworkResponse.ProtoReflect.Descriptor instead.
+func (*UpdateFrameworkResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdateFrameworkResponse) GetFramework() *Framework {
+	if x != nil {
+		return x.Framework
+	}
+	return nil
+}
+
+func (x *UpdateFrameworkResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// DeleteFrameworkRequest names an internal framework.
+type DeleteFrameworkRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// frameworks/{framework}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFrameworkRequest) Reset() {
+	*x = DeleteFrameworkRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFrameworkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFrameworkRequest) ProtoMessage() {}
+
+func (x *DeleteFrameworkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFrameworkRequest.ProtoReflect.Descriptor instead.
+func (*DeleteFrameworkRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeleteFrameworkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteFrameworkResponse confirms a delete.
+type DeleteFrameworkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFrameworkResponse) Reset() {
+	*x = DeleteFrameworkResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFrameworkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFrameworkResponse) ProtoMessage() {}
+
+func (x *DeleteFrameworkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFrameworkResponse.ProtoReflect.Descriptor instead.
+func (*DeleteFrameworkResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DeleteFrameworkResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// CreateControlRequest adds a control to an internal framework.
+type CreateControlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// frameworks/{framework}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Id of the new control: [A-Za-z0-9][A-Za-z0-9._-]{0,62}.
+	ControlId string `protobuf:"bytes,2,opt,name=control_id,json=controlId,proto3" json:"control_id,omitempty"`
+	// title is required; parent, if set, names a control of the framework.
+	Control       *Control `protobuf:"bytes,3,opt,name=control,proto3" json:"control,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateControlRequest) Reset() {
+	*x = CreateControlRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateControlRequest) ProtoMessage() {}
+
+func (x *CreateControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateControlRequest.ProtoReflect.Descriptor instead.
+func (*CreateControlRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CreateControlRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateControlRequest) GetControlId() string {
+	if x != nil {
+		return x.ControlId
+	}
+	return ""
+}
+
+func (x *CreateControlRequest) GetControl() *Control {
+	if x != nil {
+		return x.Control
+	}
+	return nil
+}
+
+// CreateControlResponse holds the new control.
+type CreateControlResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Control *Control               `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateControlResponse) Reset() {
+	*x = CreateControlResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateControlResponse) ProtoMessage() {}
+
+func (x *CreateControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateControlResponse.ProtoReflect.Descriptor instead.
+func (*CreateControlResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateControlResponse) GetControl() *Control {
+	if x != nil {
+		return x.Control
+	}
+	return nil
+}
+
+func (x *CreateControlResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// UpdateControlRequest changes a control of an internal framework.
+type UpdateControlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The control, with name set.
+	Control *Control `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
+	// title, summary, assessable, implementation_status, owner,
+	// evidence_links; empty means all of them.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateControlRequest) Reset() {
+	*x = UpdateControlRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateControlRequest) ProtoMessage() {}
+
+func (x *UpdateControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateControlRequest.ProtoReflect.Descriptor instead.
+func (*UpdateControlRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UpdateControlRequest) GetControl() *Control {
+	if x != nil {
+		return x.Control
+	}
+	return nil
+}
+
+func (x *UpdateControlRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateControlResponse holds the changed control.
+type UpdateControlResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Control *Control               `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateControlResponse) Reset() {
+	*x = UpdateControlResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateControlResponse) ProtoMessage() {}
+
+func (x *UpdateControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateControlResponse.ProtoReflect.Descriptor instead.
+func (*UpdateControlResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateControlResponse) GetControl() *Control {
+	if x != nil {
+		return x.Control
+	}
+	return nil
+}
+
+func (x *UpdateControlResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+// DeleteControlRequest names a control of an internal framework.
+type DeleteControlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// frameworks/{framework}/controls/{control}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteControlRequest) Reset() {
+	*x = DeleteControlRequest{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteControlRequest) ProtoMessage() {}
+
+func (x *DeleteControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteControlRequest.ProtoReflect.Descriptor instead.
+func (*DeleteControlRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DeleteControlRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteControlResponse confirms a delete.
+type DeleteControlResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteControlResponse) Reset() {
+	*x = DeleteControlResponse{}
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteControlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteControlResponse) ProtoMessage() {}
+
+func (x *DeleteControlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_catalog_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteControlResponse.ProtoReflect.Descriptor instead.
+func (*DeleteControlResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_catalog_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *DeleteControlResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 var File_controlmap_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcontrolmap/v1/catalog.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xfa\x02\n" +
+	"\x1bcontrolmap/v1/catalog.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\"\x90\x03\n" +
 	"\tFramework\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x18\n" +
@@ -937,10 +1608,11 @@ const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\x06groups\x18\t \x03(\tR\x06groups\x12&\n" +
 	"\x04tags\x18\n" +
 	" \x03(\v2\x12.controlmap.v1.TagR\x04tags\x12\x1a\n" +
-	"\brevision\x18\v \x01(\x03R\brevision\"+\n" +
+	"\brevision\x18\v \x01(\x03R\brevision\x12\x14\n" +
+	"\x05owner\x18\f \x01(\tR\x05owner\"+\n" +
 	"\x03Tag\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\"\xca\x02\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\"\xf5\x03\n" +
 	"\aControl\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x15\n" +
 	"\x06ref_id\x18\x02 \x01(\tR\x05refId\x12\x1c\n" +
@@ -948,15 +1620,19 @@ const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\x05title\x18\x04 \x01(\tR\x05title\x12\x18\n" +
 	"\asummary\x18\x05 \x01(\tR\asummary\x12.\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x1a.controlmap.v1.ControlKindR\x04kind\x12\x16\n" +
-	"\x06parent\x18\a \x01(\tR\x06parent\x12\x1e\n" +
+	"\x06parent\x18\a \x01(\tR\x06parent\x12#\n" +
 	"\n" +
-	"assessable\x18\b \x01(\bR\n" +
-	"assessable\x12\x18\n" +
+	"assessable\x18\b \x01(\bH\x00R\n" +
+	"assessable\x88\x01\x01\x12\x18\n" +
 	"\aaliases\x18\t \x03(\tR\aaliases\x12\x14\n" +
 	"\x05group\x18\n" +
 	" \x01(\tR\x05group\x12\x12\n" +
 	"\x04tags\x18\v \x03(\tR\x04tags\x12\x1a\n" +
-	"\brevision\x18\f \x01(\x03R\brevision\"\xa8\x01\n" +
+	"\brevision\x18\f \x01(\x03R\brevision\x12X\n" +
+	"\x15implementation_status\x18\r \x01(\x0e2#.controlmap.v1.ImplementationStatusR\x14implementationStatus\x12\x14\n" +
+	"\x05owner\x18\x0e \x01(\tR\x05owner\x12%\n" +
+	"\x0eevidence_links\x18\x0f \x03(\tR\revidenceLinksB\r\n" +
+	"\v_assessable\"\xa8\x01\n" +
 	"\x15ListFrameworksRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1002,13 +1678,56 @@ const file_controlmap_v1_catalog_proto_rawDesc = "" +
 	"\fmin_revision\x18\x02 \x01(\x03R\vminRevision\"b\n" +
 	"\x12GetControlResponse\x120\n" +
 	"\acontrol\x18\x01 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision2\x86\x04\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"s\n" +
+	"\x16CreateFrameworkRequest\x12!\n" +
+	"\fframework_id\x18\x01 \x01(\tR\vframeworkId\x126\n" +
+	"\tframework\x18\x02 \x01(\v2\x18.controlmap.v1.FrameworkR\tframework\"m\n" +
+	"\x17CreateFrameworkResponse\x126\n" +
+	"\tframework\x18\x01 \x01(\v2\x18.controlmap.v1.FrameworkR\tframework\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"\x8d\x01\n" +
+	"\x16UpdateFrameworkRequest\x126\n" +
+	"\tframework\x18\x01 \x01(\v2\x18.controlmap.v1.FrameworkR\tframework\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"m\n" +
+	"\x17UpdateFrameworkResponse\x126\n" +
+	"\tframework\x18\x01 \x01(\v2\x18.controlmap.v1.FrameworkR\tframework\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\",\n" +
+	"\x16DeleteFrameworkRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"5\n" +
+	"\x17DeleteFrameworkResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"\x7f\n" +
+	"\x14CreateControlRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1d\n" +
+	"\n" +
+	"control_id\x18\x02 \x01(\tR\tcontrolId\x120\n" +
+	"\acontrol\x18\x03 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\"e\n" +
+	"\x15CreateControlResponse\x120\n" +
+	"\acontrol\x18\x01 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"\x85\x01\n" +
+	"\x14UpdateControlRequest\x120\n" +
+	"\acontrol\x18\x01 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"e\n" +
+	"\x15UpdateControlResponse\x120\n" +
+	"\acontrol\x18\x01 \x01(\v2\x16.controlmap.v1.ControlR\acontrol\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"*\n" +
+	"\x14DeleteControlRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
+	"\x15DeleteControlResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision2\xde\n" +
+	"\n" +
 	"\x0eCatalogService\x12u\n" +
 	"\x0eListFrameworks\x12$.controlmap.v1.ListFrameworksRequest\x1a%.controlmap.v1.ListFrameworksResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/frameworks\x12x\n" +
 	"\fGetFramework\x12\".controlmap.v1.GetFrameworkRequest\x1a#.controlmap.v1.GetFrameworkResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=frameworks/*}\x12\x83\x01\n" +
 	"\fListControls\x12\".controlmap.v1.ListControlsRequest\x1a#.controlmap.v1.ListControlsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=frameworks/*}/controls\x12}\n" +
 	"\n" +
-	"GetControl\x12 .controlmap.v1.GetControlRequest\x1a!.controlmap.v1.GetControlResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=frameworks/*/controls/*}BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"GetControl\x12 .controlmap.v1.GetControlRequest\x1a!.controlmap.v1.GetControlResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=frameworks/*/controls/*}\x12\x83\x01\n" +
+	"\x0fCreateFramework\x12%.controlmap.v1.CreateFrameworkRequest\x1a&.controlmap.v1.CreateFrameworkResponse\"!\x82\xd3\xe4\x93\x02\x1b:\tframework\"\x0e/v1/frameworks\x12\x96\x01\n" +
+	"\x0fUpdateFramework\x12%.controlmap.v1.UpdateFrameworkRequest\x1a&.controlmap.v1.UpdateFrameworkResponse\"4\x82\xd3\xe4\x93\x02.:\tframework2!/v1/{framework.name=frameworks/*}\x12\x81\x01\n" +
+	"\x0fDeleteFramework\x12%.controlmap.v1.DeleteFrameworkRequest\x1a&.controlmap.v1.DeleteFrameworkResponse\"\x1f\x82\xd3\xe4\x93\x02\x19*\x17/v1/{name=frameworks/*}\x12\x8f\x01\n" +
+	"\rCreateControl\x12#.controlmap.v1.CreateControlRequest\x1a$.controlmap.v1.CreateControlResponse\"3\x82\xd3\xe4\x93\x02-:\acontrol\"\"/v1/{parent=frameworks/*}/controls\x12\x97\x01\n" +
+	"\rUpdateControl\x12#.controlmap.v1.UpdateControlRequest\x1a$.controlmap.v1.UpdateControlResponse\";\x82\xd3\xe4\x93\x025:\acontrol2*/v1/{control.name=frameworks/*/controls/*}\x12\x86\x01\n" +
+	"\rDeleteControl\x12#.controlmap.v1.DeleteControlRequest\x1a$.controlmap.v1.DeleteControlResponse\"*\x82\xd3\xe4\x93\x02$*\"/v1/{name=frameworks/*/controls/*}BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_catalog_proto_rawDescOnce sync.Once
@@ -1022,45 +1741,82 @@ func file_controlmap_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_catalog_proto_rawDescData
 }
 
-var file_controlmap_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_controlmap_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_controlmap_v1_catalog_proto_goTypes = []any{
-	(*Framework)(nil),              // 0: controlmap.v1.Framework
-	(*Tag)(nil),                    // 1: controlmap.v1.Tag
-	(*Control)(nil),                // 2: controlmap.v1.Control
-	(*ListFrameworksRequest)(nil),  // 3: controlmap.v1.ListFrameworksRequest
-	(*ListFrameworksResponse)(nil), // 4: controlmap.v1.ListFrameworksResponse
-	(*GetFrameworkRequest)(nil),    // 5: controlmap.v1.GetFrameworkRequest
-	(*GetFrameworkResponse)(nil),   // 6: controlmap.v1.GetFrameworkResponse
-	(*ListControlsRequest)(nil),    // 7: controlmap.v1.ListControlsRequest
-	(*ListControlsResponse)(nil),   // 8: controlmap.v1.ListControlsResponse
-	(*GetControlRequest)(nil),      // 9: controlmap.v1.GetControlRequest
-	(*GetControlResponse)(nil),     // 10: controlmap.v1.GetControlResponse
-	(FrameworkKind)(0),             // 11: controlmap.v1.FrameworkKind
-	(ControlKind)(0),               // 12: controlmap.v1.ControlKind
+	(*Framework)(nil),               // 0: controlmap.v1.Framework
+	(*Tag)(nil),                     // 1: controlmap.v1.Tag
+	(*Control)(nil),                 // 2: controlmap.v1.Control
+	(*ListFrameworksRequest)(nil),   // 3: controlmap.v1.ListFrameworksRequest
+	(*ListFrameworksResponse)(nil),  // 4: controlmap.v1.ListFrameworksResponse
+	(*GetFrameworkRequest)(nil),     // 5: controlmap.v1.GetFrameworkRequest
+	(*GetFrameworkResponse)(nil),    // 6: controlmap.v1.GetFrameworkResponse
+	(*ListControlsRequest)(nil),     // 7: controlmap.v1.ListControlsRequest
+	(*ListControlsResponse)(nil),    // 8: controlmap.v1.ListControlsResponse
+	(*GetControlRequest)(nil),       // 9: controlmap.v1.GetControlRequest
+	(*GetControlResponse)(nil),      // 10: controlmap.v1.GetControlResponse
+	(*CreateFrameworkRequest)(nil),  // 11: controlmap.v1.CreateFrameworkRequest
+	(*CreateFrameworkResponse)(nil), // 12: controlmap.v1.CreateFrameworkResponse
+	(*UpdateFrameworkRequest)(nil),  // 13: controlmap.v1.UpdateFrameworkRequest
+	(*UpdateFrameworkResponse)(nil), // 14: controlmap.v1.UpdateFrameworkResponse
+	(*DeleteFrameworkRequest)(nil),  // 15: controlmap.v1.DeleteFrameworkRequest
+	(*DeleteFrameworkResponse)(nil), // 16: controlmap.v1.DeleteFrameworkResponse
+	(*CreateControlRequest)(nil),    // 17: controlmap.v1.CreateControlRequest
+	(*CreateControlResponse)(nil),   // 18: controlmap.v1.CreateControlResponse
+	(*UpdateControlRequest)(nil),    // 19: controlmap.v1.UpdateControlRequest
+	(*UpdateControlResponse)(nil),   // 20: controlmap.v1.UpdateControlResponse
+	(*DeleteControlRequest)(nil),    // 21: controlmap.v1.DeleteControlRequest
+	(*DeleteControlResponse)(nil),   // 22: controlmap.v1.DeleteControlResponse
+	(FrameworkKind)(0),              // 23: controlmap.v1.FrameworkKind
+	(ControlKind)(0),                // 24: controlmap.v1.ControlKind
+	(ImplementationStatus)(0),       // 25: controlmap.v1.ImplementationStatus
+	(*fieldmaskpb.FieldMask)(nil),   // 26: google.protobuf.FieldMask
 }
 var file_controlmap_v1_catalog_proto_depIdxs = []int32{
-	11, // 0: controlmap.v1.Framework.kind:type_name -> controlmap.v1.FrameworkKind
+	23, // 0: controlmap.v1.Framework.kind:type_name -> controlmap.v1.FrameworkKind
 	1,  // 1: controlmap.v1.Framework.tags:type_name -> controlmap.v1.Tag
-	12, // 2: controlmap.v1.Control.kind:type_name -> controlmap.v1.ControlKind
-	11, // 3: controlmap.v1.ListFrameworksRequest.kind:type_name -> controlmap.v1.FrameworkKind
-	0,  // 4: controlmap.v1.ListFrameworksResponse.frameworks:type_name -> controlmap.v1.Framework
-	0,  // 5: controlmap.v1.GetFrameworkResponse.framework:type_name -> controlmap.v1.Framework
-	12, // 6: controlmap.v1.ListControlsRequest.kind:type_name -> controlmap.v1.ControlKind
-	2,  // 7: controlmap.v1.ListControlsResponse.controls:type_name -> controlmap.v1.Control
-	2,  // 8: controlmap.v1.GetControlResponse.control:type_name -> controlmap.v1.Control
-	3,  // 9: controlmap.v1.CatalogService.ListFrameworks:input_type -> controlmap.v1.ListFrameworksRequest
-	5,  // 10: controlmap.v1.CatalogService.GetFramework:input_type -> controlmap.v1.GetFrameworkRequest
-	7,  // 11: controlmap.v1.CatalogService.ListControls:input_type -> controlmap.v1.ListControlsRequest
-	9,  // 12: controlmap.v1.CatalogService.GetControl:input_type -> controlmap.v1.GetControlRequest
-	4,  // 13: controlmap.v1.CatalogService.ListFrameworks:output_type -> controlmap.v1.ListFrameworksResponse
-	6,  // 14: controlmap.v1.CatalogService.GetFramework:output_type -> controlmap.v1.GetFrameworkResponse
-	8,  // 15: controlmap.v1.CatalogService.ListControls:output_type -> controlmap.v1.ListControlsResponse
-	10, // 16: controlmap.v1.CatalogService.GetControl:output_type -> controlmap.v1.GetControlResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	24, // 2: controlmap.v1.Control.kind:type_name -> controlmap.v1.ControlKind
+	25, // 3: controlmap.v1.Control.implementation_status:type_name -> controlmap.v1.ImplementationStatus
+	23, // 4: controlmap.v1.ListFrameworksRequest.kind:type_name -> controlmap.v1.FrameworkKind
+	0,  // 5: controlmap.v1.ListFrameworksResponse.frameworks:type_name -> controlmap.v1.Framework
+	0,  // 6: controlmap.v1.GetFrameworkResponse.framework:type_name -> controlmap.v1.Framework
+	24, // 7: controlmap.v1.ListControlsRequest.kind:type_name -> controlmap.v1.ControlKind
+	2,  // 8: controlmap.v1.ListControlsResponse.controls:type_name -> controlmap.v1.Control
+	2,  // 9: controlmap.v1.GetControlResponse.control:type_name -> controlmap.v1.Control
+	0,  // 10: controlmap.v1.CreateFrameworkRequest.framework:type_name -> controlmap.v1.Framework
+	0,  // 11: controlmap.v1.CreateFrameworkResponse.framework:type_name -> controlmap.v1.Framework
+	0,  // 12: controlmap.v1.UpdateFrameworkRequest.framework:type_name -> controlmap.v1.Framework
+	26, // 13: controlmap.v1.UpdateFrameworkRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 14: controlmap.v1.UpdateFrameworkResponse.framework:type_name -> controlmap.v1.Framework
+	2,  // 15: controlmap.v1.CreateControlRequest.control:type_name -> controlmap.v1.Control
+	2,  // 16: controlmap.v1.CreateControlResponse.control:type_name -> controlmap.v1.Control
+	2,  // 17: controlmap.v1.UpdateControlRequest.control:type_name -> controlmap.v1.Control
+	26, // 18: controlmap.v1.UpdateControlRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 19: controlmap.v1.UpdateControlResponse.control:type_name -> controlmap.v1.Control
+	3,  // 20: controlmap.v1.CatalogService.ListFrameworks:input_type -> controlmap.v1.ListFrameworksRequest
+	5,  // 21: controlmap.v1.CatalogService.GetFramework:input_type -> controlmap.v1.GetFrameworkRequest
+	7,  // 22: controlmap.v1.CatalogService.ListControls:input_type -> controlmap.v1.ListControlsRequest
+	9,  // 23: controlmap.v1.CatalogService.GetControl:input_type -> controlmap.v1.GetControlRequest
+	11, // 24: controlmap.v1.CatalogService.CreateFramework:input_type -> controlmap.v1.CreateFrameworkRequest
+	13, // 25: controlmap.v1.CatalogService.UpdateFramework:input_type -> controlmap.v1.UpdateFrameworkRequest
+	15, // 26: controlmap.v1.CatalogService.DeleteFramework:input_type -> controlmap.v1.DeleteFrameworkRequest
+	17, // 27: controlmap.v1.CatalogService.CreateControl:input_type -> controlmap.v1.CreateControlRequest
+	19, // 28: controlmap.v1.CatalogService.UpdateControl:input_type -> controlmap.v1.UpdateControlRequest
+	21, // 29: controlmap.v1.CatalogService.DeleteControl:input_type -> controlmap.v1.DeleteControlRequest
+	4,  // 30: controlmap.v1.CatalogService.ListFrameworks:output_type -> controlmap.v1.ListFrameworksResponse
+	6,  // 31: controlmap.v1.CatalogService.GetFramework:output_type -> controlmap.v1.GetFrameworkResponse
+	8,  // 32: controlmap.v1.CatalogService.ListControls:output_type -> controlmap.v1.ListControlsResponse
+	10, // 33: controlmap.v1.CatalogService.GetControl:output_type -> controlmap.v1.GetControlResponse
+	12, // 34: controlmap.v1.CatalogService.CreateFramework:output_type -> controlmap.v1.CreateFrameworkResponse
+	14, // 35: controlmap.v1.CatalogService.UpdateFramework:output_type -> controlmap.v1.UpdateFrameworkResponse
+	16, // 36: controlmap.v1.CatalogService.DeleteFramework:output_type -> controlmap.v1.DeleteFrameworkResponse
+	18, // 37: controlmap.v1.CatalogService.CreateControl:output_type -> controlmap.v1.CreateControlResponse
+	20, // 38: controlmap.v1.CatalogService.UpdateControl:output_type -> controlmap.v1.UpdateControlResponse
+	22, // 39: controlmap.v1.CatalogService.DeleteControl:output_type -> controlmap.v1.DeleteControlResponse
+	30, // [30:40] is the sub-list for method output_type
+	20, // [20:30] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_catalog_proto_init() }
@@ -1069,6 +1825,7 @@ func file_controlmap_v1_catalog_proto_init() {
 		return
 	}
 	file_controlmap_v1_enums_proto_init()
+	file_controlmap_v1_catalog_proto_msgTypes[2].OneofWrappers = []any{}
 	file_controlmap_v1_catalog_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1076,7 +1833,7 @@ func file_controlmap_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_catalog_proto_rawDesc), len(file_controlmap_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

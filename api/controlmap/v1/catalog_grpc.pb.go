@@ -19,10 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CatalogService_ListFrameworks_FullMethodName = "/controlmap.v1.CatalogService/ListFrameworks"
-	CatalogService_GetFramework_FullMethodName   = "/controlmap.v1.CatalogService/GetFramework"
-	CatalogService_ListControls_FullMethodName   = "/controlmap.v1.CatalogService/ListControls"
-	CatalogService_GetControl_FullMethodName     = "/controlmap.v1.CatalogService/GetControl"
+	CatalogService_ListFrameworks_FullMethodName  = "/controlmap.v1.CatalogService/ListFrameworks"
+	CatalogService_GetFramework_FullMethodName    = "/controlmap.v1.CatalogService/GetFramework"
+	CatalogService_ListControls_FullMethodName    = "/controlmap.v1.CatalogService/ListControls"
+	CatalogService_GetControl_FullMethodName      = "/controlmap.v1.CatalogService/GetControl"
+	CatalogService_CreateFramework_FullMethodName = "/controlmap.v1.CatalogService/CreateFramework"
+	CatalogService_UpdateFramework_FullMethodName = "/controlmap.v1.CatalogService/UpdateFramework"
+	CatalogService_DeleteFramework_FullMethodName = "/controlmap.v1.CatalogService/DeleteFramework"
+	CatalogService_CreateControl_FullMethodName   = "/controlmap.v1.CatalogService/CreateControl"
+	CatalogService_UpdateControl_FullMethodName   = "/controlmap.v1.CatalogService/UpdateControl"
+	CatalogService_DeleteControl_FullMethodName   = "/controlmap.v1.CatalogService/DeleteControl"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -40,6 +46,24 @@ type CatalogServiceClient interface {
 	// GetControl returns one control. The control id may be any accepted
 	// spelling (5.15, a.5.15, GV-1.1); the answer uses the canonical name.
 	GetControl(ctx context.Context, in *GetControlRequest, opts ...grpc.CallOption) (*GetControlResponse, error)
+	// CreateFramework creates an INTERNAL framework owned by the caller's
+	// tenant: the organization's own control set. Its id must start with the
+	// tenant id and a dash (acme-security-program).
+	CreateFramework(ctx context.Context, in *CreateFrameworkRequest, opts ...grpc.CallOption) (*CreateFrameworkResponse, error)
+	// UpdateFramework changes display_name, version, description (all of
+	// them when update_mask is empty) of an internal framework.
+	UpdateFramework(ctx context.Context, in *UpdateFrameworkRequest, opts ...grpc.CallOption) (*UpdateFrameworkResponse, error)
+	// DeleteFramework deletes an internal framework with its controls and
+	// every mapping of them.
+	DeleteFramework(ctx context.Context, in *DeleteFrameworkRequest, opts ...grpc.CallOption) (*DeleteFrameworkResponse, error)
+	// CreateControl adds a control to an internal framework.
+	CreateControl(ctx context.Context, in *CreateControlRequest, opts ...grpc.CallOption) (*CreateControlResponse, error)
+	// UpdateControl changes title, summary, assessable, implementation_status,
+	// owner, evidence_links (all of them when update_mask is empty).
+	UpdateControl(ctx context.Context, in *UpdateControlRequest, opts ...grpc.CallOption) (*UpdateControlResponse, error)
+	// DeleteControl deletes a control of an internal framework and every
+	// mapping of it; a control with children cannot be deleted.
+	DeleteControl(ctx context.Context, in *DeleteControlRequest, opts ...grpc.CallOption) (*DeleteControlResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -90,6 +114,66 @@ func (c *catalogServiceClient) GetControl(ctx context.Context, in *GetControlReq
 	return out, nil
 }
 
+func (c *catalogServiceClient) CreateFramework(ctx context.Context, in *CreateFrameworkRequest, opts ...grpc.CallOption) (*CreateFrameworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateFrameworkResponse)
+	err := c.cc.Invoke(ctx, CatalogService_CreateFramework_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateFramework(ctx context.Context, in *UpdateFrameworkRequest, opts ...grpc.CallOption) (*UpdateFrameworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateFrameworkResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateFramework_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) DeleteFramework(ctx context.Context, in *DeleteFrameworkRequest, opts ...grpc.CallOption) (*DeleteFrameworkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteFrameworkResponse)
+	err := c.cc.Invoke(ctx, CatalogService_DeleteFramework_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) CreateControl(ctx context.Context, in *CreateControlRequest, opts ...grpc.CallOption) (*CreateControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateControlResponse)
+	err := c.cc.Invoke(ctx, CatalogService_CreateControl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateControl(ctx context.Context, in *UpdateControlRequest, opts ...grpc.CallOption) (*UpdateControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateControlResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateControl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) DeleteControl(ctx context.Context, in *DeleteControlRequest, opts ...grpc.CallOption) (*DeleteControlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteControlResponse)
+	err := c.cc.Invoke(ctx, CatalogService_DeleteControl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -105,6 +189,24 @@ type CatalogServiceServer interface {
 	// GetControl returns one control. The control id may be any accepted
 	// spelling (5.15, a.5.15, GV-1.1); the answer uses the canonical name.
 	GetControl(context.Context, *GetControlRequest) (*GetControlResponse, error)
+	// CreateFramework creates an INTERNAL framework owned by the caller's
+	// tenant: the organization's own control set. Its id must start with the
+	// tenant id and a dash (acme-security-program).
+	CreateFramework(context.Context, *CreateFrameworkRequest) (*CreateFrameworkResponse, error)
+	// UpdateFramework changes display_name, version, description (all of
+	// them when update_mask is empty) of an internal framework.
+	UpdateFramework(context.Context, *UpdateFrameworkRequest) (*UpdateFrameworkResponse, error)
+	// DeleteFramework deletes an internal framework with its controls and
+	// every mapping of them.
+	DeleteFramework(context.Context, *DeleteFrameworkRequest) (*DeleteFrameworkResponse, error)
+	// CreateControl adds a control to an internal framework.
+	CreateControl(context.Context, *CreateControlRequest) (*CreateControlResponse, error)
+	// UpdateControl changes title, summary, assessable, implementation_status,
+	// owner, evidence_links (all of them when update_mask is empty).
+	UpdateControl(context.Context, *UpdateControlRequest) (*UpdateControlResponse, error)
+	// DeleteControl deletes a control of an internal framework and every
+	// mapping of it; a control with children cannot be deleted.
+	DeleteControl(context.Context, *DeleteControlRequest) (*DeleteControlResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -126,6 +228,24 @@ func (UnimplementedCatalogServiceServer) ListControls(context.Context, *ListCont
 }
 func (UnimplementedCatalogServiceServer) GetControl(context.Context, *GetControlRequest) (*GetControlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetControl not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateFramework(context.Context, *CreateFrameworkRequest) (*CreateFrameworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFramework not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateFramework(context.Context, *UpdateFrameworkRequest) (*UpdateFrameworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateFramework not implemented")
+}
+func (UnimplementedCatalogServiceServer) DeleteFramework(context.Context, *DeleteFrameworkRequest) (*DeleteFrameworkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteFramework not implemented")
+}
+func (UnimplementedCatalogServiceServer) CreateControl(context.Context, *CreateControlRequest) (*CreateControlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateControl not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateControl(context.Context, *UpdateControlRequest) (*UpdateControlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateControl not implemented")
+}
+func (UnimplementedCatalogServiceServer) DeleteControl(context.Context, *DeleteControlRequest) (*DeleteControlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteControl not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -220,6 +340,114 @@ func _CatalogService_GetControl_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_CreateFramework_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFrameworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateFramework(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateFramework_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateFramework(ctx, req.(*CreateFrameworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateFramework_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateFrameworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateFramework(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateFramework_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateFramework(ctx, req.(*UpdateFrameworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_DeleteFramework_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteFrameworkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).DeleteFramework(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_DeleteFramework_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).DeleteFramework(ctx, req.(*DeleteFrameworkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_CreateControl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).CreateControl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_CreateControl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).CreateControl(ctx, req.(*CreateControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateControl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateControl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateControl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateControl(ctx, req.(*UpdateControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_DeleteControl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteControlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).DeleteControl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_DeleteControl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).DeleteControl(ctx, req.(*DeleteControlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -242,6 +470,30 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetControl",
 			Handler:    _CatalogService_GetControl_Handler,
+		},
+		{
+			MethodName: "CreateFramework",
+			Handler:    _CatalogService_CreateFramework_Handler,
+		},
+		{
+			MethodName: "UpdateFramework",
+			Handler:    _CatalogService_UpdateFramework_Handler,
+		},
+		{
+			MethodName: "DeleteFramework",
+			Handler:    _CatalogService_DeleteFramework_Handler,
+		},
+		{
+			MethodName: "CreateControl",
+			Handler:    _CatalogService_CreateControl_Handler,
+		},
+		{
+			MethodName: "UpdateControl",
+			Handler:    _CatalogService_UpdateControl_Handler,
+		},
+		{
+			MethodName: "DeleteControl",
+			Handler:    _CatalogService_DeleteControl_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -105,7 +105,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 		var contentChanged, tenancyChanged bool
 		var ids []string
 		if s.Ready() {
-			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind = 'content'), false), coalesce(bool_or(kind = 'tenancy'), false),
+			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind IN ('content', 'catalog')), false), coalesce(bool_or(kind = 'tenancy'), false),
 					coalesce(array_agg(DISTINCT mapping_id) FILTER (WHERE mapping_id IS NOT NULL), '{}')
 				FROM changes WHERE revision > $1 AND revision <= $2`, cur.Revision(), rev).Scan(&contentChanged, &tenancyChanged, &ids); err != nil {
 				return err
@@ -181,7 +181,7 @@ func (s *Store) valid(rows []catalog.Mapping) []catalog.Mapping {
 // loadAll reads the whole catalog.
 func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[string]catalog.Mapping, error) {
 	var b catalog.Builder
-	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision FROM frameworks ORDER BY id`)
+	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision, owner FROM frameworks ORDER BY id`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,7 +190,7 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 		var f catalog.Framework
 		var kind int32
 		var tags []byte
-		if err := rows.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision); err != nil {
+		if err := rows.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner); err != nil {
 			return nil, nil, err
 		}
 		f.Kind = cmv1.FrameworkKind(kind)
@@ -203,7 +203,8 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 		return nil, nil, err
 	}
 	controls := map[string][]catalog.Control{}
-	rows, err = tx.Query(ctx, `SELECT framework_id, id, parent_id, title, summary, kind, assessable, aliases, tags, revision
+	rows, err = tx.Query(ctx, `SELECT framework_id, id, parent_id, title, summary, kind, assessable, aliases, tags, revision,
+			implementation, owner, evidence
 		FROM controls ORDER BY framework_id, position, id`)
 	if err != nil {
 		return nil, nil, err
@@ -211,11 +212,12 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 	for rows.Next() {
 		var fw string
 		var c catalog.Control
-		var kind int32
-		if err := rows.Scan(&fw, &c.ID, &c.Parent, &c.Title, &c.Summary, &kind, &c.Assessable, &c.Aliases, &c.Tags, &c.Revision); err != nil {
+		var kind, impl int32
+		if err := rows.Scan(&fw, &c.ID, &c.Parent, &c.Title, &c.Summary, &kind, &c.Assessable, &c.Aliases, &c.Tags, &c.Revision,
+			&impl, &c.Owner, &c.Evidence); err != nil {
 			return nil, nil, err
 		}
-		c.Kind = cmv1.ControlKind(kind)
+		c.Kind, c.Implementation = cmv1.ControlKind(kind), cmv1.ImplementationStatus(impl)
 		controls[fw] = append(controls[fw], c)
 	}
 	if err := rows.Err(); err != nil {

@@ -348,6 +348,7 @@ func classify(err error) error {
 	case errors.As(err, &ce):
 		return ce.err
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrEtagMismatch),
+		errors.Is(err, store.ErrFailedPrecondition),
 		errors.As(err, &inv), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &pe):

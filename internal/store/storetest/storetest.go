@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentCreatesOfOnePair", testConcurrentCreates},
 		{"TenantsAndKeys", testTenantsAndKeys},
 		{"AuditTrail", testAuditTrail},
+		{"InternalFrameworks", testInternalFrameworks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
@@ -493,5 +494,98 @@ func testAuditTrail(t *testing.T, s store.Store) {
 	}
 	if all, _ := s.AuditEvents(ctx, "", true, 0, 100); len(all) != 4 {
 		t.Fatalf("all events: %d", len(all))
+	}
+}
+
+func accept(*catalog.Framework) error { return nil }
+
+// An organization's own framework: created empty, controls added in order,
+// mapped, changed, and deleted with everything that hangs off it.
+func testInternalFrameworks(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f, err := s.CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "Acme program", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, Owner: "acme"})
+	if err != nil || f.Revision != 2 {
+		t.Fatalf("create framework: %+v %v", f, err)
+	}
+	if _, err := s.CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "x", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("framework twice: %v", err)
+	}
+	ctl := func(id, parent string) catalog.Control {
+		return catalog.Control{ID: id, Parent: parent, Title: "Control " + id, Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Assessable: true,
+			Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL, Owner: "ciso", Evidence: []string{"https://evidence.example/" + id}}
+	}
+	for _, c := range []catalog.Control{ctl("GOV", ""), ctl("GOV-1", "GOV"), ctl("LOG-1", "")} {
+		if _, err := s.CreateControl(ctx, "acme-program", c, accept); err != nil {
+			t.Fatalf("create control %s: %v", c.ID, err)
+		}
+	}
+	if _, err := s.CreateControl(ctx, "acme-program", ctl("gov-1", ""), accept); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("control id again in another case: %v", err)
+	}
+	var inv *catalog.InvalidError
+	if _, err := s.CreateControl(ctx, "acme-program", ctl("X", "NOPE"), accept); !errors.As(err, &inv) {
+		t.Fatalf("unknown parent: %v", err)
+	}
+	if _, err := s.CreateControl(ctx, "nope", ctl("X", ""), accept); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown framework: %v", err)
+	}
+	refused := errors.New("not yours")
+	if _, err := s.CreateControl(ctx, "acme-program", ctl("Y", ""), func(*catalog.Framework) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("check refused: %v", err)
+	}
+	g := s.Snapshot()
+	fw, ok := g.Framework("acme-program")
+	if !ok || fw.Owner != "acme" || fw.End-fw.First != 3 || g.Revision() != 5 {
+		t.Fatalf("framework in the snapshot: %+v at %d", fw, g.Revision())
+	}
+	ids := []string{}
+	for _, c := range g.Controls(fw) {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, []string{"GOV", "GOV-1", "LOG-1"}) {
+		t.Fatalf("controls out of order: %v", ids)
+	}
+	c, _ := g.ResolveControl("acme-program", "LOG-1")
+	if got := g.Control(c); got.Implementation != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL || got.Owner != "ciso" || len(got.Evidence) != 1 {
+		t.Fatalf("control fields: %+v", got.Control)
+	}
+
+	// Map it, change it, then delete: its mappings go with it.
+	pub := g.Ref(g.Frameworks()[0].First + 5)
+	m, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{{Framework: "acme-program", Control: "LOG-1"}, pub}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := s.UpdateControl(ctx, "acme-program", "LOG-1", func(_ *catalog.Framework, c *catalog.Control) error {
+		c.Implementation, c.Title, c.ID = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED, "Logging", "renamed"
+		return nil
+	})
+	if err != nil || up.ID != "LOG-1" || up.Title != "Logging" || up.Implementation != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED {
+		t.Fatalf("update control: %+v %v", up, err)
+	}
+	if _, ok := s.Snapshot().Mapping(m.ID); !ok {
+		t.Fatal("a control update lost its mapping")
+	}
+	if _, err := s.DeleteControl(ctx, "acme-program", "GOV", accept); !errors.Is(err, store.ErrFailedPrecondition) {
+		t.Fatalf("delete a parent: %v", err)
+	}
+	if _, err := s.DeleteControl(ctx, "acme-program", "LOG-1", accept); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Snapshot().Mapping(m.ID); ok {
+		t.Fatal("the deleted control's mapping is still there")
+	}
+	f2, err := s.UpdateFramework(ctx, "acme-program", func(f *catalog.Framework) error { f.DisplayName, f.Owner = "Acme 2", "mallory"; return nil })
+	if err != nil || f2.DisplayName != "Acme 2" || f2.Owner != "acme" {
+		t.Fatalf("update framework: %+v %v", f2, err)
+	}
+	if _, err := s.DeleteFramework(ctx, "acme-program", accept); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Snapshot().Framework("acme-program"); ok {
+		t.Fatal("deleted framework still there")
+	}
+	if _, err := s.DeleteFramework(ctx, "acme-program", accept); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
 	}
 }

@@ -1,0 +1,183 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// rebuild publishes the next Graph made of the given frameworks and the
+// current mappings minus those that touch a removed control.
+func (s *Store) rebuild(ctx context.Context, g *catalog.Graph, fws []catalog.FrameworkContents, resource string, before, after any) (*catalog.Graph, error) {
+	exists := map[catalog.ControlRef]bool{}
+	for _, f := range fws {
+		for _, c := range f.Controls {
+			exists[catalog.ControlRef{Framework: f.Framework.ID, Control: c.ID}] = true
+		}
+	}
+	mappings := slices.DeleteFunc(slices.Clone(s.mappings), func(m catalog.Mapping) bool { return !exists[m.Source] || !exists[m.Target] })
+	ng, err := catalog.BuildContents(g.Revision()+1, fws, mappings)
+	if err != nil {
+		return nil, err
+	}
+	s.mappings = mappings
+	s.record(ng.Revision(), store.Event(ctx, resource, "", before, after))
+	s.dir.Store(s.dir.Load().WithRevision(ng.Revision()))
+	s.graph.Store(ng)
+	s.revision.Publish()
+	return ng, nil
+}
+
+func frameworkAt(fws []catalog.FrameworkContents, id string) int {
+	return slices.IndexFunc(fws, func(f catalog.FrameworkContents) bool { return f.Framework.ID == id })
+}
+
+// CreateFramework implements store.Store.
+func (s *Store) CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	if frameworkAt(fws, f.ID) >= 0 {
+		return catalog.Framework{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
+	}
+	f.Revision = g.Revision() + 1
+	fws = append(fws, catalog.FrameworkContents{Framework: f})
+	if _, err := s.rebuild(ctx, g, fws, catalog.FrameworkName(f.ID), nil, f); err != nil {
+		return catalog.Framework{}, err
+	}
+	return f, nil
+}
+
+// UpdateFramework implements store.Store.
+func (s *Store) UpdateFramework(ctx context.Context, id string, change func(*catalog.Framework) error) (catalog.Framework, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	i := frameworkAt(fws, id)
+	if i < 0 {
+		return catalog.Framework{}, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(id))
+	}
+	before := fws[i].Framework
+	next := before
+	if err := change(&next); err != nil {
+		return catalog.Framework{}, err
+	}
+	next.ID, next.Kind, next.Owner, next.Tags = before.ID, before.Kind, before.Owner, before.Tags
+	next.Revision = g.Revision() + 1
+	fws[i].Framework = next
+	if _, err := s.rebuild(ctx, g, fws, catalog.FrameworkName(id), before, next); err != nil {
+		return catalog.Framework{}, err
+	}
+	return next, nil
+}
+
+// DeleteFramework implements store.Store.
+func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*catalog.Framework) error) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	i := frameworkAt(fws, id)
+	if i < 0 {
+		return 0, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(id))
+	}
+	before := fws[i].Framework
+	if err := check(&before); err != nil {
+		return 0, err
+	}
+	ng, err := s.rebuild(ctx, g, slices.Delete(fws, i, i+1), catalog.FrameworkName(id), before, nil)
+	if err != nil {
+		return 0, err
+	}
+	return ng.Revision(), nil
+}
+
+// CreateControl implements store.Store.
+func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.Control, check func(*catalog.Framework) error) (catalog.Control, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	i := frameworkAt(fws, framework)
+	if i < 0 {
+		return catalog.Control{}, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(framework))
+	}
+	if err := check(&fws[i].Framework); err != nil {
+		return catalog.Control{}, err
+	}
+	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return strings.EqualFold(x.ID, c.ID) }) {
+		return catalog.Control{}, fmt.Errorf("%w: control %s", store.ErrAlreadyExists, catalog.ControlName(framework, c.ID))
+	}
+	if c.Parent != "" && !slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == c.Parent }) {
+		return catalog.Control{}, catalog.Invalid("control.parent", "is not a control of "+catalog.FrameworkName(framework))
+	}
+	c.Revision = g.Revision() + 1
+	fws[i].Controls = append(fws[i].Controls, c)
+	if _, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, c.ID), nil, c); err != nil {
+		return catalog.Control{}, err
+	}
+	return c, nil
+}
+
+// UpdateControl implements store.Store.
+func (s *Store) UpdateControl(ctx context.Context, framework, id string, change func(*catalog.Framework, *catalog.Control) error) (catalog.Control, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	i := frameworkAt(fws, framework)
+	j := -1
+	if i >= 0 {
+		j = slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id })
+	}
+	if j < 0 {
+		return catalog.Control{}, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+	}
+	before := fws[i].Controls[j]
+	next := before
+	if err := change(&fws[i].Framework, &next); err != nil {
+		return catalog.Control{}, err
+	}
+	next.ID, next.Parent, next.Kind, next.Aliases, next.Tags = before.ID, before.Parent, before.Kind, before.Aliases, before.Tags
+	next.Revision = g.Revision() + 1
+	fws[i].Controls[j] = next
+	if _, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, id), before, next); err != nil {
+		return catalog.Control{}, err
+	}
+	return next, nil
+}
+
+// DeleteControl implements store.Store.
+func (s *Store) DeleteControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.graph.Load()
+	fws := g.Contents()
+	i := frameworkAt(fws, framework)
+	j := -1
+	if i >= 0 {
+		j = slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id })
+	}
+	if j < 0 {
+		return 0, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+	}
+	if err := check(&fws[i].Framework); err != nil {
+		return 0, err
+	}
+	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return x.Parent == id }) {
+		return 0, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
+	}
+	before := fws[i].Controls[j]
+	fws[i].Controls = slices.Delete(fws[i].Controls, j, j+1)
+	ng, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, id), before, nil)
+	if err != nil {
+		return 0, err
+	}
+	return ng.Revision(), nil
+}
