@@ -67,8 +67,15 @@ func (s *SatisfactionServer) Satisfies(ctx context.Context, req *cmv1.SatisfiesR
 		frameworks = append(frameworks, f.Index)
 	}
 	resp := &cmv1.SatisfiesResponse{Control: g.Ref(subject).Name(), Revision: g.Revision()}
+	impl := implementationOf(g, subject, 0)
+	if impl != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED && impl != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+		return resp, nil // a control not in place satisfies nothing
+	}
 	var cur *cmv1.FrameworkSatisfaction
 	for _, f := range satisfaction.Satisfies(g.Graph, subject, frameworks, o) {
+		if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+			f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
+		}
 		fw := catalog.FrameworkName(g.FrameworkAt(g.Control(f.Control).Framework).ID)
 		if cur == nil || cur.Framework != fw {
 			cur = &cmv1.FrameworkSatisfaction{Framework: fw}
@@ -170,7 +177,7 @@ func coverageSources(g catalog.View, src *cmv1.CoverageSource, target *catalog.F
 		}
 		var out []satisfaction.SourceControl
 		for _, c := range g.Controls(f) {
-			out = append(out, satisfaction.SourceControl{Control: c.Index, Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED})
+			out = append(out, satisfaction.SourceControl{Control: c.Index, Implementation: implementationOf(g, c.Index, 0)})
 		}
 		return out, nil
 	case len(src.GetControls()) == 0:
@@ -193,16 +200,26 @@ func coverageSources(g catalog.View, src *cmv1.CoverageSource, target *catalog.F
 			return nil, invalid(field+".control", "lists %s again (first at source.controls[%d])", g.Ref(id).Name(), first)
 		}
 		seen[id] = i
-		impl := sc.GetImplementation()
-		if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_UNSPECIFIED {
-			impl = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED
-		}
+		impl := implementationOf(g, id, sc.GetImplementation())
 		if err := checkEnum(field+".implementation", impl, cmv1.ImplementationStatus_name, false); err != nil {
 			return nil, err
 		}
 		out = append(out, satisfaction.SourceControl{Control: id, Implementation: impl})
 	}
 	return out, nil
+}
+
+// implementationOf is how far a control counts as implemented: what the
+// request says, else what an organization recorded on its own (INTERNAL)
+// control, else IMPLEMENTED (a reference control named as a source).
+func implementationOf(g catalog.View, c catalog.ControlID, requested cmv1.ImplementationStatus) cmv1.ImplementationStatus {
+	switch {
+	case requested != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_UNSPECIFIED:
+		return requested
+	case g.FrameworkAt(g.Control(c).Framework).Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL:
+		return g.Control(c).Implementation
+	}
+	return cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED
 }
 
 func totalsProto(t satisfaction.Totals) *cmv1.CoverageTotals {
