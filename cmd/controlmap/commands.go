@@ -24,7 +24,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), versionCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), keysCommand(), versionCommand())
 	return root
 }
 

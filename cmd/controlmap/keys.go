@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/tenancy"
+)
+
+// keysCommand manages tenants' API keys directly in the database, for
+// operators (the same changes as TenantService, audited as "operator-cli").
+func keysCommand() *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Create and revoke tenants' API keys in the database (operators)",
+	}
+	cmd.PersistentFlags().StringVar(&url, "database-url", databaseURL(), "PostgreSQL connection string (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
+
+	var tenant, scopes, createTenant string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Issue an API key for a tenant and print its secret (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := parseScopes(scopes)
+			if err != nil {
+				return err
+			}
+			return withStore(cmd.Context(), url, func(ctx context.Context, st *postgres.Store) error {
+				if createTenant != "" {
+					if _, err := st.CreateTenant(ctx, tenancy.Tenant{ID: tenant, DisplayName: createTenant}); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+						return err
+					}
+				}
+				id, secret := tenancy.NewSecret()
+				k, _, err := st.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: tenant, Scopes: sc, Hash: tenancy.Hash(secret)})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "key:    %s\nscopes: %s\nsecret: %s\n", tenancy.KeyName(k.Tenant, k.ID), scopes, secret)
+				return nil
+			})
+		},
+	}
+	create.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	create.Flags().StringVar(&scopes, "scopes", "read", "comma-separated scopes: read, write, admin")
+	create.Flags().StringVar(&createTenant, "create-tenant", "", "create the tenant first, with this display name, if it does not exist")
+
+	var keyName string
+	revoke := &cobra.Command{
+		Use:   "revoke",
+		Short: "Revoke an API key (tenants/{tenant}/apiKeys/{key})",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, id, ok := strings.Cut(strings.TrimPrefix(keyName, "tenants/"), "/apiKeys/")
+			if !ok || !strings.HasPrefix(keyName, "tenants/") {
+				return fmt.Errorf("--key must be tenants/{tenant}/apiKeys/{key}")
+			}
+			return withStore(cmd.Context(), url, func(ctx context.Context, st *postgres.Store) error {
+				k, _, err := st.RevokeAPIKey(ctx, t, id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s at %s\n", keyName, k.RevokeTime.Format(time.RFC3339))
+				return nil
+			})
+		},
+	}
+	revoke.Flags().StringVar(&keyName, "key", "", "key name")
+	cmd.AddCommand(create, revoke)
+	return cmd
+}
+
+func parseScopes(s string) ([]cmv1.Scope, error) {
+	var out []cmv1.Scope
+	for _, p := range strings.Split(s, ",") {
+		v, ok := cmv1.Scope_value["SCOPE_"+strings.ToUpper(strings.TrimSpace(p))]
+		if !ok || v == 0 {
+			return nil, fmt.Errorf("--scopes: unknown scope %q (read, write, admin)", p)
+		}
+		out = append(out, cmv1.Scope(v))
+	}
+	return out, nil
+}
+
+// withStore opens the PostgreSQL store, waits for it to load, runs fn as
+// the operator's command line, and closes it.
+func withStore(ctx context.Context, url string, fn func(context.Context, *postgres.Store) error) error {
+	if url == "" {
+		return fmt.Errorf("--database-url (or CONTROLMAP_DATABASE_URL, DATABASE_URL) is required")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, postgres.Config{URL: url})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for !st.Ready() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the database did not answer: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fn(store.WithActor(ctx, tenancy.Actor{Name: "operator-cli", Method: "controlmap keys"}), st)
+}
