@@ -98,6 +98,20 @@ func ReleaseOf(version string) int {
 	return r
 }
 
+// LoadGraph loads the embedded content and builds its catalog at revision 1,
+// as a store starts with it.
+func LoadGraph() (*Content, *catalog.Graph, error) {
+	c, err := Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := c.Graph(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, g, nil
+}
+
 // Graph builds the catalog of this content at the given revision.
 func (c *Content) Graph(revision int64) (*catalog.Graph, error) {
 	var b catalog.Builder

@@ -13,11 +13,7 @@ import (
 
 func builtIn(t *testing.T) *catalog.Graph {
 	t.Helper()
-	c, err := content.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Graph(1)
+	_, g, err := content.LoadGraph()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,7 @@ import (
 
 // The committed crosswalk documents must be what the data generates.
 func TestCrosswalkDocsUpToDate(t *testing.T) {
-	c, err := content.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Graph(1)
+	c, g, err := content.LoadGraph()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,11 +10,7 @@ import (
 )
 
 func builtInGraph(b *testing.B) *catalog.Graph {
-	c, err := content.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := c.Graph(1)
+	_, g, err := content.LoadGraph()
 	if err != nil {
 		b.Fatal(err)
 	}

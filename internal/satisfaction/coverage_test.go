@@ -117,11 +117,7 @@ func TestSubsetNeverFull(t *testing.T) {
 }
 
 func TestCoverageOfBuiltInContent(t *testing.T) {
-	c, err := content.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := c.Graph(1)
+	_, g, err := content.LoadGraph()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,11 +157,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 	case "postgres":
 		return openPostgres(ctx, cfg, log)
 	case "", "memory":
-		c, err := content.Load()
-		if err != nil {
-			return nil, fmt.Errorf("built-in content: %w", err)
-		}
-		g, err := c.Graph(1)
+		c, g, err := content.LoadGraph()
 		if err != nil {
 			return nil, fmt.Errorf("built-in content: %w", err)
 		}

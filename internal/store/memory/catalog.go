@@ -36,6 +36,16 @@ func frameworkAt(fws []catalog.FrameworkContents, id string) int {
 	return slices.IndexFunc(fws, func(f catalog.FrameworkContents) bool { return f.Framework.ID == id })
 }
 
+// controlAt finds a control: the index of its framework and its own.
+func controlAt(fws []catalog.FrameworkContents, framework, id string) (int, int, error) {
+	if i := frameworkAt(fws, framework); i >= 0 {
+		if j := slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id }); j >= 0 {
+			return i, j, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+}
+
 // CreateFramework implements store.Store.
 func (s *Store) CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error) {
 	s.mu.Lock()
@@ -131,13 +141,9 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, change 
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	i := frameworkAt(fws, framework)
-	j := -1
-	if i >= 0 {
-		j = slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id })
-	}
-	if j < 0 {
-		return catalog.Control{}, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+	i, j, err := controlAt(fws, framework, id)
+	if err != nil {
+		return catalog.Control{}, err
 	}
 	before := fws[i].Controls[j]
 	next := before
@@ -159,13 +165,9 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	i := frameworkAt(fws, framework)
-	j := -1
-	if i >= 0 {
-		j = slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id })
-	}
-	if j < 0 {
-		return 0, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+	i, j, err := controlAt(fws, framework, id)
+	if err != nil {
+		return 0, err
 	}
 	if err := check(&fws[i].Framework); err != nil {
 		return 0, err
