@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,12 @@ func keysCommand() *cobra.Command {
 			sc, err := parseScopes(scopes)
 			if err != nil {
 				return err
+			}
+			if !tenancy.ValidTenantID(tenant) {
+				return fmt.Errorf("--tenant must match [a-z0-9][a-z0-9.-]{0,62}, got %q", tenant)
+			}
+			if len(createTenant) > 200 {
+				return fmt.Errorf("--create-tenant: at most 200 characters")
 			}
 			return withStore(cmd.Context(), url, func(ctx context.Context, st *postgres.Store) error {
 				if createTenant != "" {
@@ -86,6 +93,9 @@ func parseScopes(s string) ([]cmv1.Scope, error) {
 		v, ok := cmv1.Scope_value["SCOPE_"+strings.ToUpper(strings.TrimSpace(p))]
 		if !ok || v == 0 {
 			return nil, fmt.Errorf("--scopes: unknown scope %q (read, write, admin)", p)
+		}
+		if slices.Contains(out, cmv1.Scope(v)) {
+			return nil, fmt.Errorf("--scopes: %q listed twice", p)
 		}
 		out = append(out, cmv1.Scope(v))
 	}

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -54,9 +56,16 @@ func checkText(add func(string, string, ...any), field, s string, max int, requi
 	switch {
 	case required && s == "":
 		add(field, "is required")
-	case !utf8.ValidString(s):
-		add(field, "must be valid UTF-8")
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0:
+		add(field, "must be valid UTF-8 without control or format characters")
 	case utf8.RuneCountInString(s) > max:
 		add(field, "must be at most %d characters, got %d", max, utf8.RuneCountInString(s))
 	}
+}
+
+// unprintable reports characters that have no place in free text: control
+// characters (tab and newline aside) and invisible format characters such
+// as bidirectional overrides.
+func unprintable(r rune) bool {
+	return r != '\t' && r != '\n' && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r))
 }

@@ -57,11 +57,14 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bo
 	var walk func(at catalog.ControlID, rel cmv1.Relationship, strength int32)
 	walk = func(at catalog.ControlID, rel cmv1.Relationship, strength int32) {
 		for _, e := range g.Edges(at) {
+			if !o.sees(g, e.To) {
+				continue // invisible edges cost nothing, so they change nothing
+			}
 			if budget--; budget < 0 {
 				out.Truncated = true
 				return
 			}
-			if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || onPath[e.To] || !o.sees(g, e.To) {
+			if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || onPath[e.To] {
 				continue
 			}
 			next, ok := catalog.Compose(rel, e.Relationship)

@@ -232,6 +232,35 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		}
 	}
+	// Another tenant's resource and one that does not exist get the very
+	// same answer, body and all.
+	for _, tc := range []struct{ method, theirs, none string }{
+		{"PATCH", "/v1/frameworks/acme-program", "/v1/frameworks/acme-nothing"},
+		{"DELETE", "/v1/frameworks/acme-program", "/v1/frameworks/acme-nothing"},
+		{"PATCH", "/v1/frameworks/acme-program/controls/LOG-1", "/v1/frameworks/acme-program/controls/NOTHING"},
+		{"DELETE", "/v1/frameworks/acme-program/controls/LOG-1", "/v1/frameworks/acme-program/controls/NOTHING"},
+		{"POST", "/v1/frameworks/acme-program/controls?control_id=LOG-1", "/v1/frameworks/acme-program/controls?control_id=NEW-1"},
+		{"DELETE", "/v1/" + m0 + "?etag=1", "/v1/mappings/m0000000000000000?etag=1"},
+		{"GET", "/v1/" + m0, "/v1/mappings/m0000000000000000"},
+	} {
+		body := map[string]any{"title": "x"}
+		if strings.HasPrefix(tc.theirs, "/v1/frameworks/acme-program") && !strings.Contains(tc.theirs, "controls") {
+			body = map[string]any{"displayName": "x"}
+		}
+		if tc.method == "GET" || tc.method == "DELETE" {
+			body = nil
+		}
+		a := s.rest(t, tc.method, tc.theirs, body, key(globex)...)
+		b := s.rest(t, tc.method, tc.none, body, key(globex)...)
+		norm := func(r restResponse) string {
+			return strings.NewReplacer("acme-nothing", "X", "acme-program", "X", "LOG-1", "Y", "NOTHING", "Y",
+				strings.TrimPrefix(m0, "mappings/"), "Z", "m0000000000000000", "Z").Replace(string(r.raw))
+		}
+		if a.status != 404 || norm(a) != norm(b) {
+			t.Errorf("%s %s and %s differ:\n%s\n%s", tc.method, tc.theirs, tc.none, a.raw, b.raw)
+		}
+	}
+
 	// acme itself sees its data in the same lists.
 	if r := s.rest(t, "GET", "/v1/frameworks/iso-27001-2022/controls/A.8.15:satisfies", nil, key(acme)...); !strings.Contains(string(r.raw), "acme-program") {
 		t.Errorf("acme does not see its own mapping: %s", r.raw)

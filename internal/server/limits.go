@@ -103,3 +103,26 @@ func boundDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 		return handler(ctx, req)
 	}
 }
+
+// failedAuthLimit bounds how fast one address may present bad credentials:
+// the operator token and keys cannot be guessed at speed.
+const failedAuthLimit = 5
+
+// guardAuth wraps the auth interceptor: an address that has presented bad
+// credentials too often is refused (RESOURCE_EXHAUSTED) before its token is
+// even looked at, until its bucket refills.
+func guardAuth(authenticate grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	failures := newRateLimiter(failedAuthLimit)
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		b := failures.bucket(peerHost(ctx))
+		if b.Tokens() < 1 {
+			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", "1"))
+			return nil, status.Error(codes.ResourceExhausted, "too many failed authentications from this address; retry later")
+		}
+		resp, err := authenticate(ctx, req, info, handler)
+		if md, _ := metadata.FromIncomingContext(ctx); status.Code(err) == codes.Unauthenticated && len(md.Get("authorization")) > 0 {
+			b.Allow() // spend a token per credential refused (not for a missing one)
+		}
+		return resp, err
+	}
+}

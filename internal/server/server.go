@@ -90,6 +90,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.AdminToken != "" && len(cfg.AdminToken) < 32 {
+		log.Warn("the admin token is shorter than 32 characters; use a long random one (openssl rand -hex 32)")
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -102,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		assignRequestID(),
 		logRequests(log),
 		boundDeadline(cfg.RequestTimeout),
-		authn.UnaryInterceptor(),
+		guardAuth(authn.UnaryInterceptor()),
 		newRateLimiter(cfg.RateLimit).interceptor(),
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),

@@ -197,3 +197,22 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("gRPC from the same address: %v", err)
 	}
 }
+
+// Bad credentials from one address are slowed down before they are even
+// checked, so keys and the operator token cannot be guessed at speed.
+func TestFailedAuthenticationsAreLimited(t *testing.T) {
+	s := startDefault(t)
+	// Missing credentials are not failures: they are answered 401 each time.
+	for range 20 {
+		if r := s.rest(t, "POST", "/v1/mappings", newMapping()); r.status != 401 {
+			t.Fatalf("anonymous write: %d", r.status)
+		}
+	}
+	var last restResponse
+	for i := range 12 {
+		last = s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", "Bearer guess"+strings.Repeat("x", i))
+	}
+	if last.status != 429 || last.header.Get("Retry-After") == "" {
+		t.Fatalf("12th bad token in a row: %d %s", last.status, last.raw)
+	}
+}

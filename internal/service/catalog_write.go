@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -35,12 +36,19 @@ func text(field, s string, max int, required bool) error {
 	switch {
 	case required && strings.TrimSpace(s) == "":
 		return invalid(field, "is required")
-	case !utf8.ValidString(s):
-		return invalid(field, "must be valid UTF-8")
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0:
+		return invalid(field, "must be valid UTF-8 without control or format characters")
 	case utf8.RuneCountInString(s) > max:
 		return invalid(field, "must be at most %d characters, got %d", max, utf8.RuneCountInString(s))
 	}
 	return nil
+}
+
+// unprintable reports characters that have no place in a title or a
+// summary: control characters (tab and newline aside) and invisible format
+// characters such as bidirectional overrides, which can disguise text.
+func unprintable(r rune) bool {
+	return r != '\t' && r != '\n' && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r))
 }
 
 // owns checks that the caller may change framework f: reference frameworks
@@ -83,9 +91,7 @@ func (s *CatalogServer) CreateFramework(ctx context.Context, req *cmv1.CreateFra
 	if err != nil {
 		return nil, err
 	}
-	g := s.store.Snapshot()
-	fn, _ := g.Framework(stored.ID)
-	return &cmv1.CreateFrameworkResponse{Framework: frameworkProto(g, fn), Revision: stored.Revision}, nil
+	return &cmv1.CreateFrameworkResponse{Framework: s.frameworkNow(stored), Revision: stored.Revision}, nil
 }
 
 func checkFramework(f *catalog.Framework) error {
@@ -128,9 +134,7 @@ func (s *CatalogServer) UpdateFramework(ctx context.Context, req *cmv1.UpdateFra
 	if err != nil {
 		return nil, err
 	}
-	g := s.store.Snapshot()
-	fn, _ := g.Framework(stored.ID)
-	return &cmv1.UpdateFrameworkResponse{Framework: frameworkProto(g, fn), Revision: stored.Revision}, nil
+	return &cmv1.UpdateFrameworkResponse{Framework: s.frameworkNow(stored), Revision: stored.Revision}, nil
 }
 
 // maskPaths validates an update mask against the mutable fields (accepted in
@@ -216,14 +220,35 @@ func (s *CatalogServer) CreateControl(ctx context.Context, req *cmv1.CreateContr
 	if err != nil {
 		return nil, err
 	}
-	return &cmv1.CreateControlResponse{Control: s.controlNow(fw, stored.ID), Revision: stored.Revision}, nil
+	return &cmv1.CreateControlResponse{Control: s.controlNow(fw, stored), Revision: stored.Revision}, nil
 }
 
-// controlNow presents a control as the current snapshot has it.
-func (s *CatalogServer) controlNow(fw, id string) *cmv1.Control {
+// controlNow presents a written control as the snapshot has it, or as the
+// store returned it when the snapshot has not caught up (or it changed
+// again since).
+func (s *CatalogServer) controlNow(fw string, stored catalog.Control) *cmv1.Control {
 	g := s.store.Snapshot()
-	c, _ := g.ExactControl(catalog.ControlRef{Framework: fw, Control: id})
-	return controlProto(g, g.Control(c))
+	if c, ok := g.ExactControl(catalog.ControlRef{Framework: fw, Control: stored.ID}); ok && g.Control(c).Revision == stored.Revision {
+		return controlProto(g, g.Control(c))
+	}
+	out := &cmv1.Control{
+		Name: catalog.ControlName(fw, stored.ID), RefId: stored.ID, Framework: catalog.FrameworkName(fw), Title: stored.Title,
+		Summary: stored.Summary, Kind: stored.Kind, Assessable: &stored.Assessable, Revision: stored.Revision,
+		ImplementationStatus: stored.Implementation, Owner: stored.Owner, EvidenceLinks: stored.Evidence,
+	}
+	if stored.Parent != "" {
+		out.Parent = catalog.ControlName(fw, stored.Parent)
+	}
+	return out
+}
+
+// frameworkNow is controlNow for frameworks.
+func (s *CatalogServer) frameworkNow(stored catalog.Framework) *cmv1.Framework {
+	g := s.store.Snapshot()
+	if f, ok := g.Framework(stored.ID); ok && f.Revision == stored.Revision {
+		return frameworkProto(g, f)
+	}
+	return frameworkProto(g, &catalog.FrameworkNode{Framework: stored})
 }
 
 func checkControl(c *catalog.Control) error {
@@ -264,10 +289,7 @@ func (s *CatalogServer) UpdateControl(ctx context.Context, req *cmv1.UpdateContr
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.store.UpdateControl(ctx, fw, id, func(f *catalog.Framework, c *catalog.Control) error {
-		if err := owns(ctx, f); err != nil {
-			return err
-		}
+	stored, err := s.store.UpdateControl(ctx, fw, id, func(f *catalog.Framework) error { return owns(ctx, f) }, func(c *catalog.Control) error {
 		if paths["title"] {
 			c.Title = strings.TrimSpace(in.GetTitle())
 		}
@@ -291,7 +313,7 @@ func (s *CatalogServer) UpdateControl(ctx context.Context, req *cmv1.UpdateContr
 	if err != nil {
 		return nil, err
 	}
-	return &cmv1.UpdateControlResponse{Control: s.controlNow(fw, stored.ID), Revision: stored.Revision}, nil
+	return &cmv1.UpdateControlResponse{Control: s.controlNow(fw, stored), Revision: stored.Revision}, nil
 }
 
 // DeleteControl implements cmv1.CatalogServiceServer.

@@ -79,13 +79,20 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 		return err
 	}
 	var inv *catalog.InvalidError
+	var nf *store.NotFoundError
 	switch {
 	case errors.As(err, &inv):
 		return invalidAll(inv.Violations)
+	case errors.As(err, &nf):
+		return notFound(nf.Type, nf.Name)
 	case errors.Is(err, store.ErrNotFound):
 		return withDetails(codes.NotFound, err.Error(), &errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain})
 	case errors.Is(err, store.ErrAlreadyExists):
-		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reasonAlreadyMapped, Domain: errorDomain})
+		reason := "ALREADY_EXISTS"
+		if strings.Contains(err.Error(), "mapped") {
+			reason = reasonAlreadyMapped
+		}
+		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reason, Domain: errorDomain})
 	case errors.Is(err, store.ErrEtagMismatch):
 		return withDetails(codes.Aborted, err.Error(), &errdetails.ErrorInfo{Reason: reasonEtagMismatch, Domain: errorDomain})
 	case errors.Is(err, store.ErrFailedPrecondition):

@@ -37,11 +37,44 @@ func (s *TenantServer) CreateTenant(ctx context.Context, req *cmv1.CreateTenantR
 	if name == "" || utf8.RuneCountInString(name) > maxDisplayName || !utf8.ValidString(name) {
 		return nil, invalid("tenant.display_name", "is required: valid UTF-8, at most %d characters", maxDisplayName)
 	}
+	if err := s.freeTenantID(req.GetTenantId()); err != nil {
+		return nil, err
+	}
 	t, err := s.store.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: name})
 	if err != nil {
 		return nil, err
 	}
 	return &cmv1.CreateTenantResponse{Tenant: tenantProto(t), Revision: t.Revision}, nil
+}
+
+// reservedTenantIDs are the prefixes of reference framework ids: a tenant
+// named so would own the ids of frameworks the content may ship.
+var reservedTenantIDs = []string{"iso", "iec", "nist", "owasp", "cis", "csa", "eu", "soc", "pci", "hipaa", "aicpa", "controlmap"}
+
+// freeTenantID refuses an id whose framework prefix ("{id}-") overlaps
+// another tenant's or a reference framework's: internal framework ids start
+// with their tenant's prefix, so no two tenants may share one, and no tenant
+// can see or squat another's ids.
+func (s *TenantServer) freeTenantID(id string) error {
+	overlaps := func(other string) bool {
+		return strings.HasPrefix(id+"-", other+"-") || strings.HasPrefix(other+"-", id+"-")
+	}
+	for _, r := range reservedTenantIDs {
+		if overlaps(r) {
+			return invalid("tenant_id", "%q is reserved for reference frameworks", id)
+		}
+	}
+	for _, f := range s.store.Snapshot().Frameworks() {
+		if f.Owner == "" && strings.HasPrefix(f.ID, id+"-") {
+			return invalid("tenant_id", "%q is the prefix of the reference framework %s", id, f.ID)
+		}
+	}
+	for _, t := range s.store.Directory().Tenants() {
+		if t.ID != id && overlaps(t.ID) {
+			return invalid("tenant_id", "%q overlaps the tenant %q: framework ids start with the tenant id and a dash", id, t.ID)
+		}
+	}
+	return nil
 }
 
 // GetTenant implements cmv1.TenantServiceServer.

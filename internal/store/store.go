@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -32,6 +33,22 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 )
 
+// NotFoundError says which resource does not exist; it matches ErrNotFound.
+// The service answers it exactly like a resource the caller may not see.
+type NotFoundError struct {
+	// Type is "framework", "control", "mapping", "tenant" or "api key".
+	Type string
+	Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Type, e.Name) }
+
+// Is makes errors.Is(err, ErrNotFound) hold.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// NotFound returns a *NotFoundError.
+func NotFound(resourceType, name string) error { return &NotFoundError{Type: resourceType, Name: name} }
+
 // Store holds the catalog, the tenants and keys, and the audit trail, and
 // applies writes to them.
 //
@@ -53,8 +70,9 @@ type Store interface {
 	CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error)
 
 	// UpdateMapping applies change to the stored mapping with the given id
-	// while holding it against concurrent writers, then checks and stores the
-	// result, so a change is always made to the latest version (never to a
+	// while holding it against concurrent writers, then compares the etag
+	// (after change, so a change that refuses the caller decides first), then
+	// checks and stores the result, so a change is always made to the latest version (never to a
 	// stale copy a replica happened to hold). change may alter the mutable
 	// fields (relationship, strength, rationale, justification, provenance
 	// document, method, status and author); the store keeps the rest. It
@@ -65,7 +83,8 @@ type Store interface {
 
 	// DeleteMapping removes the mapping with the given id and returns the
 	// revision of the write. check sees the stored mapping first, under the
-	// same lock, and may refuse with its own error. It returns ErrNotFound if
+	// same lock and before the etag is compared, and may refuse with its own
+	// error. It returns ErrNotFound if
 	// there is no such mapping and ErrEtagMismatch if etag is not empty and
 	// differs.
 	DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error)
@@ -91,9 +110,11 @@ type Store interface {
 	CreateControl(ctx context.Context, framework string, c catalog.Control, check func(*catalog.Framework) error) (catalog.Control, error)
 
 	// UpdateControl applies change to a stored control (title, summary,
-	// assessable, implementation, owner, evidence) under the write lock.
-	// It returns ErrNotFound if there is no such control.
-	UpdateControl(ctx context.Context, framework, id string, change func(*catalog.Framework, *catalog.Control) error) (catalog.Control, error)
+	// assessable, implementation, owner, evidence) under the write lock,
+	// after check accepts its framework (checked before the control is
+	// looked up, so a refused caller learns nothing of the controls). It
+	// returns ErrNotFound if there is no such control.
+	UpdateControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error, change func(*catalog.Control) error) (catalog.Control, error)
 
 	// DeleteControl deletes a control and every mapping of it, after check
 	// accepts the framework. It returns ErrNotFound if there is no such

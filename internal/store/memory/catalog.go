@@ -43,7 +43,7 @@ func controlAt(fws []catalog.FrameworkContents, framework, id string) (int, int,
 			return i, j, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+	return 0, 0, store.NotFound("control", catalog.ControlName(framework, id))
 }
 
 // CreateFramework implements store.Store.
@@ -71,7 +71,7 @@ func (s *Store) UpdateFramework(ctx context.Context, id string, change func(*cat
 	fws := g.Contents()
 	i := frameworkAt(fws, id)
 	if i < 0 {
-		return catalog.Framework{}, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(id))
+		return catalog.Framework{}, store.NotFound("framework", catalog.FrameworkName(id))
 	}
 	before := fws[i].Framework
 	next := before
@@ -95,7 +95,7 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 	fws := g.Contents()
 	i := frameworkAt(fws, id)
 	if i < 0 {
-		return 0, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(id))
+		return 0, store.NotFound("framework", catalog.FrameworkName(id))
 	}
 	before := fws[i].Framework
 	if err := check(&before); err != nil {
@@ -116,7 +116,7 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 	fws := g.Contents()
 	i := frameworkAt(fws, framework)
 	if i < 0 {
-		return catalog.Control{}, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(framework))
+		return catalog.Control{}, store.NotFound("framework", catalog.FrameworkName(framework))
 	}
 	if err := check(&fws[i].Framework); err != nil {
 		return catalog.Control{}, err
@@ -136,18 +136,23 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 }
 
 // UpdateControl implements store.Store.
-func (s *Store) UpdateControl(ctx context.Context, framework, id string, change func(*catalog.Framework, *catalog.Control) error) (catalog.Control, error) {
+func (s *Store) UpdateControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error, change func(*catalog.Control) error) (catalog.Control, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
+	if i := frameworkAt(fws, framework); i < 0 {
+		return catalog.Control{}, store.NotFound("framework", catalog.FrameworkName(framework))
+	} else if err := check(&fws[i].Framework); err != nil {
+		return catalog.Control{}, err
+	}
 	i, j, err := controlAt(fws, framework, id)
 	if err != nil {
 		return catalog.Control{}, err
 	}
 	before := fws[i].Controls[j]
 	next := before
-	if err := change(&fws[i].Framework, &next); err != nil {
+	if err := change(&next); err != nil {
 		return catalog.Control{}, err
 	}
 	next.ID, next.Parent, next.Kind, next.Aliases, next.Tags = before.ID, before.Parent, before.Kind, before.Aliases, before.Tags
@@ -165,11 +170,13 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	i, j, err := controlAt(fws, framework, id)
-	if err != nil {
+	if i := frameworkAt(fws, framework); i < 0 {
+		return 0, store.NotFound("framework", catalog.FrameworkName(framework))
+	} else if err := check(&fws[i].Framework); err != nil {
 		return 0, err
 	}
-	if err := check(&fws[i].Framework); err != nil {
+	i, j, err := controlAt(fws, framework, id)
+	if err != nil {
 		return 0, err
 	}
 	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return x.Parent == id }) {

@@ -60,9 +60,9 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 	b, okB := g.ExactControl(m.Target)
 	switch {
 	case !okA:
-		return catalog.Mapping{}, fmt.Errorf("%w: control %s", store.ErrNotFound, m.Source.Name())
+		return catalog.Mapping{}, store.NotFound("control", m.Source.Name())
 	case !okB:
-		return catalog.Mapping{}, fmt.Errorf("%w: control %s", store.ErrNotFound, m.Target.Name())
+		return catalog.Mapping{}, store.NotFound("control", m.Target.Name())
 	}
 	if other, dup := g.MappingBetween(a, b); dup {
 		return catalog.Mapping{}, fmt.Errorf("%w: %s and %s are already mapped by %s",
@@ -88,13 +88,16 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	i, err := s.find(g, id, etag)
+	i, err := s.find(g, id)
 	if err != nil {
 		return catalog.Mapping{}, err
 	}
 	cur := s.mappings[i]
 	next := cur
 	if err := change(&next); err != nil {
+		return catalog.Mapping{}, err
+	}
+	if err := checkEtag(&cur, etag); err != nil {
 		return catalog.Mapping{}, err
 	}
 	store.KeepIdentity(&next, cur)
@@ -119,7 +122,7 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	i, err := s.find(g, id, etag)
+	i, err := s.find(g, id)
 	if err != nil {
 		return 0, err
 	}
@@ -128,6 +131,9 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 		if err := check(&cur); err != nil {
 			return 0, err
 		}
+	}
+	if err := checkEtag(&cur, etag); err != nil {
+		return 0, err
 	}
 	next := slices.Delete(slices.Clone(s.mappings), i, i+1)
 	if err := s.publish(g, next, store.Event(ctx, catalog.MappingName(id), "", cur, nil)); err != nil {
@@ -162,7 +168,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.API
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.dir.Load().Tenant(k.Tenant); !ok {
-		return tenancy.APIKey{}, 0, fmt.Errorf("%w: tenant %s", store.ErrNotFound, tenancy.TenantName(k.Tenant))
+		return tenancy.APIKey{}, 0, store.NotFound("tenant", tenancy.TenantName(k.Tenant))
 	}
 	g := s.graph.Load()
 	k.CreateTime = s.now().UTC()
@@ -180,14 +186,15 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.AP
 	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.keys, func(k tenancy.APIKey) bool { return k.Tenant == tenant && k.ID == id })
 	if i < 0 {
-		return tenancy.APIKey{}, 0, fmt.Errorf("%w: key %s", store.ErrNotFound, tenancy.KeyName(tenant, id))
+		return tenancy.APIKey{}, 0, store.NotFound("api key", tenancy.KeyName(tenant, id))
 	}
 	g := s.graph.Load()
 	before := s.keys[i]
-	after := before
-	if !after.Revoked() {
-		after.RevokeTime = s.now().UTC()
+	if before.Revoked() {
+		return before, g.Revision(), nil // revoking twice writes nothing
 	}
+	after := before
+	after.RevokeTime = s.now().UTC()
 	s.keys = slices.Clone(s.keys)
 	s.keys[i] = after
 	s.commitTenancy(g, store.Event(ctx, tenancy.KeyName(tenant, id), tenant, keyRecord(before), keyRecord(after)))
@@ -228,17 +235,19 @@ func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
 	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
 }
 
-func (s *Store) find(g *catalog.Graph, id, etag string) (int, error) {
-	m, ok := g.Mapping(id)
-	if !ok {
-		return 0, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
+func (s *Store) find(g *catalog.Graph, id string) (int, error) {
+	if _, ok := g.Mapping(id); !ok {
+		return 0, store.NotFound("mapping", catalog.MappingName(id))
 	}
+	return slices.IndexFunc(s.mappings, func(x catalog.Mapping) bool { return x.ID == id }), nil
+}
+
+func checkEtag(m *catalog.Mapping, etag string) error {
 	if etag != "" && etag != m.Etag() {
-		return 0, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
-			store.ErrEtagMismatch, catalog.MappingName(id), m.Etag(), etag)
+		return fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
+			store.ErrEtagMismatch, catalog.MappingName(m.ID), m.Etag(), etag)
 	}
-	i := slices.IndexFunc(s.mappings, func(x catalog.Mapping) bool { return x.ID == id })
-	return i, nil
+	return nil
 }
 
 // publish builds the next Graph from g's frameworks and the given mappings

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,7 +48,7 @@ func lockFramework(ctx context.Context, tx pgx.Tx, id string) (catalog.Framework
 	err := tx.QueryRow(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision, owner
 		FROM frameworks WHERE id = $1 FOR UPDATE`, id).Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return f, fmt.Errorf("%w: framework %s", store.ErrNotFound, catalog.FrameworkName(id))
+		return f, store.NotFound("framework", catalog.FrameworkName(id))
 	}
 	if err != nil {
 		return f, err
@@ -126,12 +125,15 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 }
 
 // UpdateControl implements store.Store.
-func (s *Store) UpdateControl(ctx context.Context, framework, id string, apply func(*catalog.Framework, *catalog.Control) error) (catalog.Control, error) {
+func (s *Store) UpdateControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error, apply func(*catalog.Control) error) (catalog.Control, error) {
 	var out catalog.Control
 	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
 		f, err := lockFramework(ctx, tx, framework)
 		if err != nil {
 			return change{}, err
+		}
+		if err := check(&f); err != nil {
+			return change{}, callerError{err}
 		}
 		var before catalog.Control
 		var kind, impl int32
@@ -139,14 +141,14 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, apply f
 			FROM controls WHERE framework_id = $1 AND id = $2 FOR UPDATE`, framework, id).Scan(&before.ID, &before.Parent, &before.Title,
 			&before.Summary, &kind, &before.Assessable, &before.Aliases, &before.Tags, &before.Revision, &impl, &before.Owner, &before.Evidence)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return change{}, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+			return change{}, store.NotFound("control", catalog.ControlName(framework, id))
 		}
 		if err != nil {
 			return change{}, err
 		}
 		before.Kind, before.Implementation = cmv1.ControlKind(kind), cmv1.ImplementationStatus(impl)
 		out = before
-		if err := apply(&f, &out); err != nil {
+		if err := apply(&out); err != nil {
 			return change{}, callerError{err}
 		}
 		out.ID, out.Parent, out.Kind, out.Aliases, out.Tags, out.Revision = before.ID, before.Parent, before.Kind, before.Aliases, before.Tags, rev
@@ -175,11 +177,19 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 		}
 		switch {
 		case !exists:
-			return change{}, fmt.Errorf("%w: control %s", store.ErrNotFound, catalog.ControlName(framework, id))
+			return change{}, store.NotFound("control", catalog.ControlName(framework, id))
 		case children:
 			return change{}, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
 		}
+		var before struct {
+			Title, Summary string
+			Assessable     bool
+		}
+		if err := tx.QueryRow(ctx, "SELECT title, summary, assessable FROM controls WHERE framework_id = $1 AND id = $2",
+			framework, id).Scan(&before.Title, &before.Summary, &before.Assessable); err != nil {
+			return change{}, err
+		}
 		_, err = tx.Exec(ctx, "DELETE FROM controls WHERE framework_id = $1 AND id = $2", framework, id) // mappings cascade
-		return catalogChange(ctx, catalog.ControlName(framework, id), strings.TrimSpace(id), nil), err
+		return catalogChange(ctx, catalog.ControlName(framework, id), catalog.Control{ID: id, Title: before.Title, Summary: before.Summary, Assessable: before.Assessable}, nil), err
 	})
 }

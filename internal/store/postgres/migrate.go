@@ -125,6 +125,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, c *content.Content) (Migra
 		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind) VALUES ($1, 'content')", rev); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
+			VALUES ($1, now(), '', 'migrate', 'controlmap migrate', 'content', $2, $3)`,
+			rev, fmt.Sprintf("%q", current), fmt.Sprintf("%q", c.Version)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(rev, 10)); err != nil {
 			return err
 		}

@@ -191,13 +191,16 @@ func createError(err error, m catalog.Mapping) error {
 func (s *Store) UpdateMapping(ctx context.Context, id, etag string, apply func(*catalog.Mapping) error) (catalog.Mapping, error) {
 	var out catalog.Mapping
 	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
-		cur, err := lockMapping(ctx, tx, id, etag)
+		cur, err := lockMapping(ctx, tx, id)
 		if err != nil {
 			return change{}, err
 		}
 		next := cur
 		if err := apply(&next); err != nil {
 			return change{}, callerError{err}
+		}
+		if err := checkEtag(&cur, etag); err != nil {
+			return change{}, err
 		}
 		store.KeepIdentity(&next, cur)
 		if err := store.CheckMapping(&next); err != nil {
@@ -221,7 +224,7 @@ func mappingChange(ctx context.Context, id string, before, after *catalog.Mappin
 // DeleteMapping implements store.Store.
 func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
 	return s.write(ctx, func(tx pgx.Tx, _ int64) (change, error) {
-		cur, err := lockMapping(ctx, tx, id, etag)
+		cur, err := lockMapping(ctx, tx, id)
 		if err != nil {
 			return change{}, err
 		}
@@ -229,6 +232,9 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 			if err := check(&cur); err != nil {
 				return change{}, callerError{err}
 			}
+		}
+		if err := checkEtag(&cur, etag); err != nil {
+			return change{}, err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
 			return change{}, err
@@ -240,27 +246,24 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 	})
 }
 
-// lockMapping locks a mapping row for the rest of the transaction, checks
-// the caller's etag against it and returns it.
-func lockMapping(ctx context.Context, tx pgx.Tx, id, etag string) (catalog.Mapping, error) {
+// lockMapping locks a mapping row for the rest of the transaction and
+// returns it.
+func lockMapping(ctx context.Context, tx pgx.Tx, id string) (catalog.Mapping, error) {
 	m, err := scanMappingRow(tx.QueryRow(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = $1 FOR UPDATE", id))
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return m, fmt.Errorf("%w: mapping %s", store.ErrNotFound, catalog.MappingName(id))
-	case err != nil:
-		return m, err
-	case etag != "" && etag != m.Etag():
-		return m, fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
-			store.ErrEtagMismatch, catalog.MappingName(id), m.Etag(), etag)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, store.NotFound("mapping", catalog.MappingName(id))
 	}
-	return m, nil
+	return m, err
 }
 
-// write runs fn in a transaction that advances the revision, records the
-// change, and notifies the other replicas on commit; then brings this
-// replica's catalog up to the new revision before returning it. A failure
-// before anything reached the server (such as a dead pooled connection) is
-// retried; a lost database is store.ErrUnavailable and nothing is written.
+func checkEtag(m *catalog.Mapping, etag string) error {
+	if etag != "" && etag != m.Etag() {
+		return fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
+			store.ErrEtagMismatch, catalog.MappingName(m.ID), m.Etag(), etag)
+	}
+	return nil
+}
+
 // change is what a write did, for the change log and the audit trail.
 type change struct {
 	kind      string // "mapping" or "tenancy"

@@ -41,7 +41,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.API
 			RETURNING create_time`, k.ID, k.Tenant, scopes, k.Hash[:]).Scan(&k.CreateTime)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" {
-			return change{}, fmt.Errorf("%w: tenant %s", store.ErrNotFound, tenancy.TenantName(k.Tenant))
+			return change{}, store.NotFound("tenant", tenancy.TenantName(k.Tenant))
 		}
 		k.CreateTime = k.CreateTime.UTC()
 		return change{kind: "tenancy", event: store.Event(ctx, tenancy.KeyName(k.Tenant, k.ID), k.Tenant, nil, keyRecord(k))}, err
@@ -51,6 +51,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.API
 
 // RevokeAPIKey implements store.Store.
 func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.APIKey, int64, error) {
+	for _, k := range s.Directory().Keys(tenant) {
+		if k.ID == id && k.Revoked() {
+			return *k, s.Snapshot().Revision(), nil // revoking twice writes nothing
+		}
+	}
 	var out tenancy.APIKey
 	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
 		keys, err := queryKeys(ctx, tx, "WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant, id)
@@ -58,7 +63,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.AP
 			return change{}, err
 		}
 		if len(keys) == 0 {
-			return change{}, fmt.Errorf("%w: key %s", store.ErrNotFound, tenancy.KeyName(tenant, id))
+			return change{}, store.NotFound("api key", tenancy.KeyName(tenant, id))
 		}
 		before := keys[0]
 		out = before
