@@ -1,6 +1,7 @@
 package satisfaction_test
 
 import (
+	"context"
 	"testing"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -29,7 +30,7 @@ func BenchmarkCoverageISO27001ToISO42001(b *testing.B) {
 	o := satisfaction.Options{MaxHops: satisfaction.DefaultMaxHops, IncludeInferred: true}
 	b.ReportAllocs()
 	for b.Loop() {
-		satisfaction.Coverage(g, sources, dst, o)
+		_, _ = satisfaction.Coverage(context.Background(), g, sources, dst, o)
 	}
 }
 

@@ -2,6 +2,7 @@ package satisfaction
 
 import (
 	"cmp"
+	"context"
 	"slices"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -75,7 +76,10 @@ type Report struct {
 // satisfaction the sources give and who gives it. A source control that is
 // only PARTIAL gives at most PARTIAL; PLANNED, NOT_IMPLEMENTED and
 // NOT_APPLICABLE give nothing. Sources must not repeat.
-func Coverage(g *catalog.Graph, sources []SourceControl, target *catalog.FrameworkNode, o Options) Report {
+//
+// It stops with ctx's error when ctx ends: a large coverage is the costliest
+// question, and the caller's deadline holds for it too.
+func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, target *catalog.FrameworkNode, o Options) (Report, error) {
 	r := Report{Target: target}
 	controls := g.Controls(target)
 	byPos := make([]ControlCoverage, len(controls))
@@ -85,6 +89,9 @@ func Coverage(g *catalog.Graph, sources []SourceControl, target *catalog.Framewo
 	s := getSearcher(g)
 	defer putSearcher(s)
 	for _, src := range sources {
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
 		if g.Control(src.Control).Assessable {
 			r.SourceAssessable++
 		}
@@ -137,7 +144,7 @@ func Coverage(g *catalog.Graph, sources []SourceControl, target *catalog.Framewo
 		}
 	}
 	slices.Sort(r.Reuse)
-	return r
+	return r, nil
 }
 
 // GapClass is what a target control's status means for a program being

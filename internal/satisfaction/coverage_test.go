@@ -1,6 +1,7 @@
 package satisfaction_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestCoverageInvariants(t *testing.T) {
 			impl[id] = s
 		}
 		o := satisfaction.Options{MaxHops: 1 + rng.IntN(5), IncludeInferred: true}
-		r := satisfaction.Coverage(g, sources, target, o)
+		r, _ := satisfaction.Coverage(context.Background(), g, sources, target, o)
 
 		if tt := r.Totals; tt.Full+tt.Partial+tt.None != tt.Total || tt.Total != int(target.AssessableCount) || len(r.Controls) != tt.Total {
 			t.Fatalf("seed %d: totals %+v for %d assessable controls, %d listed", seed, tt, target.AssessableCount, len(r.Controls))
@@ -110,7 +111,7 @@ func TestSubsetNeverFull(t *testing.T) {
 	for _, c := range g.Controls(src) {
 		sources = append(sources, satisfaction.SourceControl{Control: c.Index, Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED})
 	}
-	r := satisfaction.Coverage(g, sources, dst, satisfaction.Options{MaxHops: 5, IncludeInferred: true})
+	r, _ := satisfaction.Coverage(context.Background(), g, sources, dst, satisfaction.Options{MaxHops: 5, IncludeInferred: true})
 	if r.Totals.Full != 0 || r.Totals.Partial != 1 || len(r.Controls[0].Sources) != 3 {
 		t.Fatalf("three SUBSET_OF sources: %+v, %d sources", r.Totals, len(r.Controls[0].Sources))
 	}
@@ -127,7 +128,7 @@ func TestCoverageOfBuiltInContent(t *testing.T) {
 	for _, c := range g.Controls(iso27001) {
 		sources = append(sources, satisfaction.SourceControl{Control: c.Index, Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED})
 	}
-	r := satisfaction.Coverage(g, sources, iso42001, satisfaction.Options{MaxHops: 3, IncludeInferred: true})
+	r, _ := satisfaction.Coverage(context.Background(), g, sources, iso42001, satisfaction.Options{MaxHops: 3, IncludeInferred: true})
 	if r.Totals.Total != 70 || r.Totals.Full == 0 || r.Totals.None == 0 {
 		t.Fatalf("ISO 42001 by ISO 27001: %+v", r.Totals)
 	}

@@ -117,7 +117,10 @@ func (s *SatisfactionServer) ComputeCoverage(ctx context.Context, req *cmv1.Comp
 	if err != nil {
 		return nil, err
 	}
-	r := satisfaction.Coverage(g.Graph, sources, target, o)
+	r, err := satisfaction.Coverage(ctx, g.Graph, sources, target, o)
+	if err != nil {
+		return nil, err
+	}
 	resp := &cmv1.ComputeCoverageResponse{
 		Target:   catalog.FrameworkName(target.ID),
 		Revision: g.Revision(),

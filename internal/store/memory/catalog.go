@@ -19,10 +19,20 @@ func (s *Store) rebuild(ctx context.Context, g *catalog.Graph, fws []catalog.Fra
 			exists[catalog.ControlRef{Framework: f.Framework.ID, Control: c.ID}] = true
 		}
 	}
-	mappings := slices.DeleteFunc(slices.Clone(s.mappings), func(m catalog.Mapping) bool { return !exists[m.Source] || !exists[m.Target] })
+	var removed []catalog.Mapping
+	mappings := slices.DeleteFunc(slices.Clone(s.mappings), func(m catalog.Mapping) bool {
+		gone := !exists[m.Source] || !exists[m.Target]
+		if gone {
+			removed = append(removed, m)
+		}
+		return gone
+	})
 	ng, err := catalog.BuildContents(g.Revision()+1, fws, mappings)
 	if err != nil {
 		return nil, err
+	}
+	if len(removed) > 0 { // the audit trail keeps what the delete took with it
+		before = cascade{Deleted: before, Mappings: removed}
 	}
 	s.mappings = mappings
 	s.record(ng.Revision(), store.Event(ctx, resource, "", before, after))
@@ -30,6 +40,14 @@ func (s *Store) rebuild(ctx context.Context, g *catalog.Graph, fws []catalog.Fra
 	s.graph.Store(ng)
 	s.revision.Publish()
 	return ng, nil
+}
+
+// cascade is the "before" of a delete that took mappings (and controls)
+// with it.
+type cascade struct {
+	Deleted  any               `json:"deleted"`
+	Controls []catalog.Control `json:"controls,omitempty"`
+	Mappings []catalog.Mapping `json:"mappings,omitempty"`
 }
 
 func frameworkAt(fws []catalog.FrameworkContents, id string) int {
@@ -97,10 +115,11 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 	if i < 0 {
 		return 0, store.NotFound("framework", catalog.FrameworkName(id))
 	}
-	before := fws[i].Framework
-	if err := check(&before); err != nil {
+	f := fws[i].Framework
+	if err := check(&f); err != nil {
 		return 0, err
 	}
+	before := cascade{Deleted: f, Controls: fws[i].Controls}
 	ng, err := s.rebuild(ctx, g, slices.Delete(fws, i, i+1), catalog.FrameworkName(id), before, nil)
 	if err != nil {
 		return 0, err

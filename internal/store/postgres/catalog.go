@@ -88,8 +88,12 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 		if err := check(&before); err != nil {
 			return change{}, callerError{err}
 		}
+		taken, err := cascaded(ctx, tx, "source_framework = $1 OR target_framework = $1", id)
+		if err != nil {
+			return change{}, err
+		}
 		_, err = tx.Exec(ctx, "DELETE FROM frameworks WHERE id = $1", id) // controls and mappings cascade
-		return catalogChange(ctx, catalog.FrameworkName(id), before, nil), err
+		return catalogChange(ctx, catalog.FrameworkName(id), cascade{Deleted: before, Mappings: taken}, nil), err
 	})
 }
 
@@ -189,7 +193,28 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 			framework, id).Scan(&before.Title, &before.Summary, &before.Assessable); err != nil {
 			return change{}, err
 		}
+		taken, err := cascaded(ctx, tx, "(source_framework = $1 AND source_control = $2) OR (target_framework = $1 AND target_control = $2)", framework, id)
+		if err != nil {
+			return change{}, err
+		}
 		_, err = tx.Exec(ctx, "DELETE FROM controls WHERE framework_id = $1 AND id = $2", framework, id) // mappings cascade
-		return catalogChange(ctx, catalog.ControlName(framework, id), catalog.Control{ID: id, Title: before.Title, Summary: before.Summary, Assessable: before.Assessable}, nil), err
+		deleted := catalog.Control{ID: id, Title: before.Title, Summary: before.Summary, Assessable: before.Assessable}
+		return catalogChange(ctx, catalog.ControlName(framework, id), cascade{Deleted: deleted, Mappings: taken}, nil), err
 	})
+}
+
+// cascade is the "before" of a delete that takes mappings with it, so the
+// audit trail keeps everything a delete removed.
+type cascade struct {
+	Deleted  any               `json:"deleted"`
+	Mappings []catalog.Mapping `json:"mappings,omitempty"`
+}
+
+// cascaded reads the mappings a delete is about to take with it.
+func cascaded(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]catalog.Mapping, error) {
+	rows, err := tx.Query(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanMapping)
 }

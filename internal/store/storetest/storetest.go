@@ -577,6 +577,9 @@ func testInternalFrameworks(t *testing.T, s store.Store) {
 	if _, ok := s.Snapshot().Mapping(m.ID); ok {
 		t.Fatal("the deleted control's mapping is still there")
 	}
+	if ev, err := s.AuditEvents(ctx, "", true, 0, 1); err != nil || len(ev) != 1 || !strings.Contains(ev[0].Before, m.ID) || !strings.Contains(ev[0].Before, "LOG-1") {
+		t.Fatalf("the delete's audit event does not keep what it took: %+v %v", ev, err)
+	}
 	f2, err := s.UpdateFramework(ctx, "acme-program", func(f *catalog.Framework) error { f.DisplayName, f.Owner = "Acme 2", "mallory"; return nil })
 	if err != nil || f2.DisplayName != "Acme 2" || f2.Owner != "acme" {
 		t.Fatalf("update framework: %+v %v", f2, err)
