@@ -69,6 +69,7 @@ environment variable named in its help; a flag on the command line wins.`,
 	f.BoolVar(&anonymousRead, "anonymous-read", env("CONTROLMAP_ANONYMOUS_READ", "true") != "false", "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", envFloat("CONTROLMAP_RATE_LIMIT", 200), "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", envList("CONTROLMAP_CORS_ORIGINS"), "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
+	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", env("CONTROLMAP_CLIENT_IP_HEADER", ""), "header a trusted proxy sets to the client address (X-Forwarded-For), for per-address limits on REST; only behind such a proxy (CONTROLMAP_CLIENT_IP_HEADER)")
 	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
 	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
 	return cmd

@@ -29,6 +29,11 @@ type Options struct {
 	// CORSOrigins are the browser origins allowed to call the facade; "*"
 	// allows any, none disables CORS.
 	CORSOrigins []string
+	// ClientIPHeader, when set, names the header a trusted proxy in front of
+	// the facade puts the client's address in (X-Forwarded-For, X-Real-IP):
+	// per-address limits then apply to clients, not to the proxy. Leave it
+	// empty unless such a proxy always sets it, or clients can forge it.
+	ClientIPHeader string
 }
 
 // New returns the REST facade over conn: every controlmap.v1 route,
@@ -65,7 +70,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 	if err != nil {
 		return nil, err
 	}
-	return cors(opts.CORSOrigins, withPeer(limitBody(mux))), nil
+	return cors(opts.CORSOrigins, withPeer(opts.ClientIPHeader, limitBody(mux))), nil
 }
 
 // incomingHeader forwards the request id besides what grpc-gateway forwards
@@ -99,11 +104,20 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// withPeer records the HTTP client's address as the gRPC peer, so logs show
-// who called whichever way the call came in.
-func withPeer(next http.Handler) http.Handler {
+// withPeer records the HTTP client's address as the gRPC peer, so logs and
+// per-address limits see who called whichever way the call came in: the
+// connection's address, or the first address in header when a trusted
+// proxy sets it.
+func withPeer(header string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if header != "" {
+			first, _, _ := strings.Cut(r.Header.Get(header), ",")
+			if a, perr := netip.ParseAddr(strings.TrimSpace(first)); perr == nil {
+				ap, err = netip.AddrPortFrom(a, 0), nil
+			}
+		}
+		if err == nil {
 			r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{Addr: net.TCPAddrFromAddrPort(ap)}))
 		}
 		next.ServeHTTP(w, r)

@@ -43,6 +43,9 @@ type Config struct {
 	ConsistencyWait time.Duration
 	// CORSOrigins are the browser origins allowed to call the REST facade.
 	CORSOrigins []string
+	// ClientIPHeader names the header a trusted proxy sets to the client's
+	// address (see gateway.Options).
+	ClientIPHeader string
 	// DenyAnonymous refuses callers without a token, even for reads of
 	// public data (by default they may read it).
 	DenyAnonymous bool
@@ -132,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins})
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins, ClientIPHeader: cfg.ClientIPHeader})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}

@@ -216,3 +216,17 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 		t.Fatalf("12th bad token in a row: %d %s", last.status, last.raw)
 	}
 }
+
+// Behind a trusted proxy, REST callers are told apart by the header it sets.
+func TestClientIPHeader(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1, ClientIPHeader: "X-Forwarded-For"})
+	for range 2 {
+		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7")
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7"); r.status != 429 {
+		t.Fatalf("third call from one client: %d", r.status)
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.8, 10.0.0.1"); r.status != 200 {
+		t.Fatalf("another client behind the same proxy: %d", r.status)
+	}
+}
