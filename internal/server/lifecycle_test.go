@@ -146,3 +146,23 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("other origin allowed: %v", r.header)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	s := startDefault(t)
+	s.rest(t, "GET", "/v1/frameworks", nil)
+	if _, err := s.catalog.ListFrameworks(ctxT(t), &cmv1.ListFrameworksRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	s.rest(t, "GET", "/v1/frameworks/nope", nil)
+	r := s.rest(t, "GET", "/metrics", nil)
+	body := string(r.raw)
+	for _, want := range []string{
+		`controlmap_rpc_calls_total{method="/controlmap.v1.CatalogService/ListFrameworks",code="OK"} 2`,
+		`controlmap_rpc_calls_total{method="/controlmap.v1.CatalogService/GetFramework",code="NotFound"} 1`,
+		"controlmap_store_revision 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+}

@@ -21,8 +21,10 @@ import (
 	"github.com/controlmap/controlmap/internal/auth"
 )
 
-// maxBuckets bounds the rate limiter's memory: past it, buckets start over
-// (a burst of new anonymous addresses cannot grow it without end).
+// maxBuckets bounds the rate limiter's memory (a burst of new anonymous
+// addresses cannot grow it without end): past it, full buckets, which are
+// no different from new ones, are dropped; callers being throttled keep
+// theirs.
 const maxBuckets = 100_000
 
 // rateLimiter gives every caller a token bucket: each API key (and the
@@ -44,7 +46,14 @@ func (l *rateLimiter) bucket(key string) *rate.Limiter {
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxBuckets {
-			clear(l.buckets)
+			for k, v := range l.buckets {
+				if v.Tokens() >= float64(l.burst) {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		if len(l.buckets) >= maxBuckets {
+			clear(l.buckets) // every caller is being throttled: start over
 		}
 		b = rate.NewLimiter(l.limit, l.burst)
 		l.buckets[key] = b

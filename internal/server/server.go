@@ -74,6 +74,7 @@ type Server struct {
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	restConn *gateway.Conn
+	metrics  *metrics
 }
 
 // New opens the store, builds the services and binds both listeners. It
@@ -103,10 +104,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st}
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
+	s.metrics = &metrics{}
 	interceptor := chain(
 		recoverPanics(log),
 		assignRequestID(),
 		logRequests(log),
+		s.metrics.interceptor(),
 		boundDeadline(cfg.RequestTimeout),
 		guardAuth(authn.UnaryInterceptor()),
 		newRateLimiter(cfg.RateLimit).interceptor(),
@@ -139,8 +142,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", s.metrics.handler(func() int64 { return st.Snapshot().Revision() }))
+	root.Handle("/", rest)
 	s.http = &http.Server{
-		Handler:           rest,
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
