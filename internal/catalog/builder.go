@@ -70,7 +70,7 @@ func (b *Builder) Build(revision int64, mappings []Mapping) (*Graph, error) {
 		return nil, errors.Join(errs...)
 	}
 	g.indexAliases()
-	if err := g.indexMappings(mappings); err != nil {
+	if err := g.indexMappings(mappings, true); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -194,8 +194,10 @@ func (g *Graph) WithRevision(revision int64) *Graph {
 
 // WithMappings returns a Graph at the given revision with the same
 // frameworks and controls as g and exactly the given mappings. It rejects
-// mappings that break the rules of the domain (see CheckMapping), name an
-// unknown control, or join a pair of controls already joined.
+// mappings that name an unknown control or join a pair of controls already
+// joined. Unlike Build it trusts that each mapping passed CheckMapping, as
+// the stores check every write: a write then costs no re-validation of all
+// the others.
 func (g *Graph) WithMappings(revision int64, mappings []Mapping) (*Graph, error) {
 	ng := &Graph{
 		revision:       revision,
@@ -204,18 +206,23 @@ func (g *Graph) WithMappings(revision int64, mappings []Mapping) (*Graph, error)
 		controls:       g.controls,
 		lookup:         g.lookup,
 	}
-	if err := ng.indexMappings(mappings); err != nil {
+	if err := ng.indexMappings(mappings, false); err != nil {
 		return nil, err
 	}
 	return ng, nil
 }
 
-func (g *Graph) indexMappings(mappings []Mapping) error {
-	nodes := make([]MappingNode, len(mappings))
-	for i := range mappings {
-		nodes[i].Mapping = mappings[i]
+func (g *Graph) indexMappings(mappings []Mapping, validate bool) error {
+	// Sort positions, not the (large) mappings themselves.
+	order := make([]int32, len(mappings))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	slices.SortFunc(nodes, func(a, b MappingNode) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(mappings[a].ID, mappings[b].ID) })
+	nodes := make([]MappingNode, len(mappings))
+	for i, j := range order {
+		nodes[i].Mapping = mappings[j]
+	}
 
 	g.mappings = nodes
 	g.mappingIndex = make(map[string]int32, len(nodes))
@@ -225,7 +232,7 @@ func (g *Graph) indexMappings(mappings []Mapping) error {
 	inCount := make([]int32, len(g.controls))
 	for i := range nodes {
 		m := &nodes[i]
-		if err := g.resolveMapping(m, int32(i)); err != nil {
+		if err := g.resolveMapping(m, int32(i), validate); err != nil {
 			return err
 		}
 		outCount[m.Src]++
@@ -286,17 +293,19 @@ func adjacency[T any](counts []int32) [][]T {
 	return lists
 }
 
-func (g *Graph) resolveMapping(m *MappingNode, index int32) error {
+func (g *Graph) resolveMapping(m *MappingNode, index int32, validate bool) error {
 	field := func(f string) string { return "mappings[" + m.ID + "]." + f }
 	if _, dup := g.mappingIndex[m.ID]; dup || m.ID == "" {
 		return Invalid(field("name"), "is empty or not unique")
 	}
 	g.mappingIndex[m.ID] = index
-	if vs := CheckMapping(&m.Mapping); len(vs) > 0 {
-		for i := range vs {
-			vs[i].Field = field(vs[i].Field)
+	if validate {
+		if vs := CheckMapping(&m.Mapping); len(vs) > 0 {
+			for i := range vs {
+				vs[i].Field = field(vs[i].Field)
+			}
+			return &InvalidError{Violations: vs}
 		}
-		return &InvalidError{Violations: vs}
 	}
 	var ok bool
 	if m.Src, ok = g.ExactControl(m.Source); !ok {

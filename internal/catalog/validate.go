@@ -67,5 +67,8 @@ func checkText(add func(string, string, ...any), field, s string, max int, requi
 // characters (tab and newline aside) and invisible format characters such
 // as bidirectional overrides.
 func unprintable(r rune) bool {
+	if r >= 0x20 && r < 0x7f { // the common case, without table look-ups
+		return false
+	}
 	return r != '\t' && r != '\n' && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r))
 }
