@@ -64,7 +64,7 @@ environment variable named in its help; a flag on the command line wins.`,
 	f.StringVar(&cfg.Datastore, "datastore", env("CONTROLMAP_DATASTORE", "memory"), "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", databaseURL(), "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
 	f.BoolVar(&cfg.Migrate, "migrate", env("CONTROLMAP_MIGRATE", "") == "true", "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
-	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "bearer token that authorizes writes; empty disables writes (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
+	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
 	f.BoolVar(&anonymousRead, "anonymous-read", env("CONTROLMAP_ANONYMOUS_READ", "true") != "false", "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", envFloat("CONTROLMAP_RATE_LIMIT", 200), "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")

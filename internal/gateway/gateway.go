@@ -18,7 +18,7 @@ import (
 )
 
 // MaxBodyBytes is the largest request body the facade reads; a larger one
-// fails with 400 before anything is written.
+// fails with 413 before anything is written.
 const MaxBodyBytes = 1 << 20
 
 // RequestIDHeader carries the request id both ways.

@@ -34,7 +34,7 @@ func (s *Store) follow(ctx context.Context) {
 			backoff.sleep(ctx)
 			continue
 		}
-		if err := s.listen(ctx); err != nil && ctx.Err() == nil {
+		if err := s.listen(ctx, backoff); err != nil && ctx.Err() == nil {
 			s.log.Warn("listening for changes failed; reconnecting", "err", err, "retry_in", backoff.peek())
 			backoff.sleep(ctx)
 			continue
@@ -43,8 +43,10 @@ func (s *Store) follow(ctx context.Context) {
 	}
 }
 
-// listen holds a LISTEN connection until it fails or ctx ends.
-func (s *Store) listen(ctx context.Context) error {
+// listen holds a LISTEN connection until it fails or ctx ends. Once the
+// connection is up and caught up, the reconnect delay starts over, so a cut
+// after a long outage is retried at once rather than after the longest delay.
+func (s *Store) listen(ctx context.Context, backoff *backoff) error {
 	cc, err := pgx.ParseConfig(s.cfg.URL)
 	if err != nil {
 		return err
@@ -62,6 +64,7 @@ func (s *Store) listen(ctx context.Context) error {
 	if err := s.catchUp(ctx); err != nil {
 		return err
 	}
+	backoff.reset()
 	for {
 		wait, cancel := context.WithTimeout(ctx, s.cfg.PollInterval)
 		go func() {
