@@ -116,6 +116,23 @@ func TestTwoReplicasAgree(t *testing.T) {
 	if !eventually(time.Second, func() bool { return visibleOnB(name3, "") == 200 }) {
 		t.Fatal("B did not catch up within 1s after its listening connection was cut")
 	}
+	// Cut after cut, the delay does not grow.
+	for i, source := range []string{"frameworks/iso-27001-2022/controls/A.8.3", "frameworks/iso-27001-2022/controls/A.8.4", "frameworks/iso-27001-2022/controls/A.8.5"} {
+		if !eventually(2*time.Second, func() bool {
+			var n int
+			_ = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'replica-b' AND query LIKE 'LISTEN%'`).Scan(&n)
+			return n == 1
+		}) {
+			t.Fatalf("cut %d: B did not listen again", i+2)
+		}
+		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'replica-b' AND query LIKE 'LISTEN%'`); err != nil {
+			t.Fatal(err)
+		}
+		name, _ := create(source)
+		if !eventually(time.Second, func() bool { return visibleOnB(name, "") == 200 }) {
+			t.Fatalf("cut %d: B did not catch up within 1s", i+2)
+		}
+	}
 	if st := visibleOnB(name3, rev3); st != 200 {
 		t.Fatalf("B with min_revision after the cut: %d", st)
 	}
