@@ -54,6 +54,16 @@ func frameworkAt(fws []catalog.FrameworkContents, id string) int {
 	return slices.IndexFunc(fws, func(f catalog.FrameworkContents) bool { return f.Framework.ID == id })
 }
 
+// checkedFramework finds a framework and lets check accept it, before
+// anything about its controls is looked at.
+func checkedFramework(fws []catalog.FrameworkContents, id string, check func(*catalog.Framework) error) (int, error) {
+	i := frameworkAt(fws, id)
+	if i < 0 {
+		return 0, store.NotFound("framework", catalog.FrameworkName(id))
+	}
+	return i, check(&fws[i].Framework)
+}
+
 // controlAt finds a control: the index of its framework and its own.
 func controlAt(fws []catalog.FrameworkContents, framework, id string) (int, int, error) {
 	if i := frameworkAt(fws, framework); i >= 0 {
@@ -133,11 +143,8 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	i := frameworkAt(fws, framework)
-	if i < 0 {
-		return catalog.Control{}, store.NotFound("framework", catalog.FrameworkName(framework))
-	}
-	if err := check(&fws[i].Framework); err != nil {
+	i, err := checkedFramework(fws, framework, check)
+	if err != nil {
 		return catalog.Control{}, err
 	}
 	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return strings.EqualFold(x.ID, c.ID) }) {
@@ -160,9 +167,7 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, check f
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	if i := frameworkAt(fws, framework); i < 0 {
-		return catalog.Control{}, store.NotFound("framework", catalog.FrameworkName(framework))
-	} else if err := check(&fws[i].Framework); err != nil {
+	if _, err := checkedFramework(fws, framework, check); err != nil {
 		return catalog.Control{}, err
 	}
 	i, j, err := controlAt(fws, framework, id)
@@ -189,9 +194,7 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 	defer s.mu.Unlock()
 	g := s.graph.Load()
 	fws := g.Contents()
-	if i := frameworkAt(fws, framework); i < 0 {
-		return 0, store.NotFound("framework", catalog.FrameworkName(framework))
-	} else if err := check(&fws[i].Framework); err != nil {
+	if _, err := checkedFramework(fws, framework, check); err != nil {
 		return 0, err
 	}
 	i, j, err := controlAt(fws, framework, id)

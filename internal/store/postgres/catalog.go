@@ -58,6 +58,19 @@ func lockFramework(ctx context.Context, tx pgx.Tx, id string) (catalog.Framework
 	return f, err
 }
 
+// lockChecked locks a framework and lets check accept it, before anything
+// about its controls is looked at.
+func lockChecked(ctx context.Context, tx pgx.Tx, id string, check func(*catalog.Framework) error) (catalog.Framework, error) {
+	f, err := lockFramework(ctx, tx, id)
+	if err != nil {
+		return f, err
+	}
+	if err := check(&f); err != nil {
+		return f, callerError{err}
+	}
+	return f, nil
+}
+
 // UpdateFramework implements store.Store.
 func (s *Store) UpdateFramework(ctx context.Context, id string, apply func(*catalog.Framework) error) (catalog.Framework, error) {
 	var out catalog.Framework
@@ -100,12 +113,9 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 // CreateControl implements store.Store.
 func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.Control, check func(*catalog.Framework) error) (catalog.Control, error) {
 	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
-		f, err := lockFramework(ctx, tx, framework)
+		_, err := lockChecked(ctx, tx, framework, check)
 		if err != nil {
 			return change{}, err
-		}
-		if err := check(&f); err != nil {
-			return change{}, callerError{err}
 		}
 		var taken, parentOK bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM controls WHERE framework_id = $1 AND lower(id) = lower($2)),
@@ -132,12 +142,9 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 func (s *Store) UpdateControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error, apply func(*catalog.Control) error) (catalog.Control, error) {
 	var out catalog.Control
 	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
-		f, err := lockFramework(ctx, tx, framework)
+		_, err := lockChecked(ctx, tx, framework, check)
 		if err != nil {
 			return change{}, err
-		}
-		if err := check(&f); err != nil {
-			return change{}, callerError{err}
 		}
 		var before catalog.Control
 		var kind, impl int32
@@ -167,12 +174,9 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, check f
 // DeleteControl implements store.Store.
 func (s *Store) DeleteControl(ctx context.Context, framework, id string, check func(*catalog.Framework) error) (int64, error) {
 	return s.write(ctx, func(tx pgx.Tx, _ int64) (change, error) {
-		f, err := lockFramework(ctx, tx, framework)
+		_, err := lockChecked(ctx, tx, framework, check)
 		if err != nil {
 			return change{}, err
-		}
-		if err := check(&f); err != nil {
-			return change{}, callerError{err}
 		}
 		var exists, children bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM controls WHERE framework_id = $1 AND id = $2),
