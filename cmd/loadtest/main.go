@@ -202,7 +202,7 @@ func createScenario(ctx context.Context, conn *grpc.ClientConn, token string) (l
 			}
 			_, err := cw.CreateMapping(metadata.NewOutgoingContext(ctx, auth), &cmv1.CreateMappingRequest{Mapping: &cmv1.Mapping{
 				Source: src[i%len(src)], Target: dst[i/len(src)],
-				Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2,
+				Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, ReverseStrength: 2,
 				Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "load test",
 			}})
 			if status.Code(err) == codes.AlreadyExists {

@@ -251,7 +251,7 @@ func (g *Graph) indexMappings(mappings []Mapping, validate bool) error {
 			if pass == 0 {
 				g.edges[m.Src] = append(g.edges[m.Src], Edge{To: m.Dst, Mapping: int32(i), Relationship: m.Relationship, Strength: m.Strength})
 			} else {
-				g.edges[m.Dst] = append(g.edges[m.Dst], Edge{To: m.Src, Mapping: int32(i), Relationship: Inverse(m.Relationship), Strength: m.Strength})
+				g.edges[m.Dst] = append(g.edges[m.Dst], Edge{To: m.Src, Mapping: int32(i), Relationship: Inverse(m.Relationship), Strength: m.ReverseStrength})
 			}
 		}
 	}

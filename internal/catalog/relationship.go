@@ -29,16 +29,36 @@ var Relationships = []cmv1.Relationship{
 	cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP,
 }
 
-// StrengthRange is the strength a relationship allows (NIST IR 8278A): EQUAL
-// is always 10, NO_RELATIONSHIP always 0, the others 1 to 9.
+// StrengthRange is the strength a relationship allows in its own direction:
+// how much of the target's requirements implementing the source
+// accomplishes (NIST IR 8278A scale). EQUAL and SUPERSET_OF accomplish all
+// of the target (10), NO_RELATIONSHIP nothing (0), SUBSET_OF and
+// INTERSECTS_WITH a share (1 to 9). The reverse direction of "A R B" is
+// "B Inverse(R) A" and takes the range of the inverse.
 func StrengthRange(r cmv1.Relationship) (lo, hi int32) {
 	switch r {
-	case cmv1.Relationship_RELATIONSHIP_EQUAL:
+	case cmv1.Relationship_RELATIONSHIP_EQUAL, cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
 		return 10, 10
 	case cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP:
 		return 0, 0
 	default:
 		return 1, 9
+	}
+}
+
+// ReverseStrengthRange is the range of ReverseStrength for a mapping with
+// relationship r: the range of the inverse relationship.
+func ReverseStrengthRange(r cmv1.Relationship) (lo, hi int32) { return StrengthRange(Inverse(r)) }
+
+// FillStrengths sets the strengths that r fixes by rule (10 for containment
+// read from the containing side, 0 for NO_RELATIONSHIP) where they are
+// unset, so a writer only gives the shares that need judgement.
+func FillStrengths(m *Mapping) {
+	if lo, hi := StrengthRange(m.Relationship); lo == hi && m.Strength == 0 {
+		m.Strength = lo
+	}
+	if lo, hi := ReverseStrengthRange(m.Relationship); lo == hi && m.ReverseStrength == 0 {
+		m.ReverseStrength = lo
 	}
 }
 

@@ -64,14 +64,19 @@ func (r ControlRef) Name() string { return ControlName(r.Framework, r.Control) }
 // Mapping is one directed statement "Source Relationship Target" between
 // controls of two different frameworks.
 type Mapping struct {
-	ID            string
-	Source        ControlRef
-	Target        ControlRef
-	Relationship  cmv1.Relationship
-	Strength      int32
-	Rationale     cmv1.Rationale
-	Justification string
-	Provenance    Provenance
+	ID           string
+	Source       ControlRef
+	Target       ControlRef
+	Relationship cmv1.Relationship
+	// Strength is how much of the target's requirements implementing the
+	// source accomplishes (0-10); ReverseStrength is the same read the other
+	// way: how much of the source implementing the target accomplishes.
+	// Each direction is served with its own (see StrengthRange).
+	Strength        int32
+	ReverseStrength int32
+	Rationale       cmv1.Rationale
+	Justification   string
+	Provenance      Provenance
 	// Revision is the store revision of the last change.
 	Revision int64
 	// BuiltIn marks mappings that ship with the built-in content.

@@ -27,12 +27,9 @@ func CheckMapping(m *Mapping) []Violation {
 	}
 	if !ValidRelationship(m.Relationship) {
 		add("relationship", "must be one of EQUAL, SUBSET_OF, SUPERSET_OF, INTERSECTS_WITH, NO_RELATIONSHIP")
-	} else if lo, hi := StrengthRange(m.Relationship); m.Strength < lo || m.Strength > hi {
-		if lo == hi {
-			add("strength", "must be %d for %s, got %d", lo, m.Relationship, m.Strength)
-		} else {
-			add("strength", "must be between %d and %d for %s, got %d", lo, hi, m.Relationship, m.Strength)
-		}
+	} else {
+		checkStrength(add, "strength", m.Relationship, m.Strength, StrengthRange)
+		checkStrength(add, "reverse_strength", m.Relationship, m.ReverseStrength, ReverseStrengthRange)
 	}
 	if m.Rationale < cmv1.Rationale_RATIONALE_SYNTACTIC || m.Rationale > cmv1.Rationale_RATIONALE_FUNCTIONAL {
 		add("rationale", "must be one of SYNTACTIC, SEMANTIC, FUNCTIONAL")
@@ -50,6 +47,17 @@ func CheckMapping(m *Mapping) []Violation {
 		add("target", "must be a control of another framework than the source (%s)", m.Source.Framework)
 	}
 	return vs
+}
+
+func checkStrength(add func(string, string, ...any), field string, r cmv1.Relationship, v int32, limits func(cmv1.Relationship) (int32, int32)) {
+	lo, hi := limits(r)
+	switch {
+	case v >= lo && v <= hi:
+	case lo == hi:
+		add(field, "must be %d for %s, got %d", lo, r, v)
+	default:
+		add(field, "must be between %d and %d for %s, got %d", lo, hi, r, v)
+	}
 }
 
 func checkText(add func(string, string, ...any), field, s string, max int, required bool) {

@@ -201,18 +201,19 @@ type provenanceDoc struct {
 }
 
 type mappingDoc struct {
-	Source        string `yaml:"source"`
-	Target        string `yaml:"target"`
-	Relationship  string `yaml:"relationship"`
-	Strength      *int32 `yaml:"strength"`
-	Rationale     string `yaml:"rationale"`
-	Justification string `yaml:"justification"`
-	Document      string `yaml:"document"`
+	Source          string `yaml:"source"`
+	Target          string `yaml:"target"`
+	Relationship    string `yaml:"relationship"`
+	Strength        *int32 `yaml:"strength"`
+	ReverseStrength *int32 `yaml:"reverse_strength"`
+	Rationale       string `yaml:"rationale"`
+	Justification   string `yaml:"justification"`
+	Document        string `yaml:"document"`
 }
 
 var (
 	crosswalkKeys = []string{"source", "target", "provenance", "mappings"}
-	mappingKeys   = []string{"source", "target", "relationship", "strength", "rationale", "justification", "document"}
+	mappingKeys   = []string{"source", "target", "relationship", "strength", "reverse_strength", "rationale", "justification", "document"}
 )
 
 func (l *loader) crosswalk(file string, g *catalog.Graph, seen map[[2]catalog.ControlID]position) []catalog.Mapping {
@@ -266,7 +267,17 @@ func (l *loader) crosswalk(file string, g *catalog.Graph, seen map[[2]catalog.Co
 			continue
 		}
 		m.Strength = *md.Strength
+		// A reverse strength is written where the relationship leaves it to
+		// judgement (SUPERSET_OF, INTERSECTS_WITH); elsewhere the rule fixes it.
 		bad := false
+		if lo, hi := catalog.ReverseStrengthRange(m.Relationship); md.ReverseStrength != nil {
+			m.ReverseStrength = *md.ReverseStrength
+		} else if lo == hi || !catalog.ValidRelationship(m.Relationship) {
+			m.ReverseStrength = lo
+		} else {
+			l.fail(p, "%s -> %s: reverse_strength is required for %s", md.Source, md.Target, md.Relationship)
+			bad = true
+		}
 		for _, v := range catalog.CheckMapping(&m) {
 			l.fail(p, "%s -> %s: %s %s", md.Source, md.Target, v.Field, v.Description)
 			bad = true

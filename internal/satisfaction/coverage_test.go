@@ -98,7 +98,7 @@ func TestSubsetNeverFull(t *testing.T) {
 	var ms []catalog.Mapping
 	for _, s := range []string{"a", "b", "c"} {
 		ms = append(ms, catalog.Mapping{ID: "m" + s, Source: catalog.ControlRef{Framework: "src", Control: s}, Target: catalog.ControlRef{Framework: "dst", Control: "t"},
-			Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 9, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "part",
+			Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 9, ReverseStrength: 10, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "part",
 			Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}})
 	}
 	g, err := b.Build(1, ms)
@@ -151,7 +151,7 @@ func TestViewsHideOtherTenants(t *testing.T) {
 	b.AddFramework(catalog.Framework{ID: "pub-b", DisplayName: "b", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}, one("z"))
 	b.AddFramework(catalog.Framework{ID: "acme-program", DisplayName: "acme", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, Owner: "acme"}, one("y"))
 	m := func(id string, a, z catalog.ControlRef) catalog.Mapping {
-		return catalog.Mapping{ID: id, Source: a, Target: z, Relationship: cmv1.Relationship_RELATIONSHIP_EQUAL, Strength: 10,
+		return catalog.Mapping{ID: id, Source: a, Target: z, Relationship: cmv1.Relationship_RELATIONSHIP_EQUAL, Strength: 10, ReverseStrength: 10,
 			Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "same",
 			Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}}
 	}

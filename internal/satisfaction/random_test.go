@@ -41,9 +41,10 @@ func randomGraph(rng *rand.Rand, fws, perFW, edges int) *catalog.Graph {
 		seen[k1] = true
 		rel := catalog.Relationships[rng.IntN(len(catalog.Relationships))]
 		lo, hi := catalog.StrengthRange(rel)
+		rlo, rhi := catalog.ReverseStrengthRange(rel)
 		ms = append(ms, catalog.Mapping{
 			ID: fmt.Sprintf("m%d", len(ms)), Source: a, Target: z, Relationship: rel,
-			Strength: lo + rng.Int32N(hi-lo+1), Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "random",
+			Strength: lo + rng.Int32N(hi-lo+1), ReverseStrength: rlo + rng.Int32N(rhi-rlo+1), Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "random",
 			Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
 		})
 	}
@@ -66,11 +67,12 @@ func walk(g *catalog.Graph, subject catalog.ControlID, path []int32) (end catalo
 		m := g.MappingAt(mi)
 		var next catalog.ControlID
 		var r cmv1.Relationship
+		var hop int32
 		switch at {
 		case m.Src:
-			next, r = m.Dst, m.Relationship
+			next, r, hop = m.Dst, m.Relationship, m.Strength
 		case m.Dst:
-			next, r = m.Src, catalog.Inverse(m.Relationship)
+			next, r, hop = m.Src, catalog.Inverse(m.Relationship), m.ReverseStrength
 		default:
 			return 0, 0, 0, fmt.Errorf("hop %d: mapping %s does not touch %s", i, m.ID, g.Ref(at).Name())
 		}
@@ -88,7 +90,7 @@ func walk(g *catalog.Graph, subject catalog.ControlID, path []int32) (end catalo
 		if !ok {
 			return 0, 0, 0, fmt.Errorf("hop %d: %v then %v composes to nothing", i, rel, r)
 		}
-		rel, strength, at = composed, min(strength, m.Strength), next
+		rel, strength, at = composed, min(strength, hop), next
 	}
 	return at, rel, strength, nil
 }

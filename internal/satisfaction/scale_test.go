@@ -38,11 +38,12 @@ func syntheticInput(fws, perFW, mappings int) (*catalog.Builder, []catalog.Mappi
 		seen[[2]int64{min(ka, kb), max(ka, kb)}] = true
 		rel := catalog.Relationships[rng.IntN(4)] // composable ones
 		lo, hi := catalog.StrengthRange(rel)
+		rlo, rhi := catalog.ReverseStrengthRange(rel)
 		ms = append(ms, catalog.Mapping{
 			ID:           fmt.Sprintf("m%07d", len(ms)),
 			Source:       catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fa), Control: fmt.Sprintf("C%d", ca)},
 			Target:       catalog.ControlRef{Framework: fmt.Sprintf("fw%03d", fb), Control: fmt.Sprintf("C%d", cb)},
-			Relationship: rel, Strength: lo + rng.Int32N(hi-lo+1), Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
+			Relationship: rel, Strength: lo + rng.Int32N(hi-lo+1), ReverseStrength: rlo + rng.Int32N(rhi-rlo+1), Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
 			Justification: "synthetic",
 			Provenance:    catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_IMPORTED, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
 		})

@@ -158,12 +158,13 @@ func TestReadMappingsAndCrosswalks(t *testing.T) {
 
 func newMapping() map[string]any {
 	return map[string]any{
-		"source":        "frameworks/iso-27001-2022/controls/A.8.7",
-		"target":        "frameworks/nist-ai-rmf-1.0/controls/MS-2.7",
-		"relationship":  "RELATIONSHIP_INTERSECTS_WITH",
-		"strength":      3,
-		"rationale":     "RATIONALE_FUNCTIONAL",
-		"justification": "Malware protection is one of the security measures whose evaluation the subcategory asks for.",
+		"source":          "frameworks/iso-27001-2022/controls/A.8.7",
+		"target":          "frameworks/nist-ai-rmf-1.0/controls/MS-2.7",
+		"relationship":    "RELATIONSHIP_INTERSECTS_WITH",
+		"strength":        3,
+		"reverseStrength": 2,
+		"rationale":       "RATIONALE_FUNCTIONAL",
+		"justification":   "Malware protection is one of the security measures whose evaluation the subcategory asks for.",
 	}
 }
 
@@ -212,8 +213,17 @@ func TestMappingWritesOverREST(t *testing.T) {
 	if r := s.rest(t, "PATCH", "/v1/"+name, map[string]any{"target": "frameworks/iso-42001-2023/controls/A.2.2"}, "Authorization", bearer); r.status != 400 {
 		t.Fatalf("changing an end: %d %s", r.status, r.raw)
 	}
-	if r := s.rest(t, "PATCH", "/v1/"+name, map[string]any{"relationship": "RELATIONSHIP_EQUAL"}, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "mapping.strength") {
+	if r := s.rest(t, "PATCH", "/v1/"+name, map[string]any{"relationship": "RELATIONSHIP_EQUAL", "strength": 4}, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "mapping.strength") {
 		t.Fatalf("EQUAL with strength 4: %d %s", r.status, r.raw)
+	}
+	// Strength is directional: SUBSET_OF keeps the share carried of the
+	// target and fixes the reverse at 10; the inverse view swaps them.
+	r = s.rest(t, "PATCH", "/v1/"+name, map[string]any{"relationship": "RELATIONSHIP_SUBSET_OF"}, "Authorization", bearer)
+	if r.status != 200 || r.body["mapping"].(map[string]any)["strength"] != float64(4) || r.body["mapping"].(map[string]any)["reverseStrength"] != float64(10) {
+		t.Fatalf("SUBSET_OF: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/"+name, map[string]any{"relationship": "RELATIONSHIP_INTERSECTS_WITH"}, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "mapping.reverse_strength") {
+		t.Fatalf("INTERSECTS_WITH with reverse strength 10: %d %s", r.status, r.raw)
 	}
 
 	// Bad input names the field and writes nothing.
@@ -272,13 +282,14 @@ func TestMappingWritesOverGRPC(t *testing.T) {
 	s := startDefault(t)
 	ctx := ctxT(t)
 	in := &cmv1.Mapping{
-		Source:        "frameworks/nist-ai-rmf-1.0/controls/GV 6.1",
-		Target:        "frameworks/iso-27001-2022/controls/5.21",
-		Relationship:  cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
-		Strength:      4,
-		Rationale:     cmv1.Rationale_RATIONALE_SEMANTIC,
-		Justification: "Both ask for third-party risks in the supply chain to be handled; the AI RMF adds AI-specific risks.",
-		Provenance:    &cmv1.Provenance{Document: "internal review", Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
+		Source:          "frameworks/nist-ai-rmf-1.0/controls/GV 6.1",
+		Target:          "frameworks/iso-27001-2022/controls/5.21",
+		Relationship:    cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
+		Strength:        4,
+		ReverseStrength: 3,
+		Rationale:       cmv1.Rationale_RATIONALE_SEMANTIC,
+		Justification:   "Both ask for third-party risks in the supply chain to be handled; the AI RMF adds AI-specific risks.",
+		Provenance:      &cmv1.Provenance{Document: "internal review", Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
 	}
 	if _, err := s.crosswalk.CreateMapping(ctx, &cmv1.CreateMappingRequest{Mapping: in}); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("create without token: %v", err)

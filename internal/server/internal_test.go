@@ -41,7 +41,7 @@ func acmeProgram(t *testing.T, s *stack) (acme, globex string, mappings []string
 		{"DATA-1", "frameworks/iso-42001-2023/controls/A.7.5", "RELATIONSHIP_SUPERSET_OF"},
 	} {
 		r := must(s.rest(t, "POST", "/v1/mappings", map[string]any{
-			"source": "frameworks/acme-program/controls/" + m.src, "target": m.dst, "relationship": m.rel, "strength": map[string]int{"RELATIONSHIP_EQUAL": 10}[m.rel] + 9*b2i(m.rel != "RELATIONSHIP_EQUAL"),
+			"source": "frameworks/acme-program/controls/" + m.src, "target": m.dst, "relationship": m.rel, "reverse_strength": map[string]int{"RELATIONSHIP_SUPERSET_OF": 6}[m.rel],
 			"rationale": "RATIONALE_FUNCTIONAL", "justification": "Our control does what the target asks.",
 		}, key(acme)...))
 		mappings = append(mappings, r.str("mapping", "name"))
@@ -49,12 +49,6 @@ func acmeProgram(t *testing.T, s *stack) (acme, globex string, mappings []string
 	return acme, globex, mappings
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 func TestInternalFrameworkCoverage(t *testing.T) {
 	s := startDefault(t)
@@ -207,7 +201,7 @@ func TestTenantIsolation(t *testing.T) {
 				body = map[string]any{"source": map[string]any{"framework": "acme-program"}, "target": "iso-27001-2022"}
 			case tc.path == "/v1/mappings" && tc.method == "POST":
 				body = map[string]any{"source": ctl, "target": "frameworks/iso-27001-2022/controls/A.8.16", "relationship": "RELATIONSHIP_INTERSECTS_WITH",
-					"strength": 3, "rationale": "RATIONALE_SEMANTIC", "justification": "x y z"}
+					"strength": 3, "reverseStrength": 2, "rationale": "RATIONALE_SEMANTIC", "justification": "x y z"}
 			case strings.HasPrefix(tc.path, "/v1/mappings/"):
 				body = map[string]any{"strength": 3}
 			case tc.path == "/v1/frameworks/acme-program":

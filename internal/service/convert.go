@@ -65,13 +65,14 @@ func controlProto(g *catalog.Graph, c *catalog.ControlNode) *cmv1.Control {
 // when inverse is true.
 func mappingProto(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 	out := &cmv1.Mapping{
-		Name:          catalog.MappingName(m.ID),
-		Source:        m.Source.Name(),
-		Target:        m.Target.Name(),
-		Relationship:  m.Relationship,
-		Strength:      m.Strength,
-		Rationale:     m.Rationale,
-		Justification: m.Justification,
+		Name:            catalog.MappingName(m.ID),
+		Source:          m.Source.Name(),
+		Target:          m.Target.Name(),
+		Relationship:    m.Relationship,
+		Strength:        m.Strength,
+		ReverseStrength: m.ReverseStrength,
+		Rationale:       m.Rationale,
+		Justification:   m.Justification,
 		Provenance: &cmv1.Provenance{
 			Document:   m.Provenance.Document,
 			Method:     m.Provenance.Method,
@@ -86,6 +87,7 @@ func mappingProto(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 	if inverse {
 		out.Source, out.Target = out.Target, out.Source
 		out.Relationship = catalog.Inverse(out.Relationship)
+		out.Strength, out.ReverseStrength = out.ReverseStrength, out.Strength
 		out.Inverse = true
 	}
 	return out

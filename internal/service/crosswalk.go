@@ -127,16 +127,15 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 		return nil, err
 	}
 	m := catalog.Mapping{
-		Source:        g.Ref(src),
-		Target:        g.Ref(dst),
-		Relationship:  in.GetRelationship(),
-		Strength:      in.GetStrength(),
-		Rationale:     in.GetRationale(),
-		Justification: strings.TrimSpace(in.GetJustification()),
+		Source:          g.Ref(src),
+		Target:          g.Ref(dst),
+		Relationship:    in.GetRelationship(),
+		Strength:        in.GetStrength(),
+		ReverseStrength: in.GetReverseStrength(),
+		Rationale:       in.GetRationale(),
+		Justification:   strings.TrimSpace(in.GetJustification()),
 	}
-	if m.Relationship == cmv1.Relationship_RELATIONSHIP_EQUAL && m.Strength == 0 {
-		m.Strength = 10
-	}
+	catalog.FillStrengths(&m)
 	applyProvenance(&m.Provenance, in.GetProvenance(), nil)
 	s.fillDefaults(ctx, &m)
 	if err := checkMapping(&m); err != nil {
@@ -194,7 +193,7 @@ func applyProvenance(p *catalog.Provenance, in *cmv1.Provenance, paths map[strin
 
 // mutablePaths are the update_mask paths UpdateMapping accepts.
 var mutablePaths = []string{
-	"relationship", "strength", "rationale", "justification", "provenance",
+	"relationship", "strength", "reverse_strength", "rationale", "justification", "provenance",
 	"provenance.document", "provenance.method", "provenance.status", "provenance.author",
 }
 
@@ -236,6 +235,19 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 		}
 		if paths["strength"] {
 			m.Strength = in.GetStrength()
+		}
+		if paths["reverse_strength"] {
+			m.ReverseStrength = in.GetReverseStrength()
+		}
+		if paths["relationship"] {
+			// A strength the new relationship fixes follows it unless the
+			// request sets it too; one left to judgement must be sent.
+			if lo, hi := catalog.StrengthRange(m.Relationship); lo == hi && !paths["strength"] {
+				m.Strength = lo
+			}
+			if lo, hi := catalog.ReverseStrengthRange(m.Relationship); lo == hi && !paths["reverse_strength"] {
+				m.ReverseStrength = lo
+			}
 		}
 		if paths["rationale"] {
 			m.Rationale = in.GetRationale()

@@ -36,9 +36,14 @@ type Mapping struct {
 	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
 	// How the source relates to the target. Required.
 	Relationship Relationship `protobuf:"varint,4,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
-	// 0-10 (NIST IR 8278A): EQUAL is 10, NO_RELATIONSHIP is 0, the others 1-9
-	// by how much of the target the source carries. Left at 0 on create, it is
-	// set to 10 for EQUAL.
+	// How much of the target's requirements implementing the source
+	// accomplishes, 0-10 (NIST IR 8278A scale). Strength is directional: this
+	// field reads source to target, reverse_strength target to source. By
+	// relationship (strength / reverse_strength): EQUAL 10 / 10; SUPERSET_OF
+	// 10 / 1-9; SUBSET_OF 1-9 / 10; INTERSECTS_WITH 1-9 / 1-9, each by the
+	// share of the other side carried; NO_RELATIONSHIP 0 / 0. A value the
+	// relationship fixes may be left at 0 on create and is filled in. It
+	// scores coverage of requirements, not textual likeness.
 	Strength int32 `protobuf:"varint,5,opt,name=strength,proto3" json:"strength,omitempty"`
 	// Grounds for the relationship. Required.
 	Rationale Rationale `protobuf:"varint,6,opt,name=rationale,proto3,enum=controlmap.v1.Rationale" json:"rationale,omitempty"`
@@ -52,10 +57,15 @@ type Mapping struct {
 	Revision int64 `protobuf:"varint,10,opt,name=revision,proto3" json:"revision,omitempty"`
 	// True when this message shows the stored mapping from its target's side:
 	// source and target are swapped and the relationship is the inverse.
-	// Output only; updates use the stored direction.
-	Inverse       bool `protobuf:"varint,11,opt,name=inverse,proto3" json:"inverse,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Output only; updates use the stored direction. Strength and
+	// reverse_strength are swapped with the ends.
+	Inverse bool `protobuf:"varint,11,opt,name=inverse,proto3" json:"inverse,omitempty"`
+	// How much of the source's requirements implementing the target
+	// accomplishes: the strength of the reverse reading "target
+	// Inverse(relationship) source". See strength for the rules.
+	ReverseStrength int32 `protobuf:"varint,12,opt,name=reverse_strength,json=reverseStrength,proto3" json:"reverse_strength,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Mapping) Reset() {
@@ -163,6 +173,13 @@ func (x *Mapping) GetInverse() bool {
 		return x.Inverse
 	}
 	return false
+}
+
+func (x *Mapping) GetReverseStrength() int32 {
+	if x != nil {
+		return x.ReverseStrength
+	}
+	return 0
 }
 
 // Provenance records where a mapping comes from.
@@ -858,7 +875,8 @@ type UpdateMappingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The mapping, with name set; etag optional but recommended.
 	Mapping *Mapping `protobuf:"bytes,1,opt,name=mapping,proto3" json:"mapping,omitempty"`
-	// Fields to change: relationship, strength, rationale, justification,
+	// Fields to change: relationship, strength, reverse_strength, rationale,
+	// justification,
 	// provenance (or provenance.document, provenance.method, provenance.status,
 	// provenance.author). Empty means all of them.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1351,7 +1369,7 @@ var File_controlmap_v1_crosswalk_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x03\n" +
+	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x03\n" +
 	"\aMapping\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
@@ -1366,7 +1384,8 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\x04etag\x18\t \x01(\tR\x04etag\x12\x1a\n" +
 	"\brevision\x18\n" +
 	" \x01(\x03R\brevision\x12\x18\n" +
-	"\ainverse\x18\v \x01(\bR\ainverse\"\xa6\x02\n" +
+	"\ainverse\x18\v \x01(\bR\ainverse\x12)\n" +
+	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\"\xa6\x02\n" +
 	"\n" +
 	"Provenance\x12\x1a\n" +
 	"\bdocument\x18\x01 \x01(\tR\bdocument\x124\n" +

@@ -177,18 +177,18 @@ func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) 
 	for _, m := range c.Mappings {
 		args := []any{m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
-			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev}
+			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev, m.ReverseStrength}
 		// Update a built-in row nobody changed; then insert a new one unless
 		// a user deleted it or already maps the pair.
 		b.Queue(`UPDATE mappings SET relationship = $6, strength = $7, rationale = $8, justification = $9,
-				document = $10, method = $11, status = $12, author = $13, revision = $14
+				document = $10, method = $11, status = $12, author = $13, revision = $14, reverse_strength = $15
 			WHERE id = $1 AND built_in AND NOT user_modified
-				AND (relationship, strength, rationale, justification, document, method, status, author)
-					IS DISTINCT FROM ($6, $7, $8, $9, $10, $11, $12, $13)
+				AND (relationship, strength, rationale, justification, document, method, status, author, reverse_strength)
+					IS DISTINCT FROM ($6, $7, $8, $9, $10, $11, $12, $13, $15)
 				AND (source_framework, source_control, target_framework, target_control) = ($2, $3, $4, $5)`, args...)
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
-				relationship, strength, rationale, justification, document, method, status, author, built_in, revision)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true, $14
+				relationship, strength, rationale, justification, document, method, status, author, built_in, revision, reverse_strength)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true, $14, $15
 			WHERE NOT EXISTS (SELECT 1 FROM deleted_built_in_mappings WHERE id = $1)
 			ON CONFLICT DO NOTHING`, args...)
 	}

@@ -48,7 +48,7 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 		}
 	}
 	user, err := s.CreateMapping(ctx, catalog.Mapping{Source: free[0], Target: free[1],
-		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
+		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, ReverseStrength: 2, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
 		Justification: "user", Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_DRAFT, Author: "u"}})
 	if err != nil {
 		t.Fatal(err)

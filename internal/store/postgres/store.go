@@ -151,12 +151,12 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 		m.Revision = rev
 		err := tx.QueryRow(ctx, `INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
-				create_time, update_time, built_in, revision)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now(), false, $14)
+				create_time, update_time, built_in, revision, reverse_strength)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now(), false, $14, $15)
 			RETURNING create_time`,
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
-			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev,
+			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev, m.ReverseStrength,
 		).Scan(&m.Provenance.CreateTime)
 		m.Provenance.UpdateTime = m.Provenance.CreateTime
 		m.Revision = rev
@@ -208,10 +208,11 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, apply func(*
 		}
 		out, err = scanMappingRow(tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
 				document = $6, method = $7, status = $8, author = $9, update_time = now(), revision = $10,
-				user_modified = built_in
+				reverse_strength = $11, user_modified = built_in
 			WHERE id = $1 RETURNING `+mappingColumns,
 			id, int32(next.Relationship), next.Strength, int32(next.Rationale), next.Justification,
-			next.Provenance.Document, int32(next.Provenance.Method), int32(next.Provenance.Status), next.Provenance.Author, rev))
+			next.Provenance.Document, int32(next.Provenance.Method), int32(next.Provenance.Status), next.Provenance.Author, rev,
+			next.ReverseStrength))
 		return mappingChange(ctx, id, &cur, &out), err
 	})
 	return out, err

@@ -78,7 +78,7 @@ func unmappedPairs(t *testing.T, g *catalog.Graph, n int) [][2]catalog.ControlRe
 func mapping(pair [2]catalog.ControlRef) catalog.Mapping {
 	return catalog.Mapping{
 		Source: pair[0], Target: pair[1],
-		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 3,
+		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 3, ReverseStrength: 4,
 		Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "conformance",
 		Provenance: catalog.Provenance{Document: "suite", Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN,
 			Status: cmv1.MappingStatus_MAPPING_STATUS_DRAFT, Author: "storetest"},
