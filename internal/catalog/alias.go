@@ -48,12 +48,6 @@ func DerivedAliases(c *Control) []string {
 	return nil
 }
 
-// lookupKey is the case-insensitive key of a control id or alias.
-func lookupKey(framework int32, ref string) controlKey {
-	return controlKey{framework: framework, ref: strings.ToLower(strings.TrimSpace(ref))}
-}
-
-type controlKey struct {
-	framework int32
-	ref       string
-}
+// lookupKey is the case-insensitive key of a control id or alias within
+// its framework.
+func lookupKey(ref string) string { return strings.ToLower(strings.TrimSpace(ref)) }

@@ -17,22 +17,23 @@ type Oriented struct {
 }
 
 // Crosswalk returns the mappings between frameworks from and to, each read
-// from `from`, ordered by the position of From then of To.
+// from `from`, ordered by the position of From then of To (control ids grow
+// in document order within a framework).
 func (g *Graph) Crosswalk(from, to int32) []Oriented {
-	list := g.CrosswalkMappings(from, to)
-	out := make([]Oriented, len(list))
-	for i, mi := range list {
-		m := &g.mappings[mi]
-		o := Oriented{Mapping: m, From: m.Src, To: m.Dst, Relationship: m.Relationship}
-		if g.controls[m.Src].Framework != from {
-			o = Oriented{Mapping: m, From: m.Dst, To: m.Src, Relationship: Inverse(m.Relationship), Inverse: true}
-		}
-		out[i] = o
+	var out []Oriented
+	if g.frameworks[from].partners[to] == 0 {
+		return nil
 	}
-	if from > to { // CrosswalkMappings orders by the lower framework's side
-		slices.SortFunc(out, func(a, b Oriented) int {
-			return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
-		})
+	for _, c := range g.frameworks[from].controls {
+		start := len(out)
+		for _, e := range g.Edges(c) {
+			if g.Control(e.To).Framework != to {
+				continue
+			}
+			m := g.MappingAt(e.Mapping)
+			out = append(out, Oriented{Mapping: m, From: c, To: e.To, Relationship: e.Relationship, Inverse: m.Src != c})
+		}
+		slices.SortFunc(out[start:], func(a, b Oriented) int { return cmp.Compare(a.To, b.To) })
 	}
 	return out
 }
@@ -65,9 +66,9 @@ func (g *Graph) Stats(from, to int32) CrosswalkStats {
 			continue
 		}
 		for _, c := range [2]ControlID{o.From, o.To} {
-			if g.controls[c].Assessable && !touched[c] {
+			if g.Control(c).Assessable && !touched[c] {
 				touched[c] = true
-				if g.controls[c].Framework == from {
+				if g.Control(c).Framework == from {
 					s.FromTouched++
 				} else {
 					s.ToTouched++

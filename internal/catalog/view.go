@@ -23,14 +23,14 @@ func (g *Graph) View(tenant string) View {
 	return v
 }
 
-// SeesFramework reports whether the framework at index i is visible.
+// SeesFramework reports whether the framework in slot i is visible.
 func (v View) SeesFramework(i int32) bool { return v.visible[i] }
 
 // SeesControl reports whether control c is visible.
-func (v View) SeesControl(c ControlID) bool { return v.visible[v.controls[c].Framework] }
+func (v View) SeesControl(c ControlID) bool { return v.visible[v.Control(c).Framework] }
 
 // SeesMapping reports whether both ends of a mapping are visible.
 func (v View) SeesMapping(m *MappingNode) bool { return v.SeesControl(m.Src) && v.SeesControl(m.Dst) }
 
-// Visible is the visibility of every framework by index, for searches.
+// Visible is the visibility of every framework by slot, for searches.
 func (v View) Visible() []bool { return v.visible }

@@ -27,7 +27,7 @@ func missing(g *catalog.Graph, fw string, seen map[string]bool, want func(*catal
 	f, _ := g.Framework(fw)
 	var out []string
 	for _, c := range g.Controls(f) {
-		if want(&c) && !seen[c.ID] {
+		if want(c) && !seen[c.ID] {
 			out = append(out, c.ID)
 		}
 	}
@@ -69,7 +69,7 @@ func TestCrosswalkCompleteness(t *testing.T) {
 func TestBuiltInMappingsAreWellFormed(t *testing.T) {
 	g := builtIn(t)
 	citesNIST := 0
-	for _, m := range g.Mappings() {
+	for m := range g.Mappings() {
 		p := m.Provenance
 		if p.Status != cmv1.MappingStatus_MAPPING_STATUS_APPROVED || p.Document == "" || p.Author == "" || !m.BuiltIn {
 			t.Errorf("%s: shipped content must be approved with a document and an author: %+v", m.ID, p)

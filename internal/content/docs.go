@@ -74,7 +74,7 @@ func renderCrosswalk(g *catalog.Graph, from, to *catalog.FrameworkNode) []byte {
 	none := 0
 	for _, c := range g.Controls(to) {
 		if c.Assessable && !related[c.Index] {
-			fmt.Fprintf(&b, "- %s\n", cell(&c))
+			fmt.Fprintf(&b, "- %s\n", cell(c))
 			none++
 		}
 	}

@@ -110,8 +110,8 @@ func TestLoadValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Frameworks()) != 2 || len(g.Mappings()) != 2 || c.Release != 3 || content.ReleaseOf(c.Version) != 3 {
-		t.Fatalf("loaded %d frameworks, %d mappings", len(g.Frameworks()), len(g.Mappings()))
+	if len(g.Frameworks()) != 2 || g.MappingCount() != 2 || c.Release != 3 || content.ReleaseOf(c.Version) != 3 {
+		t.Fatalf("loaded %d frameworks, %d mappings", len(g.Frameworks()), g.MappingCount())
 	}
 }
 

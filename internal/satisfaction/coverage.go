@@ -81,9 +81,9 @@ type Report struct {
 // question, and the caller's deadline holds for it too.
 func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, target *catalog.FrameworkNode, o Options) (Report, error) {
 	r := Report{Target: target}
-	controls := g.Controls(target)
+	controls := target.ControlIDs() // ascending: ids grow in document order
 	byPos := make([]ControlCoverage, len(controls))
-	keep := func(c catalog.ControlID) bool { return c >= target.First && c < target.End && g.Control(c).Assessable }
+	keep := func(c catalog.ControlID) bool { return g.Control(c).Framework == target.Index && g.Control(c).Assessable }
 	contributes := map[catalog.ControlID]bool{}
 
 	s := getSearcher(g)
@@ -105,7 +105,8 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 			if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
 				f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
 			}
-			cc := &byPos[f.Control-target.First]
+			pos, _ := slices.BinarySearch(controls, f.Control)
+			cc := &byPos[pos]
 			cc.Sources = append(cc.Sources, Contribution{Found: f, Source: src.Control, Implementation: impl})
 			contributes[src.Control] = true
 		})
@@ -116,8 +117,7 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		groupAt[gid] = len(r.Groups)
 		r.Groups = append(r.Groups, GroupCoverage{Group: gid})
 	}
-	for i := range controls {
-		c := &controls[i]
+	for i, c := range g.Controls(target) {
 		if !c.Assessable {
 			continue
 		}

@@ -25,7 +25,7 @@ func TestCoverageInvariants(t *testing.T) {
 	for seed := range uint64(40) {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		g := randomGraph(rng, 3+rng.IntN(3), 8+rng.IntN(16), 30+rng.IntN(120))
-		target := &g.Frameworks()[rng.IntN(len(g.Frameworks()))]
+		target := g.Frameworks()[rng.IntN(len(g.Frameworks()))]
 		var sources []satisfaction.SourceControl
 		impl := map[catalog.ControlID]cmv1.ImplementationStatus{}
 		for c := range g.ControlCount() {

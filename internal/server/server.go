@@ -174,7 +174,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 			return nil, fmt.Errorf("built-in content: %w", err)
 		}
 		log.Info("datastore: memory; built-in content loaded, changes are not kept across restarts",
-			"content_version", c.Version, "frameworks", len(g.Frameworks()), "controls", g.ControlCount(), "mappings", len(g.Mappings()))
+			"content_version", c.Version, "frameworks", len(g.Frameworks()), "controls", g.ControlCount(), "mappings", g.MappingCount())
 		return memory.New(g), nil
 	default:
 		return nil, fmt.Errorf("unknown datastore %q (known: memory, postgres)", cfg.Datastore)

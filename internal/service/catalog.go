@@ -29,8 +29,7 @@ func (s *CatalogServer) ListFrameworks(ctx context.Context, req *cmv1.ListFramew
 		return nil, err
 	}
 	var matched []*catalog.FrameworkNode
-	for i := range g.Frameworks() {
-		f := &g.Frameworks()[i]
+	for _, f := range g.Frameworks() {
 		if g.SeesFramework(f.Index) && (req.GetKind() == 0 || f.Kind == req.GetKind()) {
 			matched = append(matched, f)
 		}
@@ -72,11 +71,10 @@ func (s *CatalogServer) ListControls(ctx context.Context, req *cmv1.ListControls
 	if err != nil {
 		return nil, err
 	}
-	all := g.Controls(f)
 	var matched []*catalog.ControlNode
-	for i := range all {
-		if match(&all[i]) {
-			matched = append(matched, &all[i])
+	for _, c := range g.Controls(f) {
+		if match(c) {
+			matched = append(matched, c)
 		}
 	}
 	assessable := ""

@@ -19,7 +19,7 @@ func frameworkProto(g *catalog.Graph, f *catalog.FrameworkNode) *cmv1.Framework 
 		Publisher:       f.Publisher,
 		Kind:            f.Kind,
 		Description:     f.Description,
-		ControlCount:    int32(f.End - f.First),
+		ControlCount:    int32(f.ControlCount()),
 		AssessableCount: f.AssessableCount,
 		Revision:        f.Revision,
 		Groups:          make([]string, len(f.Groups)),

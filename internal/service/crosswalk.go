@@ -48,8 +48,7 @@ func (s *CrosswalkServer) ListMappings(ctx context.Context, req *cmv1.ListMappin
 		control = id
 	}
 	var matched []*catalog.MappingNode
-	for i := range g.Mappings() {
-		m := &g.Mappings()[i]
+	for m := range g.Mappings() {
 		switch {
 		case req.GetRelationship() != 0 && m.Relationship != req.GetRelationship(),
 			req.GetStatus() != 0 && m.Provenance.Status != req.GetStatus(),

@@ -10,38 +10,6 @@ import (
 	"github.com/controlmap/controlmap/internal/store"
 )
 
-// rebuild publishes the next Graph made of the given frameworks and the
-// current mappings minus those that touch a removed control.
-func (s *Store) rebuild(ctx context.Context, g *catalog.Graph, fws []catalog.FrameworkContents, resource string, before, after any) (*catalog.Graph, error) {
-	exists := map[catalog.ControlRef]bool{}
-	for _, f := range fws {
-		for _, c := range f.Controls {
-			exists[catalog.ControlRef{Framework: f.Framework.ID, Control: c.ID}] = true
-		}
-	}
-	var removed []catalog.Mapping
-	mappings := slices.DeleteFunc(slices.Clone(s.mappings), func(m catalog.Mapping) bool {
-		gone := !exists[m.Source] || !exists[m.Target]
-		if gone {
-			removed = append(removed, m)
-		}
-		return gone
-	})
-	ng, err := catalog.BuildContents(g.Revision()+1, fws, mappings)
-	if err != nil {
-		return nil, err
-	}
-	if len(removed) > 0 { // the audit trail keeps what the delete took with it
-		before = cascade{Deleted: before, Mappings: removed}
-	}
-	s.mappings = mappings
-	s.record(ng.Revision(), store.Event(ctx, resource, "", before, after))
-	s.dir.Store(s.dir.Load().WithRevision(ng.Revision()))
-	s.graph.Store(ng)
-	s.revision.Publish()
-	return ng, nil
-}
-
 // cascade is the "before" of a delete that took mappings (and controls)
 // with it.
 type cascade struct {
@@ -50,28 +18,50 @@ type cascade struct {
 	Mappings []catalog.Mapping `json:"mappings,omitempty"`
 }
 
-func frameworkAt(fws []catalog.FrameworkContents, id string) int {
-	return slices.IndexFunc(fws, func(f catalog.FrameworkContents) bool { return f.Framework.ID == id })
-}
-
 // checkedFramework finds a framework and lets check accept it, before
 // anything about its controls is looked at.
-func checkedFramework(fws []catalog.FrameworkContents, id string, check func(*catalog.Framework) error) (int, error) {
-	i := frameworkAt(fws, id)
-	if i < 0 {
-		return 0, store.NotFound("framework", catalog.FrameworkName(id))
+func checkedFramework(g *catalog.Graph, id string, check func(*catalog.Framework) error) (*catalog.FrameworkNode, error) {
+	f, ok := g.Framework(id)
+	if !ok {
+		return nil, store.NotFound("framework", catalog.FrameworkName(id))
 	}
-	return i, check(&fws[i].Framework)
+	fw := f.Framework
+	return f, check(&fw)
 }
 
-// controlAt finds a control: the index of its framework and its own.
-func controlAt(fws []catalog.FrameworkContents, framework, id string) (int, int, error) {
-	if i := frameworkAt(fws, framework); i >= 0 {
-		if j := slices.IndexFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == id }); j >= 0 {
-			return i, j, nil
+// controlAt finds a control by its canonical id.
+func controlAt(g *catalog.Graph, framework, id string) (*catalog.ControlNode, error) {
+	if c, ok := g.ExactControl(catalog.ControlRef{Framework: framework, Control: id}); ok {
+		return g.Control(c), nil
+	}
+	return nil, store.NotFound("control", catalog.ControlName(framework, id))
+}
+
+// removal lists the changes that delete the given controls (children after
+// parents in ids, so deleted last first) and every mapping of them, mappings
+// first; it returns them with what they take, for the audit trail.
+func removal(g *catalog.Graph, fw string, ids []catalog.ControlID) ([]catalog.Change, []catalog.Control, []catalog.Mapping) {
+	var changes []catalog.Change
+	var controls []catalog.Control
+	var mappings []catalog.Mapping
+	seen := map[int32]bool{}
+	for _, id := range ids {
+		for _, e := range g.Edges(id) {
+			if !seen[e.Mapping] {
+				seen[e.Mapping] = true
+				m := g.MappingAt(e.Mapping).Mapping
+				mappings = append(mappings, m)
+				changes = append(changes, catalog.Change{Kind: catalog.MappingChange, Delete: true, Mapping: m})
+			}
 		}
 	}
-	return 0, 0, store.NotFound("control", catalog.ControlName(framework, id))
+	for _, id := range slices.Backward(ids) {
+		c := g.Control(id).Control
+		controls = append(controls, c)
+		changes = append(changes, catalog.Change{Kind: catalog.ControlChange, Delete: true, Framework: catalog.Framework{ID: fw}, Control: c})
+	}
+	slices.Reverse(controls)
+	return changes, controls, mappings
 }
 
 // CreateFramework implements store.Store.
@@ -79,16 +69,12 @@ func (s *Store) CreateFramework(ctx context.Context, f catalog.Framework) (catal
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	if frameworkAt(fws, f.ID) >= 0 {
+	if _, taken := g.Framework(f.ID); taken {
 		return catalog.Framework{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
 	}
 	f.Revision = g.Revision() + 1
-	fws = append(fws, catalog.FrameworkContents{Framework: f})
-	if _, err := s.rebuild(ctx, g, fws, catalog.FrameworkName(f.ID), nil, f); err != nil {
-		return catalog.Framework{}, err
-	}
-	return f, nil
+	err := s.publish(g, []catalog.Change{{Kind: catalog.FrameworkChange, Framework: f}}, store.Event(ctx, catalog.FrameworkName(f.ID), "", nil, f))
+	return f, err
 }
 
 // UpdateFramework implements store.Store.
@@ -96,23 +82,19 @@ func (s *Store) UpdateFramework(ctx context.Context, id string, change func(*cat
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	i := frameworkAt(fws, id)
-	if i < 0 {
+	f, ok := g.Framework(id)
+	if !ok {
 		return catalog.Framework{}, store.NotFound("framework", catalog.FrameworkName(id))
 	}
-	before := fws[i].Framework
+	before := f.Framework
 	next := before
 	if err := change(&next); err != nil {
 		return catalog.Framework{}, err
 	}
 	next.ID, next.Kind, next.Owner, next.Tags = before.ID, before.Kind, before.Owner, before.Tags
 	next.Revision = g.Revision() + 1
-	fws[i].Framework = next
-	if _, err := s.rebuild(ctx, g, fws, catalog.FrameworkName(id), before, next); err != nil {
-		return catalog.Framework{}, err
-	}
-	return next, nil
+	err := s.publish(g, []catalog.Change{{Kind: catalog.FrameworkChange, Framework: next}}, store.Event(ctx, catalog.FrameworkName(id), "", before, next))
+	return next, err
 }
 
 // DeleteFramework implements store.Store.
@@ -120,21 +102,17 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	i := frameworkAt(fws, id)
-	if i < 0 {
-		return 0, store.NotFound("framework", catalog.FrameworkName(id))
-	}
-	f := fws[i].Framework
-	if err := check(&f); err != nil {
-		return 0, err
-	}
-	before := cascade{Deleted: f, Controls: fws[i].Controls}
-	ng, err := s.rebuild(ctx, g, slices.Delete(fws, i, i+1), catalog.FrameworkName(id), before, nil)
+	f, err := checkedFramework(g, id, check)
 	if err != nil {
 		return 0, err
 	}
-	return ng.Revision(), nil
+	changes, controls, mappings := removal(g, id, f.ControlIDs())
+	changes = append(changes, catalog.Change{Kind: catalog.FrameworkChange, Delete: true, Framework: f.Framework})
+	before := cascade{Deleted: f.Framework, Controls: controls, Mappings: mappings}
+	if err := s.publish(g, changes, store.Event(ctx, catalog.FrameworkName(id), "", before, nil)); err != nil {
+		return 0, err
+	}
+	return g.Revision() + 1, nil
 }
 
 // CreateControl implements store.Store.
@@ -142,23 +120,22 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	i, err := checkedFramework(fws, framework, check)
+	f, err := checkedFramework(g, framework, check)
 	if err != nil {
 		return catalog.Control{}, err
 	}
-	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return strings.EqualFold(x.ID, c.ID) }) {
-		return catalog.Control{}, fmt.Errorf("%w: control %s", store.ErrAlreadyExists, catalog.ControlName(framework, c.ID))
+	for _, x := range g.Controls(f) {
+		if strings.EqualFold(x.ID, c.ID) {
+			return catalog.Control{}, fmt.Errorf("%w: control %s", store.ErrAlreadyExists, catalog.ControlName(framework, c.ID))
+		}
 	}
-	if c.Parent != "" && !slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return x.ID == c.Parent }) {
+	if _, ok := g.ExactControl(catalog.ControlRef{Framework: framework, Control: c.Parent}); c.Parent != "" && !ok {
 		return catalog.Control{}, catalog.Invalid("control.parent", "is not a control of "+catalog.FrameworkName(framework))
 	}
 	c.Revision = g.Revision() + 1
-	fws[i].Controls = append(fws[i].Controls, c)
-	if _, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, c.ID), nil, c); err != nil {
-		return catalog.Control{}, err
-	}
-	return c, nil
+	err = s.publish(g, []catalog.Change{{Kind: catalog.ControlChange, Framework: f.Framework, Control: c}},
+		store.Event(ctx, catalog.ControlName(framework, c.ID), "", nil, c))
+	return c, err
 }
 
 // UpdateControl implements store.Store.
@@ -166,26 +143,24 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, check f
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	if _, err := checkedFramework(fws, framework, check); err != nil {
-		return catalog.Control{}, err
-	}
-	i, j, err := controlAt(fws, framework, id)
+	f, err := checkedFramework(g, framework, check)
 	if err != nil {
 		return catalog.Control{}, err
 	}
-	before := fws[i].Controls[j]
+	cur, err := controlAt(g, framework, id)
+	if err != nil {
+		return catalog.Control{}, err
+	}
+	before := cur.Control
 	next := before
 	if err := change(&next); err != nil {
 		return catalog.Control{}, err
 	}
 	next.ID, next.Parent, next.Kind, next.Aliases, next.Tags = before.ID, before.Parent, before.Kind, before.Aliases, before.Tags
 	next.Revision = g.Revision() + 1
-	fws[i].Controls[j] = next
-	if _, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, id), before, next); err != nil {
-		return catalog.Control{}, err
-	}
-	return next, nil
+	err = s.publish(g, []catalog.Change{{Kind: catalog.ControlChange, Framework: f.Framework, Control: next}},
+		store.Event(ctx, catalog.ControlName(framework, id), "", before, next))
+	return next, err
 }
 
 // DeleteControl implements store.Store.
@@ -193,22 +168,26 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	fws := g.Contents()
-	if _, err := checkedFramework(fws, framework, check); err != nil {
-		return 0, err
-	}
-	i, j, err := controlAt(fws, framework, id)
+	f, err := checkedFramework(g, framework, check)
 	if err != nil {
 		return 0, err
 	}
-	if slices.ContainsFunc(fws[i].Controls, func(x catalog.Control) bool { return x.Parent == id }) {
-		return 0, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
-	}
-	before := fws[i].Controls[j]
-	fws[i].Controls = slices.Delete(fws[i].Controls, j, j+1)
-	ng, err := s.rebuild(ctx, g, fws, catalog.ControlName(framework, id), before, nil)
+	cur, err := controlAt(g, framework, id)
 	if err != nil {
 		return 0, err
 	}
-	return ng.Revision(), nil
+	for _, x := range g.Controls(f) {
+		if x.ParentID == cur.Index {
+			return 0, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
+		}
+	}
+	changes, _, mappings := removal(g, framework, []catalog.ControlID{cur.Index})
+	var before any = cur.Control
+	if len(mappings) > 0 { // the audit trail keeps what the delete took with it
+		before = cascade{Deleted: cur.Control, Mappings: mappings}
+	}
+	if err := s.publish(g, changes, store.Event(ctx, catalog.ControlName(framework, id), "", before, nil)); err != nil {
+		return 0, err
+	}
+	return g.Revision() + 1, nil
 }

@@ -18,7 +18,6 @@ type Store struct {
 	mu       sync.Mutex // serializes writers
 	graph    atomic.Pointer[catalog.Graph]
 	dir      atomic.Pointer[tenancy.Directory]
-	mappings []catalog.Mapping // the mappings of graph, owned by writers
 	tenants  []tenancy.Tenant
 	keys     []tenancy.APIKey
 	audit    []tenancy.AuditEvent // oldest first
@@ -33,9 +32,6 @@ func New(g *catalog.Graph) *Store {
 	s := &Store{now: time.Now}
 	s.graph.Store(g)
 	s.dir.Store(tenancy.NewDirectory(g.Revision(), nil, nil))
-	for _, m := range g.Mappings() {
-		s.mappings = append(s.mappings, m.Mapping)
-	}
 	return s
 }
 
@@ -73,8 +69,7 @@ func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.M
 	m.BuiltIn = false
 	now := s.now().UTC()
 	m.Provenance.CreateTime, m.Provenance.UpdateTime = now, now
-	next := append(slices.Clip(s.mappings), m)
-	if err := s.publish(g, next, store.Event(ctx, catalog.MappingName(m.ID), "", nil, m)); err != nil {
+	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Mapping: m}}, store.Event(ctx, catalog.MappingName(m.ID), "", nil, m)); err != nil {
 		return catalog.Mapping{}, err
 	}
 	return m, nil
@@ -88,11 +83,10 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	i, err := s.find(g, id)
+	cur, err := find(g, id)
 	if err != nil {
 		return catalog.Mapping{}, err
 	}
-	cur := s.mappings[i]
 	next := cur
 	if err := change(&next); err != nil {
 		return catalog.Mapping{}, err
@@ -106,9 +100,7 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(
 	}
 	next.Provenance.UpdateTime = s.now().UTC()
 	next.Revision = g.Revision() + 1
-	all := slices.Clone(s.mappings)
-	all[i] = next
-	if err := s.publish(g, all, store.Event(ctx, catalog.MappingName(id), "", cur, next)); err != nil {
+	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Mapping: next}}, store.Event(ctx, catalog.MappingName(id), "", cur, next)); err != nil {
 		return catalog.Mapping{}, err
 	}
 	return next, nil
@@ -122,11 +114,10 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	i, err := s.find(g, id)
+	cur, err := find(g, id)
 	if err != nil {
 		return 0, err
 	}
-	cur := s.mappings[i]
 	if check != nil {
 		if err := check(&cur); err != nil {
 			return 0, err
@@ -135,8 +126,7 @@ func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*
 	if err := checkEtag(&cur, etag); err != nil {
 		return 0, err
 	}
-	next := slices.Delete(slices.Clone(s.mappings), i, i+1)
-	if err := s.publish(g, next, store.Event(ctx, catalog.MappingName(id), "", cur, nil)); err != nil {
+	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Delete: true, Mapping: cur}}, store.Event(ctx, catalog.MappingName(id), "", cur, nil)); err != nil {
 		return 0, err
 	}
 	return g.Revision() + 1, nil
@@ -235,11 +225,12 @@ func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
 	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
 }
 
-func (s *Store) find(g *catalog.Graph, id string) (int, error) {
-	if _, ok := g.Mapping(id); !ok {
-		return 0, store.NotFound("mapping", catalog.MappingName(id))
+func find(g *catalog.Graph, id string) (catalog.Mapping, error) {
+	m, ok := g.Mapping(id)
+	if !ok {
+		return catalog.Mapping{}, store.NotFound("mapping", catalog.MappingName(id))
 	}
-	return slices.IndexFunc(s.mappings, func(x catalog.Mapping) bool { return x.ID == id }), nil
+	return m.Mapping, nil
 }
 
 func checkEtag(m *catalog.Mapping, etag string) error {
@@ -250,15 +241,15 @@ func checkEtag(m *catalog.Mapping, etag string) error {
 	return nil
 }
 
-// publish builds the next Graph from g's frameworks and the given mappings
-// and makes it current with the audit event of the change. Nothing changes
-// if the build fails.
-func (s *Store) publish(g *catalog.Graph, mappings []catalog.Mapping, ev tenancy.AuditEvent) error {
-	ng, err := g.WithMappings(g.Revision()+1, mappings)
+// publish applies the changes to g and makes the result current with the
+// audit event of the write: the next Graph shares all that the changes leave
+// alone, so a write costs what it changes. Nothing changes if they do not
+// apply.
+func (s *Store) publish(g *catalog.Graph, changes []catalog.Change, ev tenancy.AuditEvent) error {
+	ng, err := g.Apply(g.Revision()+1, changes)
 	if err != nil {
 		return err
 	}
-	s.mappings = mappings
 	s.record(ng.Revision(), ev)
 	s.dir.Store(tenancy.NewDirectory(ng.Revision(), s.tenants, s.keys))
 	s.graph.Store(ng)

@@ -14,11 +14,24 @@ import (
 	"github.com/controlmap/controlmap/internal/store"
 )
 
-// Changes to frameworks and controls are rare next to reads: replicas
-// reload the catalog for them (change kind "catalog").
+func catalogChange(ctx context.Context, resource string, before, after any, rows ...catalog.Change) change {
+	return change{rows: rows, event: store.Event(ctx, resource, "", before, after)}
+}
 
-func catalogChange(ctx context.Context, resource string, before, after any) change {
-	return change{kind: "catalog", event: store.Event(ctx, resource, "", before, after)}
+func frameworkRow(f catalog.Framework, deleted bool) catalog.Change {
+	return catalog.Change{Kind: catalog.FrameworkChange, Delete: deleted, Framework: f}
+}
+
+func controlRow(framework string, c catalog.Control, deleted bool) catalog.Change {
+	return catalog.Change{Kind: catalog.ControlChange, Delete: deleted, Framework: catalog.Framework{ID: framework}, Control: c}
+}
+
+func mappingRows(ms []catalog.Mapping) []catalog.Change {
+	out := make([]catalog.Change, len(ms))
+	for i, m := range ms {
+		out[i] = catalog.Change{Kind: catalog.MappingChange, Delete: true, Mapping: catalog.Mapping{ID: m.ID}}
+	}
+	return out
 }
 
 // CreateFramework implements store.Store.
@@ -36,7 +49,7 @@ func (s *Store) CreateFramework(ctx context.Context, f catalog.Framework) (catal
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return change{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
 		}
-		return catalogChange(ctx, catalog.FrameworkName(f.ID), nil, f), err
+		return catalogChange(ctx, catalog.FrameworkName(f.ID), nil, f, frameworkRow(f, false)), err
 	})
 	return f, err
 }
@@ -86,7 +99,7 @@ func (s *Store) UpdateFramework(ctx context.Context, id string, apply func(*cata
 		out.ID, out.Kind, out.Owner, out.Tags, out.Revision = before.ID, before.Kind, before.Owner, before.Tags, rev
 		_, err = tx.Exec(ctx, `UPDATE frameworks SET display_name = $2, version = $3, description = $4, revision = $5 WHERE id = $1`,
 			id, out.DisplayName, out.Version, out.Description, rev)
-		return catalogChange(ctx, catalog.FrameworkName(id), before, out), err
+		return catalogChange(ctx, catalog.FrameworkName(id), before, out, frameworkRow(out, false)), err
 	})
 	return out, err
 }
@@ -105,8 +118,22 @@ func (s *Store) DeleteFramework(ctx context.Context, id string, check func(*cata
 		if err != nil {
 			return change{}, err
 		}
+		// Children after parents by position: deleted last first.
+		rows, err := tx.Query(ctx, "SELECT id FROM controls WHERE framework_id = $1 ORDER BY position DESC, id DESC", id)
+		if err != nil {
+			return change{}, err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return change{}, err
+		}
+		changes := mappingRows(taken)
+		for _, c := range ids {
+			changes = append(changes, controlRow(id, catalog.Control{ID: c}, true))
+		}
+		changes = append(changes, frameworkRow(catalog.Framework{ID: id}, true))
 		_, err = tx.Exec(ctx, "DELETE FROM frameworks WHERE id = $1", id) // controls and mappings cascade
-		return catalogChange(ctx, catalog.FrameworkName(id), cascade{Deleted: before, Mappings: taken}, nil), err
+		return catalogChange(ctx, catalog.FrameworkName(id), cascade{Deleted: before, Mappings: taken}, nil, changes...), err
 	})
 }
 
@@ -133,7 +160,7 @@ func (s *Store) CreateControl(ctx context.Context, framework string, c catalog.C
 				built_in, revision, implementation, owner, evidence)
 			SELECT $1, $2, coalesce(max(position), -1) + 1, $3, $4, $5, $6, $7, '{}', '{}', false, $8, $9, $10, $11 FROM controls WHERE framework_id = $1`,
 			framework, c.ID, c.Parent, c.Title, c.Summary, int32(c.Kind), c.Assessable, rev, int32(c.Implementation), c.Owner, nonNil(c.Evidence))
-		return catalogChange(ctx, catalog.ControlName(framework, c.ID), nil, c), err
+		return catalogChange(ctx, catalog.ControlName(framework, c.ID), nil, c, controlRow(framework, c, false)), err
 	})
 	return c, err
 }
@@ -166,7 +193,7 @@ func (s *Store) UpdateControl(ctx context.Context, framework, id string, check f
 		_, err = tx.Exec(ctx, `UPDATE controls SET title = $3, summary = $4, assessable = $5, implementation = $6, owner = $7, evidence = $8,
 			revision = $9 WHERE framework_id = $1 AND id = $2`,
 			framework, id, out.Title, out.Summary, out.Assessable, int32(out.Implementation), out.Owner, nonNil(out.Evidence), rev)
-		return catalogChange(ctx, catalog.ControlName(framework, id), before, out), err
+		return catalogChange(ctx, catalog.ControlName(framework, id), before, out, controlRow(framework, out, false)), err
 	})
 	return out, err
 }
@@ -203,7 +230,8 @@ func (s *Store) DeleteControl(ctx context.Context, framework, id string, check f
 		}
 		_, err = tx.Exec(ctx, "DELETE FROM controls WHERE framework_id = $1 AND id = $2", framework, id) // mappings cascade
 		deleted := catalog.Control{ID: id, Title: before.Title, Summary: before.Summary, Assessable: before.Assessable}
-		return catalogChange(ctx, catalog.ControlName(framework, id), cascade{Deleted: deleted, Mappings: taken}, nil), err
+		return catalogChange(ctx, catalog.ControlName(framework, id), cascade{Deleted: deleted, Mappings: taken}, nil,
+			append(mappingRows(taken), controlRow(framework, deleted, true))...), err
 	})
 }
 

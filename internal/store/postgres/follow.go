@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -105,12 +106,11 @@ func (s *Store) catchUp(ctx context.Context) error {
 		if rev == cur.Revision() && s.Ready() {
 			return nil
 		}
-		var contentChanged, tenancyChanged bool
-		var ids []string
-		if s.Ready() {
-			if err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(kind IN ('content', 'catalog')), false), coalesce(bool_or(kind = 'tenancy'), false),
-					coalesce(array_agg(DISTINCT mapping_id) FILTER (WHERE mapping_id IS NOT NULL), '{}')
-				FROM changes WHERE revision > $1 AND revision <= $2`, cur.Revision(), rev).Scan(&contentChanged, &tenancyChanged, &ids); err != nil {
+		var reload, tenancyChanged bool
+		var rows []catalog.Change
+		if s.Ready() && rev > cur.Revision() {
+			var err error
+			if rows, reload, tenancyChanged, err = readChanges(ctx, tx, cur.Revision(), rev); err != nil {
 				return err
 			}
 		}
@@ -121,57 +121,81 @@ func (s *Store) catchUp(ctx context.Context) error {
 			}
 			s.dir.Store(dir)
 		}
-		if !s.Ready() || contentChanged || rev < cur.Revision() {
-			g, mappings, err := s.loadAll(ctx, tx, rev)
-			if err != nil {
-				return err
+		if !reload && s.Ready() && rev > cur.Revision() {
+			g, err := cur.Apply(rev, s.valid(rows))
+			if err == nil {
+				s.publish(g)
+				return nil
 			}
-			s.publish(g, mappings)
-			s.ready.Store(true)
-			s.log.Info("catalog loaded from the database", "revision", rev, "frameworks", len(g.Frameworks()), "mappings", len(g.Mappings()))
-			return nil
+			s.log.Error("cannot apply the change log; reloading the catalog", "from", cur.Revision(), "to", rev, "err", err)
 		}
-		if len(ids) == 0 {
-			s.publish(cur.WithRevision(rev), s.mappings)
-			return nil
-		}
-		next := make(map[string]catalog.Mapping, len(s.mappings)+len(ids))
-		for k, v := range s.mappings {
-			next[k] = v
-		}
-		for _, id := range ids {
-			delete(next, id)
-		}
-		rows, err := tx.Query(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = ANY($1)", ids)
+		g, err := s.loadAll(ctx, tx, rev)
 		if err != nil {
 			return err
 		}
-		changed, err := pgx.CollectRows(rows, scanMapping)
-		if err != nil {
-			return err
-		}
-		for _, m := range s.valid(changed) {
-			next[m.ID] = m
-		}
-		g, err := cur.WithMappings(rev, values(next))
-		if err != nil {
-			return err
-		}
-		s.publish(g, next)
+		s.publish(g)
+		s.ready.Store(true)
+		s.log.Info("catalog loaded from the database", "revision", rev, "frameworks", len(g.Frameworks()), "mappings", g.MappingCount())
 		return nil
 	})
+}
+
+// readChanges reads the change log between two revisions: the catalog rows
+// written, in order, and whether a content load (which needs a reload) or
+// a change to tenancy happened among them.
+func readChanges(ctx context.Context, tx pgx.Tx, from, to int64) (rows []catalog.Change, reload, tenancyChanged bool, err error) {
+	res, err := tx.Query(ctx, `SELECT kind, body FROM changes WHERE revision > $1 AND revision <= $2 ORDER BY revision, idx`, from, to)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer res.Close()
+	for res.Next() {
+		var kind string
+		var body []byte
+		if err := res.Scan(&kind, &body); err != nil {
+			return nil, false, false, err
+		}
+		switch {
+		case kind == "tenancy":
+			tenancyChanged = true
+		case body == nil: // a content load, or a row logged before rows carried their body
+			reload = true
+		default:
+			var c catalog.Change
+			if err := json.Unmarshal(body, &c); err != nil {
+				return nil, false, false, err
+			}
+			rows = append(rows, c)
+		}
+	}
+	return rows, reload, tenancyChanged, res.Err()
 }
 
 // catchUpTimeout bounds one catch-up, so a database that stops answering
 // cannot hold the replica (and the writers waiting on it) forever.
 const catchUpTimeout = 10 * time.Second
 
-// valid drops, loudly, rows that break a rule this binary enforces, so that
-// one row written under other rules (an older or newer release) cannot stop
-// every replica from following the database.
-func (s *Store) valid(rows []catalog.Mapping) []catalog.Mapping {
+// valid drops, loudly, mappings that break a rule this binary enforces, so
+// that one row written under other rules (an older or newer release) cannot
+// stop every replica from following the database.
+func (s *Store) valid(rows []catalog.Change) []catalog.Change {
 	out := rows[:0]
-	for _, m := range rows {
+	for _, c := range rows {
+		if c.Kind == catalog.MappingChange && !c.Delete {
+			if vs := catalog.CheckMapping(&c.Mapping); len(vs) > 0 {
+				s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", c.Mapping.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// validMappings is valid for a list of mappings.
+func (s *Store) validMappings(ms []catalog.Mapping) []catalog.Mapping {
+	out := ms[:0]
+	for _, m := range ms {
 		if vs := catalog.CheckMapping(&m); len(vs) > 0 {
 			s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", m.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
 			continue
@@ -182,11 +206,11 @@ func (s *Store) valid(rows []catalog.Mapping) []catalog.Mapping {
 }
 
 // loadAll reads the whole catalog.
-func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, map[string]catalog.Mapping, error) {
+func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, error) {
 	var b catalog.Builder
 	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision, owner FROM frameworks ORDER BY id`)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var fws []catalog.Framework
 	for rows.Next() {
@@ -194,23 +218,23 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 		var kind int32
 		var tags []byte
 		if err := rows.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		f.Kind = cmv1.FrameworkKind(kind)
 		if f.Tags, err = tagsFromJSON(tags); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		fws = append(fws, f)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	controls := map[string][]catalog.Control{}
 	rows, err = tx.Query(ctx, `SELECT framework_id, id, parent_id, title, summary, kind, assessable, aliases, tags, revision,
 			implementation, owner, evidence
 		FROM controls ORDER BY framework_id, position, id`)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for rows.Next() {
 		var fw string
@@ -218,35 +242,26 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 		var kind, impl int32
 		if err := rows.Scan(&fw, &c.ID, &c.Parent, &c.Title, &c.Summary, &kind, &c.Assessable, &c.Aliases, &c.Tags, &c.Revision,
 			&impl, &c.Owner, &c.Evidence); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		c.Kind, c.Implementation = cmv1.ControlKind(kind), cmv1.ImplementationStatus(impl)
 		controls[fw] = append(controls[fw], c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, f := range fws {
 		b.AddFramework(f, controls[f.ID])
 	}
 	rows, err = tx.Query(ctx, "SELECT "+mappingColumns+" FROM mappings")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	list, err := pgx.CollectRows(rows, scanMapping)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	list = s.valid(list)
-	g, err := b.Build(rev, list)
-	if err != nil {
-		return nil, nil, err
-	}
-	mappings := make(map[string]catalog.Mapping, len(list))
-	for _, m := range list {
-		mappings[m.ID] = m
-	}
-	return g, mappings, nil
+	return b.Build(rev, s.validMappings(list))
 }
 
 const mappingColumns = `id, source_framework, source_control, target_framework, target_control, relationship, strength,
@@ -270,14 +285,6 @@ func scanMappingRow(row pgx.Row) (catalog.Mapping, error) {
 		m.Provenance.UpdateTime = updated.UTC()
 	}
 	return m, err
-}
-
-func values(m map[string]catalog.Mapping) []catalog.Mapping {
-	out := make([]catalog.Mapping, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // backoff doubles a delay from 100ms up to 5s.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,8 +49,7 @@ type Store struct {
 	ready    atomic.Bool
 	revision store.Revisions
 
-	applyMu  sync.Mutex                 // serializes catching up
-	mappings map[string]catalog.Mapping // the mappings of graph, under applyMu
+	applyMu sync.Mutex // serializes catching up
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -94,7 +94,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.publish(empty, nil)
+	s.publish(empty)
 	s.dir.Store(tenancy.NewDirectory(0, nil, nil))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -134,8 +134,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) publish(g *catalog.Graph, mappings map[string]catalog.Mapping) {
-	s.mappings = mappings
+func (s *Store) publish(g *catalog.Graph) {
 	s.graph.Store(g)
 	s.revision.Publish()
 }
@@ -219,7 +218,11 @@ func (s *Store) UpdateMapping(ctx context.Context, id, etag string, apply func(*
 }
 
 func mappingChange(ctx context.Context, id string, before, after *catalog.Mapping) change {
-	return change{kind: "mapping", mappingID: id, event: store.Event(ctx, catalog.MappingName(id), "", before, after)}
+	row := catalog.Change{Kind: catalog.MappingChange, Delete: after == nil, Mapping: catalog.Mapping{ID: id}}
+	if after != nil {
+		row.Mapping = *after
+	}
+	return change{rows: []catalog.Change{row}, event: store.Event(ctx, catalog.MappingName(id), "", before, after)}
 }
 
 // DeleteMapping implements store.Store.
@@ -265,11 +268,12 @@ func checkEtag(m *catalog.Mapping, etag string) error {
 	return nil
 }
 
-// change is what a write did, for the change log and the audit trail.
+// change is what a write did, for the change log and the audit trail: the
+// catalog rows it wrote, in order, or a change to tenancy.
 type change struct {
-	kind      string // "mapping" or "tenancy"
-	mappingID string
-	event     tenancy.AuditEvent
+	tenancy bool
+	rows    []catalog.Change
+	event   tenancy.AuditEvent
 }
 
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (change, error)) (int64, error) {
@@ -316,11 +320,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (ch
 		if err != nil {
 			return err
 		}
-		var mappingID *string
-		if c.mappingID != "" {
-			mappingID = &c.mappingID
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind, mapping_id) VALUES ($1, $2, $3)", rev, c.kind, mappingID); err != nil {
+		if err := logChanges(ctx, tx, rev, c); err != nil {
 			return err
 		}
 		e := c.event
@@ -371,3 +371,33 @@ func classify(err error) error {
 }
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
+
+// changeKinds names the change kinds in the change log.
+var changeKinds = map[catalog.ChangeKind]string{
+	catalog.FrameworkChange: "framework",
+	catalog.ControlChange:   "control",
+	catalog.MappingChange:   "mapping",
+}
+
+// logChanges records what a write changed in one statement, however many
+// rows it took with it.
+func logChanges(ctx context.Context, tx pgx.Tx, rev int64, c change) error {
+	if c.tenancy {
+		_, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind) VALUES ($1, 'tenancy')", rev)
+		return err
+	}
+	kinds := make([]string, len(c.rows))
+	deleted := make([]bool, len(c.rows))
+	bodies := make([]string, len(c.rows))
+	for i, r := range c.rows {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		kinds[i], deleted[i], bodies[i] = changeKinds[r.Kind], r.Delete, string(b)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO changes (revision, idx, kind, deleted, body)
+		SELECT $1, ord - 1, kind, deleted, body::jsonb FROM unnest($2::text[], $3::boolean[], $4::text[]) WITH ORDINALITY AS r(kind, deleted, body, ord)`,
+		rev, kinds, deleted, bodies)
+	return err
+}

@@ -25,7 +25,7 @@ func (s *Store) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Ten
 			return change{}, fmt.Errorf("%w: tenant %s", store.ErrAlreadyExists, tenancy.TenantName(t.ID))
 		}
 		t.CreateTime = t.CreateTime.UTC()
-		return change{kind: "tenancy", event: store.Event(ctx, tenancy.TenantName(t.ID), t.ID, nil, t)}, err
+		return change{tenancy: true, event: store.Event(ctx, tenancy.TenantName(t.ID), t.ID, nil, t)}, err
 	})
 	return t, err
 }
@@ -44,7 +44,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.API
 			return change{}, store.NotFound("tenant", tenancy.TenantName(k.Tenant))
 		}
 		k.CreateTime = k.CreateTime.UTC()
-		return change{kind: "tenancy", event: store.Event(ctx, tenancy.KeyName(k.Tenant, k.ID), k.Tenant, nil, keyRecord(k))}, err
+		return change{tenancy: true, event: store.Event(ctx, tenancy.KeyName(k.Tenant, k.ID), k.Tenant, nil, keyRecord(k))}, err
 	})
 	return k, rev, err
 }
@@ -73,7 +73,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.AP
 			}
 			out.RevokeTime = out.RevokeTime.UTC()
 		}
-		return change{kind: "tenancy", event: store.Event(ctx, tenancy.KeyName(tenant, id), tenant, keyRecord(before), keyRecord(out))}, nil
+		return change{tenancy: true, event: store.Event(ctx, tenancy.KeyName(tenant, id), tenant, keyRecord(before), keyRecord(out))}, nil
 	})
 	return out, rev, err
 }
