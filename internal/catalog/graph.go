@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"iter"
 	"slices"
+	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 )
@@ -195,19 +196,20 @@ func (g *Graph) MappingBetween(a, b ControlID) (*MappingNode, bool) {
 	return nil, false
 }
 
-// CrosswalkPairs returns every pair of framework slots (low, high) joined
-// by at least one mapping, ordered.
+// CrosswalkPairs returns every pair of frameworks joined by at least one
+// mapping, as slots with the lower framework id first, ordered by ids.
 func (g *Graph) CrosswalkPairs() [][2]int32 {
 	var out [][2]int32
-	for i := range g.frameworks {
-		for other, n := range g.frameworks[i].partners {
-			if n > 0 && int32(i) < other {
-				out = append(out, [2]int32{int32(i), other})
+	for _, f := range g.sorted {
+		for other, n := range f.partners {
+			if n > 0 && f.ID < g.frameworks[other].ID {
+				out = append(out, [2]int32{f.Index, other})
 			}
 		}
 	}
+	id := func(i int32) string { return g.frameworks[i].ID }
 	slices.SortFunc(out, func(x, y [2]int32) int {
-		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+		return cmp.Or(strings.Compare(id(x[0]), id(y[0])), strings.Compare(id(x[1]), id(y[1])))
 	})
 	return out
 }

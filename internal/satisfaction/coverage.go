@@ -83,7 +83,9 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 	r := Report{Target: target}
 	controls := target.ControlIDs() // ascending: ids grow in document order
 	byPos := make([]ControlCoverage, len(controls))
-	keep := func(c catalog.ControlID) bool { return g.Control(c).Framework == target.Index && g.Control(c).Assessable }
+	keep := func(c catalog.ControlID) bool {
+		return g.Control(c).Framework == target.Index && g.Control(c).Assessable
+	}
 	contributes := map[catalog.ControlID]bool{}
 
 	s := getSearcher(g)

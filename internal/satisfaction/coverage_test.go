@@ -129,7 +129,9 @@ func TestCoverageOfBuiltInContent(t *testing.T) {
 		sources = append(sources, satisfaction.SourceControl{Control: c.Index, Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED})
 	}
 	r, _ := satisfaction.Coverage(context.Background(), g, sources, iso42001, satisfaction.Options{MaxHops: 3, IncludeInferred: true})
-	if r.Totals.Total != 70 || r.Totals.Full == 0 || r.Totals.None == 0 {
+	// No ISMS process is by itself the AIMS process: the harmonized
+	// clauses intersect, so a whole 27001 program fully covers nothing.
+	if r.Totals.Total != 70 || r.Totals.Full != 0 || r.Totals.Partial == 0 || r.Totals.None == 0 {
 		t.Fatalf("ISO 42001 by ISO 27001: %+v", r.Totals)
 	}
 	// The AI system impact assessment is new work for a 27001 program.

@@ -282,8 +282,8 @@ func TestMappingWritesOverGRPC(t *testing.T) {
 	s := startDefault(t)
 	ctx := ctxT(t)
 	in := &cmv1.Mapping{
-		Source:          "frameworks/nist-ai-rmf-1.0/controls/GV 6.1",
-		Target:          "frameworks/iso-27001-2022/controls/5.21",
+		Source:          "frameworks/nist-ai-rmf-1.0/controls/GV 6.2",
+		Target:          "frameworks/iso-27001-2022/controls/5.23",
 		Relationship:    cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
 		Strength:        4,
 		ReverseStrength: 3,
@@ -299,7 +299,7 @@ func TestMappingWritesOverGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := created.GetMapping()
-	if m.GetSource() != "frameworks/nist-ai-rmf-1.0/controls/GOVERN-6.1" || m.GetTarget() != "frameworks/iso-27001-2022/controls/A.5.21" {
+	if m.GetSource() != "frameworks/nist-ai-rmf-1.0/controls/GOVERN-6.2" || m.GetTarget() != "frameworks/iso-27001-2022/controls/A.5.23" {
 		t.Fatalf("aliases not resolved to canonical names: %v", m)
 	}
 	if _, err := s.crosswalk.CreateMapping(admin(ctx), &cmv1.CreateMappingRequest{Mapping: in}); status.Code(err) != codes.AlreadyExists {

@@ -49,7 +49,6 @@ func acmeProgram(t *testing.T, s *stack) (acme, globex string, mappings []string
 	return acme, globex, mappings
 }
 
-
 func TestInternalFrameworkCoverage(t *testing.T) {
 	s := startDefault(t)
 	acme, _, _ := acmeProgram(t, s)
