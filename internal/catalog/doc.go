@@ -1,5 +1,5 @@
 // Package catalog holds the domain of controlmap: frameworks, controls,
-// mappings, the relationship algebra of DESIGN.md §3, resource names and
+// mappings, the relationship algebra (inverse, strength ranges, composition), resource names and
 // aliases, and Graph, the immutable indexed snapshot every read is served
 // from.
 //

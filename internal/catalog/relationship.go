@@ -63,7 +63,7 @@ func FillStrengths(m *Mapping) {
 }
 
 // Compose returns the relationship that "S r1 M" and "M r2 T" prove for S
-// and T, and false when they prove nothing (DESIGN.md §3). It is the only
+// and T, and false when they prove nothing (the table in the README's Semantics section). It is the only
 // source of inferred results. NO_RELATIONSHIP never composes.
 //
 //	r1 \ r2      EQUAL        SUPERSET_OF  SUBSET_OF    INTERSECTS_WITH

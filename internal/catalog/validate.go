@@ -16,7 +16,7 @@ const (
 	MaxAuthorLength        = 200
 )
 
-// CheckMapping returns every rule of DESIGN.md §3 that m breaks on its own,
+// CheckMapping returns every rule of a single mapping that m breaks on its own,
 // without looking at any catalog: relationship, strength for that
 // relationship, rationale, justification, provenance. Field paths are relative
 // to the mapping.

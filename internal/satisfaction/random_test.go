@@ -58,7 +58,7 @@ func randomGraph(rng *rand.Rand, fws, perFW, edges int) *catalog.Graph {
 // walk checks a path of mapping indexes from subject hop by hop: each
 // mapping touches the current control, every step changes framework, no
 // control repeats, NO_RELATIONSHIP never appears, and every composition is
-// in DESIGN.md's table. It returns where the path ends, what it composes to
+// in the composition table. It returns where the path ends, what it composes to
 // and its strength.
 func walk(g *catalog.Graph, subject catalog.ControlID, path []int32) (end catalog.ControlID, rel cmv1.Relationship, strength int32, err error) {
 	at, rel, strength := subject, cmv1.Relationship_RELATIONSHIP_EQUAL, int32(10)

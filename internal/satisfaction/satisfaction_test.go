@@ -19,7 +19,7 @@ func TestComposeTable(t *testing.T) {
 		no  = cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP
 		x   = cmv1.Relationship_RELATIONSHIP_UNSPECIFIED // no result
 	)
-	// DESIGN.md §3, rows r1, columns r2: EQUAL, SUPERSET_OF, SUBSET_OF, INTERSECTS_WITH.
+	// The composition table, rows r1, columns r2: EQUAL, SUPERSET_OF, SUBSET_OF, INTERSECTS_WITH.
 	cols := []cmv1.Relationship{eq, sup, sub, in}
 	table := map[cmv1.Relationship][]cmv1.Relationship{
 		eq:  {eq, sup, sub, in},

@@ -12,7 +12,7 @@ import (
 	"github.com/controlmap/controlmap/internal/satisfaction"
 )
 
-// BenchmarkSyntheticCatalog measures DESIGN.md §8's scale budget on a
+// BenchmarkSyntheticCatalog measures the scale budget on a
 // synthetic catalog of 200 frameworks, 200,000 controls and 1,000,000
 // mappings: snapshot build time (budget 5 s), heap of the snapshot (1 GiB),
 // and Satisfies latency at p50 and p99 (1 ms). It needs about a minute and

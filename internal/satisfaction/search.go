@@ -7,7 +7,7 @@ import (
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
-// Hop limits of DESIGN.md §3.
+// Hop limits: inferred paths are bounded (default 3, at most 5).
 const (
 	DefaultMaxHops = 3
 	MaxHops        = 5

@@ -252,7 +252,9 @@ type Control struct {
 	// Store revision of the last change to this control.
 	Revision int64 `protobuf:"varint,12,opt,name=revision,proto3" json:"revision,omitempty"`
 	// How far the organization has implemented it (controls of INTERNAL
-	// frameworks): Satisfies and coverage count it (DESIGN.md §4).
+	// frameworks): Satisfies and coverage count it. A partly implemented
+	// control gives at most PARTIAL; planned, not implemented and not
+	// applicable ones give nothing.
 	ImplementationStatus ImplementationStatus `protobuf:"varint,13,opt,name=implementation_status,json=implementationStatus,proto3,enum=controlmap.v1.ImplementationStatus" json:"implementation_status,omitempty"`
 	// Who is responsible for it (internal controls), at most 200 characters.
 	Owner string `protobuf:"bytes,14,opt,name=owner,proto3" json:"owner,omitempty"`

@@ -382,9 +382,10 @@ func (MappingStatus) EnumDescriptor() ([]byte, []int) {
 	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{5}
 }
 
-// Satisfaction is what implementing one control does for another (DESIGN.md
-// §3): FULL from EQUAL or SUPERSET_OF, PARTIAL from SUBSET_OF or
-// INTERSECTS_WITH, NONE otherwise.
+// Satisfaction is what implementing one control does for another, read
+// "implemented R other": FULL from EQUAL or SUPERSET_OF, PARTIAL from
+// SUBSET_OF or INTERSECTS_WITH, NONE otherwise. A SUBSET_OF link never makes
+// a control FULL, however many partial sources it has.
 type Satisfaction int32
 
 const (
