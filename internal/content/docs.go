@@ -47,6 +47,8 @@ func renderCrosswalk(g *catalog.Graph, from, to *catalog.FrameworkNode) []byte {
 	fmt.Fprintf(&b, "Generated from the built-in content (`internal/content/data`) by `go generate ./internal/content/...`; do not edit.\n")
 	fmt.Fprintf(&b, "Read each row as \"source RELATIONSHIP target\" (NIST IR 8477). The service serves the same data at\n")
 	fmt.Fprintf(&b, "`GET /v1/crosswalks/%s/%s` and the reverse view at `GET /v1/crosswalks/%s/%s`.\n", from.ID, to.ID, to.ID, from.ID)
+	fmt.Fprintf(&b, "Strength (0-10) is how much of one side's requirements implementing the other accomplishes: \"strength\"\n")
+	fmt.Fprintf(&b, "reads left to right, \"reverse\" right to left.\n")
 	fmt.Fprintf(&b, "A mapping states how two controls relate; it is not a compliance verdict.\n\n")
 
 	fmt.Fprintf(&b, "## Summary\n\n| | count |\n|---|---|\n| mappings | %d |\n", st.Mappings)
@@ -56,12 +58,16 @@ func renderCrosswalk(g *catalog.Graph, from, to *catalog.FrameworkNode) []byte {
 	fmt.Fprintf(&b, "| assessable %s controls related to anything | %d of %d (%.0f%%) |\n", from.DisplayName, st.FromTouched, from.AssessableCount, percent(st.FromTouched, from.AssessableCount))
 	fmt.Fprintf(&b, "| assessable %s controls related to anything | %d of %d (%.0f%%) |\n\n", to.DisplayName, st.ToTouched, to.AssessableCount, percent(st.ToTouched, to.AssessableCount))
 
-	fmt.Fprintf(&b, "## Mappings\n\n| %s | relationship | %s | strength | rationale | justification |\n|---|---|---|---|---|---|\n", from.DisplayName, to.DisplayName)
+	fmt.Fprintf(&b, "## Mappings\n\n| %s | relationship | %s | strength | reverse | rationale | justification |\n|---|---|---|---|---|---|---|\n", from.DisplayName, to.DisplayName)
 	for _, o := range g.Crosswalk(from.Index, to.Index) {
 		m := o.Mapping
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s |\n",
+		forward, reverse := m.Strength, m.ReverseStrength
+		if o.Inverse {
+			forward, reverse = reverse, forward
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s |\n",
 			cell(g.Control(o.From)), relationshipWords[o.Relationship], cell(g.Control(o.To)),
-			m.Strength, strings.ToLower(strings.TrimPrefix(m.Rationale.String(), "RATIONALE_")), escape(m.Justification))
+			forward, reverse, strings.ToLower(strings.TrimPrefix(m.Rationale.String(), "RATIONALE_")), escape(m.Justification))
 	}
 
 	fmt.Fprintf(&b, "\n## Assessable %s controls this crosswalk relates to nothing\n\n", to.DisplayName)
