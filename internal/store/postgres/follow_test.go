@@ -1,0 +1,101 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// snapshotOf renders what a replica serves of the catalog, by names.
+func snapshotOf(g *catalog.Graph) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "revision %d, %d mappings\n", g.Revision(), g.MappingCount())
+	for _, f := range g.Frameworks() {
+		fmt.Fprintf(&b, "%s %q %d:", f.ID, f.DisplayName, f.AssessableCount)
+		for _, c := range g.Controls(f) {
+			fmt.Fprintf(&b, " %s(%s,%d edges)", c.ID, c.Title, len(g.Edges(c.Index)))
+		}
+		b.WriteString("\n")
+	}
+	for m := range g.Mappings() {
+		fmt.Fprintf(&b, "%s %s %v %s %d/%d %s\n", m.ID, m.Source.Name(), m.Relationship, m.Target.Name(), m.Strength, m.ReverseStrength, m.Justification)
+	}
+	return b.String()
+}
+
+// TestReplicaAppliesChangesIncrementally: a second replica follows writes
+// to frameworks, controls and mappings (cascades included) by applying the
+// change log, serving exactly what the writer serves after each one, and
+// loads the whole catalog only once, at start.
+func TestReplicaAppliesChangesIncrementally(t *testing.T) {
+	url := pgtest.DatabaseURL(t)
+	a := openMigrated(t, url, postgres.Config{})
+	var logs syncBuffer
+	b := openMigrated(t, url, postgres.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	gov := catalog.ControlRef{Framework: "acme-program", Control: "GOV-1"}
+	iso := catalog.ControlRef{Framework: "iso-27001-2022", Control: "A.5.1"}
+	check := func(step string, rev int64, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if err := b.WaitForRevision(ctx, rev); err != nil {
+			t.Fatalf("%s: replica never reached revision %d: %v", step, rev, err)
+		}
+		if got, want := snapshotOf(b.Snapshot()), snapshotOf(a.Snapshot()); got != want {
+			t.Fatalf("%s: the replica serves\n%s\nthe writer\n%s", step, got, want)
+		}
+	}
+	f, err := a.CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "Acme", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, Owner: "acme"})
+	check("create framework", f.Revision, err)
+	accept := func(*catalog.Framework) error { return nil }
+	c, err := a.CreateControl(ctx, "acme-program", catalog.Control{ID: "GOV", Title: "Governance", Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL}, accept)
+	check("create control", c.Revision, err)
+	c, err = a.CreateControl(ctx, "acme-program", catalog.Control{ID: "GOV-1", Parent: "GOV", Title: "Policy", Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Assessable: true}, accept)
+	check("create child control", c.Revision, err)
+	m, err := a.CreateMapping(ctx, catalog.Mapping{Source: gov, Target: iso, Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 6, ReverseStrength: 10,
+		Rationale: cmv1.Rationale_RATIONALE_FUNCTIONAL, Justification: "Our policy is part of the ISMS policy.",
+		Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED, Author: "t"}})
+	check("create mapping", m.Revision, err)
+	m, err = a.UpdateMapping(ctx, m.ID, m.Etag(), func(x *catalog.Mapping) error { x.Justification = "Reviewed."; return nil })
+	check("update mapping", m.Revision, err)
+	c, err = a.UpdateControl(ctx, "acme-program", "GOV-1", accept, func(x *catalog.Control) error { x.Title = "AI policy"; x.Assessable = false; return nil })
+	check("update control", c.Revision, err)
+	rev, err := a.DeleteControl(ctx, "acme-program", "GOV-1", accept)
+	check("delete control with its mapping", rev, err)
+	rev, err = a.DeleteFramework(ctx, "acme-program", accept)
+	check("delete framework with its controls", rev, err)
+	if n := strings.Count(logs.String(), "catalog loaded from the database"); n != 1 {
+		t.Fatalf("the replica loaded the whole catalog %d times, want once (at start):\n%s", n, logs.String())
+	}
+}
