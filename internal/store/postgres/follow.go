@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -179,30 +180,22 @@ const catchUpTimeout = 10 * time.Second
 // that one row written under other rules (an older or newer release) cannot
 // stop every replica from following the database.
 func (s *Store) valid(rows []catalog.Change) []catalog.Change {
-	out := rows[:0]
-	for _, c := range rows {
-		if c.Kind == catalog.MappingChange && !c.Delete {
-			if vs := catalog.CheckMapping(&c.Mapping); len(vs) > 0 {
-				s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", c.Mapping.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
-				continue
-			}
-		}
-		out = append(out, c)
-	}
-	return out
+	return slices.DeleteFunc(rows, func(c catalog.Change) bool {
+		return c.Kind == catalog.MappingChange && !c.Delete && s.breaksRule(&c.Mapping)
+	})
 }
 
 // validMappings is valid for a list of mappings.
 func (s *Store) validMappings(ms []catalog.Mapping) []catalog.Mapping {
-	out := ms[:0]
-	for _, m := range ms {
-		if vs := catalog.CheckMapping(&m); len(vs) > 0 {
-			s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", m.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
-			continue
-		}
-		out = append(out, m)
+	return slices.DeleteFunc(ms, func(m catalog.Mapping) bool { return s.breaksRule(&m) })
+}
+
+func (s *Store) breaksRule(m *catalog.Mapping) bool {
+	vs := catalog.CheckMapping(m)
+	if len(vs) > 0 {
+		s.log.Error("mapping in the database breaks a rule; not serving it", "mapping", m.ID, "problem", (&catalog.InvalidError{Violations: vs}).Error())
 	}
-	return out
+	return len(vs) > 0
 }
 
 // loadAll reads the whole catalog.
