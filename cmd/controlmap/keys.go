@@ -11,9 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/postgres"
 	"github.com/controlmap/controlmap/internal/tenancy"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // keysCommand manages tenants' API keys directly in the database, for
@@ -42,14 +44,13 @@ func keysCommand() *cobra.Command {
 			if len(createTenant) > 200 {
 				return fmt.Errorf("--create-tenant: at most 200 characters")
 			}
-			return withStore(cmd.Context(), url, func(ctx context.Context, st *postgres.Store) error {
+			return withStore(cmd.Context(), url, func(ctx context.Context, w *writes.Writer) error {
 				if createTenant != "" {
-					if _, err := st.CreateTenant(ctx, tenancy.Tenant{ID: tenant, DisplayName: createTenant}); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+					if _, err := w.CreateTenant(ctx, tenancy.Tenant{ID: tenant, DisplayName: createTenant}); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 						return err
 					}
 				}
-				id, secret := tenancy.NewSecret()
-				k, _, err := st.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: tenant, Scopes: sc, Hash: tenancy.Hash(secret)})
+				k, secret, _, err := w.CreateAPIKey(ctx, tenant, sc)
 				if err != nil {
 					return err
 				}
@@ -72,8 +73,8 @@ func keysCommand() *cobra.Command {
 			if !ok || !strings.HasPrefix(keyName, "tenants/") {
 				return fmt.Errorf("--key must be tenants/{tenant}/apiKeys/{key}")
 			}
-			return withStore(cmd.Context(), url, func(ctx context.Context, st *postgres.Store) error {
-				k, _, err := st.RevokeAPIKey(ctx, t, id)
+			return withStore(cmd.Context(), url, func(ctx context.Context, w *writes.Writer) error {
+				k, _, err := w.RevokeAPIKey(ctx, t, id)
 				if err != nil {
 					return err
 				}
@@ -103,8 +104,9 @@ func parseScopes(s string) ([]cmv1.Scope, error) {
 }
 
 // withStore opens the PostgreSQL store, waits for it to load, runs fn as
-// the operator's command line, and closes it.
-func withStore(ctx context.Context, url string, fn func(context.Context, *postgres.Store) error) error {
+// the operator's command line (under the same rules as the API), and
+// closes it.
+func withStore(ctx context.Context, url string, fn func(context.Context, *writes.Writer) error) error {
 	if url == "" {
 		return fmt.Errorf("--database-url (or CONTROLMAP_DATABASE_URL, DATABASE_URL) is required")
 	}
@@ -122,5 +124,5 @@ func withStore(ctx context.Context, url string, fn func(context.Context, *postgr
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return fn(store.WithActor(ctx, tenancy.Actor{Name: "operator-cli", Method: "controlmap keys"}), st)
+	return fn(auth.WithPrincipal(ctx, auth.Principal{Name: "operator-cli", Operator: true}, "controlmap keys"), writes.New(st))
 }

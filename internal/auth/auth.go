@@ -124,6 +124,13 @@ func PrincipalFrom(ctx context.Context) Principal {
 	return anonymous
 }
 
+// WithPrincipal records p as the caller of ctx, and as the actor of the
+// audit events of the writes made with it through method.
+func WithPrincipal(ctx context.Context, p Principal, method string) context.Context {
+	ctx = context.WithValue(ctx, principalKey{}, p)
+	return store.WithActor(ctx, tenancy.Actor{Tenant: p.Tenant, Name: p.Name, Method: method})
+}
+
 // Authenticator checks bearer tokens: the operator's admin token, or a
 // tenant's API key looked up in the store's directory (no I/O).
 type Authenticator struct {
@@ -150,9 +157,7 @@ func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
-		ctx = context.WithValue(ctx, principalKey{}, p)
-		ctx = store.WithActor(ctx, tenancy.Actor{Tenant: p.Tenant, Name: p.Name, Method: info.FullMethod})
-		return handler(ctx, req)
+		return handler(WithPrincipal(ctx, p, info.FullMethod), req)
 	}
 }
 

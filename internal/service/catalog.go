@@ -10,17 +10,21 @@ import (
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // CatalogServer implements cmv1.CatalogServiceServer over a store's
 // snapshot.
 type CatalogServer struct {
 	cmv1.UnimplementedCatalogServiceServer
-	store store.Store
+	store  store.Store
+	writes *writes.Writer
 }
 
 // NewCatalogServer returns the catalog service over s.
-func NewCatalogServer(s store.Store) *CatalogServer { return &CatalogServer{store: s} }
+func NewCatalogServer(s store.Store) *CatalogServer {
+	return &CatalogServer{store: s, writes: writes.New(s)}
+}
 
 // ListFrameworks implements cmv1.CatalogServiceServer.
 func (s *CatalogServer) ListFrameworks(ctx context.Context, req *cmv1.ListFrameworksRequest) (*cmv1.ListFrameworksResponse, error) {

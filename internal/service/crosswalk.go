@@ -6,22 +6,24 @@ import (
 	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
-	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // CrosswalkServer implements cmv1.CrosswalkServiceServer.
 type CrosswalkServer struct {
 	cmv1.UnimplementedCrosswalkServiceServer
-	store store.Store
+	store  store.Store
+	writes *writes.Writer
 }
 
 // NewCrosswalkServer returns the crosswalk service over s.
-func NewCrosswalkServer(s store.Store) *CrosswalkServer { return &CrosswalkServer{store: s} }
+func NewCrosswalkServer(s store.Store) *CrosswalkServer {
+	return &CrosswalkServer{store: s, writes: writes.New(s)}
+}
 
 // ListMappings implements cmv1.CrosswalkServiceServer.
 func (s *CrosswalkServer) ListMappings(ctx context.Context, req *cmv1.ListMappingsRequest) (*cmv1.ListMappingsResponse, error) {
@@ -122,9 +124,6 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 	if err != nil {
 		return nil, err
 	}
-	if err := mayWrite(ctx, g, g.Ref(src), g.Ref(dst)); err != nil {
-		return nil, err
-	}
 	m := catalog.Mapping{
 		Source:          g.Ref(src),
 		Target:          g.Ref(dst),
@@ -132,62 +131,19 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 		Strength:        in.GetStrength(),
 		ReverseStrength: in.GetReverseStrength(),
 		Rationale:       in.GetRationale(),
-		Justification:   strings.TrimSpace(in.GetJustification()),
+		Justification:   in.GetJustification(),
 	}
-	catalog.FillStrengths(&m)
-	applyProvenance(&m.Provenance, in.GetProvenance(), nil)
-	s.fillDefaults(ctx, &m)
-	if err := checkMapping(&m); err != nil {
-		return nil, err
-	}
-	stored, err := s.store.CreateMapping(ctx, m)
+	applyProvenance(&m.Provenance, in.GetProvenance())
+	stored, err := s.writes.CreateMapping(ctx, m)
 	if err != nil {
 		return nil, err
 	}
 	return &cmv1.CreateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
 }
 
-// fillDefaults sets what a request may leave out: method HUMAN, status
-// DRAFT, the caller as author.
-func (s *CrosswalkServer) fillDefaults(ctx context.Context, m *catalog.Mapping) {
-	if m.Provenance.Method == 0 {
-		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_HUMAN
-	}
-	if m.Provenance.Status == 0 {
-		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
-	}
-	if m.Provenance.Author == "" {
-		m.Provenance.Author = auth.PrincipalFrom(ctx).Name
-	}
-}
-
-func checkMapping(m *catalog.Mapping) error {
-	vs := catalog.CheckMapping(m)
-	if len(vs) == 0 {
-		return nil
-	}
-	for i := range vs {
-		vs[i].Field = "mapping." + vs[i].Field
-	}
-	return invalidAll(vs)
-}
-
-// applyProvenance copies the writable provenance fields of in onto p: all of
-// them when paths is nil, else those paths names.
-func applyProvenance(p *catalog.Provenance, in *cmv1.Provenance, paths map[string]bool) {
-	all := paths == nil || paths["provenance"]
-	if all || paths["provenance.document"] {
-		p.Document = strings.TrimSpace(in.GetDocument())
-	}
-	if all || paths["provenance.method"] {
-		p.Method = in.GetMethod()
-	}
-	if all || paths["provenance.status"] {
-		p.Status = in.GetStatus()
-	}
-	if all || paths["provenance.author"] {
-		p.Author = strings.TrimSpace(in.GetAuthor())
-	}
+// applyProvenance copies the writable provenance fields of in onto p.
+func applyProvenance(p *catalog.Provenance, in *cmv1.Provenance) {
+	p.Document, p.Method, p.Status, p.Author = in.GetDocument(), in.GetMethod(), in.GetStatus(), in.GetAuthor()
 }
 
 // mutablePaths are the update_mask paths UpdateMapping accepts.
@@ -208,70 +164,25 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 	if err != nil {
 		return nil, err
 	}
-	g := viewOf(ctx, s.store)
-	paths, ends, err := updatePaths(g, in, req.GetUpdateMask().GetPaths())
+	patch, err := updatePatch(viewOf(ctx, s.store), in, req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.store.UpdateMapping(ctx, id, in.GetEtag(), func(m *catalog.Mapping) error {
-		if !seesStored(g, m) {
-			return notFound("mapping", in.GetName())
-		}
-		if err := mayWrite(ctx, g, m.Source, m.Target); err != nil {
-			return err
-		}
-		for p, ref := range ends {
-			cur := m.Source
-			if p == "target" {
-				cur = m.Target
-			}
-			if ref != cur {
-				return invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
-			}
-		}
-		if paths["relationship"] {
-			m.Relationship = in.GetRelationship()
-		}
-		if paths["strength"] {
-			m.Strength = in.GetStrength()
-		}
-		if paths["reverse_strength"] {
-			m.ReverseStrength = in.GetReverseStrength()
-		}
-		if paths["relationship"] {
-			// A strength the new relationship fixes follows it unless the
-			// request sets it too; one left to judgement must be sent.
-			if lo, hi := catalog.StrengthRange(m.Relationship); lo == hi && !paths["strength"] {
-				m.Strength = lo
-			}
-			if lo, hi := catalog.ReverseStrengthRange(m.Relationship); lo == hi && !paths["reverse_strength"] {
-				m.ReverseStrength = lo
-			}
-		}
-		if paths["rationale"] {
-			m.Rationale = in.GetRationale()
-		}
-		if paths["justification"] {
-			m.Justification = strings.TrimSpace(in.GetJustification())
-		}
-		applyProvenance(&m.Provenance, in.GetProvenance(), paths)
-		s.fillDefaults(ctx, m)
-		return checkMapping(m)
-	})
+	stored, err := s.writes.UpdateMapping(ctx, id, in.GetEtag(), patch)
 	if err != nil {
 		return nil, err
 	}
 	return &cmv1.UpdateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
 }
 
-// updatePaths validates an update mask. An empty mask means every mutable
-// field. Output-only fields are ignored, and so are source and target when
-// they name the current ends (clients may send the whole resource back):
-// they are returned, resolved, for the store-side check; changing an end is
-// refused.
-func updatePaths(g catalog.View, in *cmv1.Mapping, mask []string) (map[string]bool, map[string]catalog.ControlRef, error) {
+// updatePatch reads an update mask into the patch it asks for. An empty
+// mask means every mutable field. Output-only fields are ignored, and so
+// are source and target when they name the current ends (clients may send
+// the whole resource back): they go in the patch, resolved, for the writer
+// to compare with the stored ends.
+func updatePatch(g catalog.View, in *cmv1.Mapping, mask []string) (writes.MappingPatch, error) {
+	var patch writes.MappingPatch
 	paths := map[string]bool{}
-	ends := map[string]catalog.ControlRef{}
 	if len(mask) == 0 {
 		for _, p := range mutablePaths {
 			paths[p] = true
@@ -291,40 +202,48 @@ func updatePaths(g catalog.View, in *cmv1.Mapping, mask []string) (map[string]bo
 			}
 			id, err := resolveControl(g, "mapping."+p, name)
 			if err != nil {
-				return nil, nil, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
+				return patch, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
 			}
-			ends[p] = g.Ref(id)
+			ref := g.Ref(id)
+			if p == "source" {
+				patch.Source = &ref
+			} else {
+				patch.Target = &ref
+			}
 		default:
-			return nil, nil, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
+			return patch, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
 		}
 	}
-	return paths, ends, nil
-}
-
-// seesStored reports whether the caller may see a mapping as the store
-// holds it: both ends in frameworks of the view. A mapping of another tenant
-// is answered NOT_FOUND, exactly like one that does not exist.
-func seesStored(g catalog.View, m *catalog.Mapping) bool {
-	a, okA := g.ExactControl(m.Source)
-	b, okB := g.ExactControl(m.Target)
-	return okA && okB && g.SeesControl(a) && g.SeesControl(b)
-}
-
-// mayWrite says whether the caller may write a mapping between two visible
-// controls: the operator writes public mappings; a tenant writes mappings
-// that have at least one end in a framework it owns, and nothing else.
-func mayWrite(ctx context.Context, g catalog.View, a, b catalog.ControlRef) error {
-	p := auth.PrincipalFrom(ctx)
-	if p.Operator {
-		return nil
+	all := paths["provenance"]
+	if paths["relationship"] {
+		patch.Relationship = in.GetRelationship().Enum()
 	}
-	for _, r := range []catalog.ControlRef{a, b} {
-		if f, ok := g.Framework(r.Framework); ok && p.Tenant != "" && f.Owner == p.Tenant {
-			return nil
-		}
+	if paths["strength"] {
+		patch.Strength = proto.Int32(in.GetStrength())
 	}
-	return withDetails(codes.PermissionDenied, "a tenant writes mappings of its own internal controls; mappings between public controls are the operator's",
-		&errdetails.ErrorInfo{Reason: "NOT_OWNER", Domain: errorDomain})
+	if paths["reverse_strength"] {
+		patch.ReverseStrength = proto.Int32(in.GetReverseStrength())
+	}
+	if paths["rationale"] {
+		patch.Rationale = in.GetRationale().Enum()
+	}
+	if paths["justification"] {
+		patch.Justification = proto.String(in.GetJustification())
+	}
+	pv := in.GetProvenance()
+	if all || paths["provenance.document"] {
+		patch.Document = proto.String(pv.GetDocument())
+	}
+	if all || paths["provenance.method"] {
+		patch.Method = pv.GetMethod().Enum()
+	}
+	if all || paths["provenance.status"] {
+		patch.Status = pv.GetStatus().Enum()
+	}
+	if all || paths["provenance.author"] {
+		patch.Author = proto.String(pv.GetAuthor())
+	}
+	return patch, nil
 }
 
 // DeleteMapping implements cmv1.CrosswalkServiceServer.
@@ -333,13 +252,7 @@ func (s *CrosswalkServer) DeleteMapping(ctx context.Context, req *cmv1.DeleteMap
 	if err != nil {
 		return nil, err
 	}
-	g := viewOf(ctx, s.store)
-	rev, err := s.store.DeleteMapping(ctx, id, req.GetEtag(), func(m *catalog.Mapping) error {
-		if !seesStored(g, m) {
-			return notFound("mapping", req.GetName())
-		}
-		return mayWrite(ctx, g, m.Source, m.Target)
-	})
+	rev, err := s.writes.DeleteMapping(ctx, id, req.GetEtag())
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // errorDomain is the ErrorInfo domain of every error this service returns.
@@ -80,7 +82,15 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 	}
 	var inv *catalog.InvalidError
 	var nf *store.NotFoundError
+	var de *writes.DeniedError
+	var ce *store.CompactedError
 	switch {
+	case errors.As(err, &de):
+		return withDetails(codes.PermissionDenied, de.Message, &errdetails.ErrorInfo{Reason: de.Reason, Domain: errorDomain})
+	case errors.As(err, &ce):
+		return withDetails(codes.OutOfRange, ce.Error()+"; start again from a revision the log keeps",
+			&errdetails.ErrorInfo{Reason: "CHANGES_COMPACTED", Domain: errorDomain,
+				Metadata: map[string]string{"oldest_revision": strconv.FormatInt(ce.Oldest, 10)}})
 	case errors.As(err, &inv):
 		return invalidAll(inv.Violations)
 	case errors.As(err, &nf):

@@ -5,76 +5,40 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/resource"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/tenancy"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // TenantServer implements cmv1.TenantServiceServer.
 type TenantServer struct {
 	cmv1.UnimplementedTenantServiceServer
-	store store.Store
+	store  store.Store
+	writes *writes.Writer
 }
 
 // NewTenantServer returns the tenant service over s.
-func NewTenantServer(s store.Store) *TenantServer { return &TenantServer{store: s} }
+func NewTenantServer(s store.Store) *TenantServer {
+	return &TenantServer{store: s, writes: writes.New(s)}
+}
 
 const maxDisplayName = 200
 
 // CreateTenant implements cmv1.TenantServiceServer (the operator's alone,
 // as the auth interceptor enforces).
 func (s *TenantServer) CreateTenant(ctx context.Context, req *cmv1.CreateTenantRequest) (*cmv1.CreateTenantResponse, error) {
-	if !tenancy.ValidTenantID(req.GetTenantId()) {
-		return nil, invalid("tenant_id", "must match [a-z0-9][a-z0-9.-]{0,62}, got %q", req.GetTenantId())
-	}
-	name := strings.TrimSpace(req.GetTenant().GetDisplayName())
-	if name == "" || utf8.RuneCountInString(name) > maxDisplayName || !utf8.ValidString(name) {
-		return nil, invalid("tenant.display_name", "is required: valid UTF-8, at most %d characters", maxDisplayName)
-	}
-	if err := s.freeTenantID(req.GetTenantId()); err != nil {
-		return nil, err
-	}
-	t, err := s.store.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: name})
+	t, err := s.writes.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: req.GetTenant().GetDisplayName()})
 	if err != nil {
 		return nil, err
 	}
 	return &cmv1.CreateTenantResponse{Tenant: tenantProto(t), Revision: t.Revision}, nil
-}
-
-// reservedTenantIDs are the prefixes of reference framework ids: a tenant
-// named so would own the ids of frameworks the content may ship.
-var reservedTenantIDs = []string{"iso", "iec", "nist", "owasp", "cis", "csa", "eu", "soc", "pci", "hipaa", "aicpa", "controlmap"}
-
-// freeTenantID refuses an id whose framework prefix ("{id}-") overlaps
-// another tenant's or a reference framework's: internal framework ids start
-// with their tenant's prefix, so no two tenants may share one, and no tenant
-// can see or squat another's ids.
-func (s *TenantServer) freeTenantID(id string) error {
-	overlaps := func(other string) bool {
-		return strings.HasPrefix(id+"-", other+"-") || strings.HasPrefix(other+"-", id+"-")
-	}
-	for _, r := range reservedTenantIDs {
-		if overlaps(r) {
-			return invalid("tenant_id", "%q is reserved for reference frameworks", id)
-		}
-	}
-	for _, f := range s.store.Snapshot().Frameworks() {
-		if f.Owner == "" && strings.HasPrefix(f.ID, id+"-") {
-			return invalid("tenant_id", "%q is the prefix of the reference framework %s", id, f.ID)
-		}
-	}
-	for _, t := range s.store.Directory().Tenants() {
-		if t.ID != id && overlaps(t.ID) {
-			return invalid("tenant_id", "%q overlaps the tenant %q: framework ids start with the tenant id and a dash", id, t.ID)
-		}
-	}
-	return nil
 }
 
 // GetTenant implements cmv1.TenantServiceServer.
@@ -112,22 +76,7 @@ func (s *TenantServer) CreateApiKey(ctx context.Context, req *cmv1.CreateApiKeyR
 	if err != nil {
 		return nil, err
 	}
-	scopes := req.GetApiKey().GetScopes()
-	if len(scopes) == 0 || len(scopes) > 3 {
-		return nil, invalid("api_key.scopes", "list one to three of SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN")
-	}
-	seen := map[cmv1.Scope]bool{}
-	for i, sc := range scopes {
-		if err := checkEnum("api_key.scopes["+strconv.Itoa(i)+"]", sc, cmv1.Scope_name, false); err != nil {
-			return nil, err
-		}
-		if seen[sc] {
-			return nil, invalid("api_key.scopes["+strconv.Itoa(i)+"]", "%s is listed twice", sc)
-		}
-		seen[sc] = true
-	}
-	id, secret := tenancy.NewSecret()
-	k, rev, err := s.store.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: tenant, Scopes: scopes, Hash: tenancy.Hash(secret)})
+	k, secret, rev, err := s.writes.CreateAPIKey(ctx, tenant, req.GetApiKey().GetScopes())
 	if err != nil {
 		return nil, err
 	}
@@ -157,9 +106,12 @@ func (s *TenantServer) RevokeApiKey(ctx context.Context, req *cmv1.RevokeApiKeyR
 	if err != nil {
 		return nil, err
 	}
-	k, rev, err := s.store.RevokeAPIKey(ctx, tenant, id)
+	k, rev, err := s.writes.RevokeAPIKey(ctx, tenant, id)
 	if err != nil {
 		return nil, err
+	}
+	if rev == 0 { // revoked before: nothing was written
+		rev = s.store.Snapshot().Revision()
 	}
 	return &cmv1.RevokeApiKeyResponse{ApiKey: keyProto(&k), Revision: rev}, nil
 }
@@ -219,10 +171,6 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 	return resp, nil
 }
 
-func tenantProto(t tenancy.Tenant) *cmv1.Tenant {
-	return &cmv1.Tenant{Name: tenancy.TenantName(t.ID), DisplayName: t.DisplayName, CreateTime: timestamp(t.CreateTime), Revision: t.Revision}
-}
+func tenantProto(t tenancy.Tenant) *cmv1.Tenant { return resource.Tenant(&t) }
 
-func keyProto(k *tenancy.APIKey) *cmv1.ApiKey {
-	return &cmv1.ApiKey{Name: tenancy.KeyName(k.Tenant, k.ID), Scopes: k.Scopes, CreateTime: timestamp(k.CreateTime), RevokeTime: timestamp(k.RevokeTime)}
-}
+func keyProto(k *tenancy.APIKey) *cmv1.ApiKey { return resource.APIKey(k) }

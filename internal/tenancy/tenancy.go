@@ -26,7 +26,7 @@ type APIKey struct {
 	ID         string
 	Tenant     string
 	Scopes     []cmv1.Scope
-	Hash       [sha256.Size]byte
+	Hash       [sha256.Size]byte `json:"-"` // never serialized
 	CreateTime time.Time
 	// RevokeTime is zero while the key is valid.
 	RevokeTime time.Time

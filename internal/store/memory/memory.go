@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,24 +14,40 @@ import (
 
 // Store keeps the catalog in memory.
 type Store struct {
-	mu       sync.Mutex // serializes writers
-	graph    atomic.Pointer[catalog.Graph]
-	dir      atomic.Pointer[tenancy.Directory]
+	mu       sync.Mutex // serializes writers; guards what follows it
 	tenants  []tenancy.Tenant
 	keys     []tenancy.APIKey
 	audit    []tenancy.AuditEvent // oldest first
+	log      []store.Record       // oldest first
+	logStart int64                // the oldest revision the log holds all changes of
+	retain   time.Duration
 	now      func() time.Time
+
+	graph    atomic.Pointer[catalog.Graph]
+	dir      atomic.Pointer[tenancy.Directory]
 	revision store.Revisions
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns a store that serves g and counts revisions on from it.
+// DefaultRetention is how long the change log keeps a change by default.
+const DefaultRetention = 24 * time.Hour
+
+// New returns a store that serves g and counts revisions on from it. Its
+// change log starts after g and keeps changes for DefaultRetention.
 func New(g *catalog.Graph) *Store {
-	s := &Store{now: time.Now}
+	s := &Store{now: time.Now, retain: DefaultRetention, logStart: g.Revision() + 1}
 	s.graph.Store(g)
 	s.dir.Store(tenancy.NewDirectory(g.Revision(), nil, nil))
 	return s
+}
+
+// SetRetention sets how long the change log keeps a change (at least the
+// changes of the latest write are always kept).
+func (s *Store) SetRetention(d time.Duration) {
+	s.mu.Lock()
+	s.retain = d
+	s.mu.Unlock()
 }
 
 // Snapshot implements store.Store.
@@ -41,159 +56,92 @@ func (s *Store) Snapshot() *catalog.Graph { return s.graph.Load() }
 // Directory implements store.Store.
 func (s *Store) Directory() *tenancy.Directory { return s.dir.Load() }
 
-// CreateMapping implements store.Store.
-func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
-	if err := ctx.Err(); err != nil {
-		return catalog.Mapping{}, err
-	}
-	if err := store.CheckMapping(&m); err != nil {
-		return catalog.Mapping{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.graph.Load()
-	a, okA := g.ExactControl(m.Source)
-	b, okB := g.ExactControl(m.Target)
-	switch {
-	case !okA:
-		return catalog.Mapping{}, store.NotFound("control", m.Source.Name())
-	case !okB:
-		return catalog.Mapping{}, store.NotFound("control", m.Target.Name())
-	}
-	if other, dup := g.MappingBetween(a, b); dup {
-		return catalog.Mapping{}, fmt.Errorf("%w: %s and %s are already mapped by %s",
-			store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
-	}
-	m.ID = store.NewMappingID()
-	m.Revision = g.Revision() + 1
-	m.BuiltIn = false
-	now := s.now().UTC()
-	m.Provenance.CreateTime, m.Provenance.UpdateTime = now, now
-	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Mapping: m}}, store.Event(ctx, catalog.MappingName(m.ID), "", nil, m)); err != nil {
-		return catalog.Mapping{}, err
-	}
-	return m, nil
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }
+
+// Ready implements store.Store: a memory store is ready from the start.
+func (s *Store) Ready() bool { return true }
+
+// WaitForRevision implements store.Store.
+func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
+	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
 }
 
-// UpdateMapping implements store.Store.
-func (s *Store) UpdateMapping(ctx context.Context, id, etag string, change func(*catalog.Mapping) error) (catalog.Mapping, error) {
-	if err := ctx.Err(); err != nil {
-		return catalog.Mapping{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g := s.graph.Load()
-	cur, err := find(g, id)
-	if err != nil {
-		return catalog.Mapping{}, err
-	}
-	next := cur
-	if err := change(&next); err != nil {
-		return catalog.Mapping{}, err
-	}
-	if err := checkEtag(&cur, etag); err != nil {
-		return catalog.Mapping{}, err
-	}
-	store.KeepIdentity(&next, cur)
-	if err := store.CheckMapping(&next); err != nil {
-		return catalog.Mapping{}, err
-	}
-	next.Provenance.UpdateTime = s.now().UTC()
-	next.Revision = g.Revision() + 1
-	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Mapping: next}}, store.Event(ctx, catalog.MappingName(id), "", cur, next)); err != nil {
-		return catalog.Mapping{}, err
-	}
-	return next, nil
-}
-
-// DeleteMapping implements store.Store.
-func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
+// Update implements store.Writer: writers take turns; each works on the
+// current catalog and publishes the next one, which shares all that the
+// write left alone.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	cur, err := find(g, id)
+	tx := &tx{g: g, rev: g.Revision() + 1, now: s.now().UTC(), tenants: s.tenants, keys: s.keys}
+	a, err := fn(tx)
+	if err == nil {
+		err = tx.flush()
+	}
 	if err != nil {
 		return 0, err
 	}
-	if check != nil {
-		if err := check(&cur); err != nil {
-			return 0, err
+	if len(tx.changes) == 0 {
+		return 0, nil
+	}
+	ev := store.Event(ctx, a, tx.rev)
+	ev.Time = tx.now
+	s.audit = append(s.audit, ev)
+	s.appendLog(tx)
+	s.tenants, s.keys = tx.tenants, tx.keys
+	s.dir.Store(tenancy.NewDirectory(tx.rev, s.tenants, s.keys))
+	s.graph.Store(tx.g.WithRevision(tx.rev))
+	s.revision.Publish()
+	return tx.rev, nil
+}
+
+// appendLog records a write's changes, without key hashes, and lets go of
+// those older than the retention.
+func (s *Store) appendLog(tx *tx) {
+	for i, c := range tx.changes {
+		c.APIKey.Hash = [32]byte{}
+		s.log = append(s.log, store.Record{Revision: tx.rev, Index: int32(i), Time: tx.now, Change: c})
+	}
+	cut := tx.now.Add(-s.retain)
+	n := 0
+	for n < len(s.log) && s.log[n].Time.Before(cut) && s.log[n].Revision < tx.rev {
+		n++
+	}
+	if n > 0 {
+		// Keep whole revisions: the log starts at a revision boundary.
+		for n < len(s.log) && s.log[n].Revision == s.log[n-1].Revision {
+			n++
 		}
+		s.logStart = s.log[n].Revision
+		s.log = slices.Clone(s.log[n:])
 	}
-	if err := checkEtag(&cur, etag); err != nil {
-		return 0, err
-	}
-	if err := s.publish(g, []catalog.Change{{Kind: catalog.MappingChange, Delete: true, Mapping: cur}}, store.Event(ctx, catalog.MappingName(id), "", cur, nil)); err != nil {
-		return 0, err
-	}
-	return g.Revision() + 1, nil
 }
 
-// CreateTenant implements store.Store.
-func (s *Store) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Tenant, error) {
+// Changes implements store.ChangeLog.
+func (s *Store) Changes(ctx context.Context, from store.Position, limit int) ([]store.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return tenancy.Tenant{}, err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.dir.Load().Tenant(t.ID); taken {
-		return tenancy.Tenant{}, fmt.Errorf("%w: tenant %s", store.ErrAlreadyExists, tenancy.TenantName(t.ID))
+	if from.Revision < s.logStart {
+		return nil, &store.CompactedError{Asked: from.Revision, Oldest: s.logStart}
 	}
-	g := s.graph.Load()
-	t.Revision = g.Revision() + 1
-	t.CreateTime = s.now().UTC()
-	s.tenants = append(slices.Clip(s.tenants), t)
-	s.commitTenancy(g, store.Event(ctx, tenancy.TenantName(t.ID), t.ID, nil, t))
-	return t, nil
-}
-
-// CreateAPIKey implements store.Store.
-func (s *Store) CreateAPIKey(ctx context.Context, k tenancy.APIKey) (tenancy.APIKey, int64, error) {
-	if err := ctx.Err(); err != nil {
-		return tenancy.APIKey{}, 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.dir.Load().Tenant(k.Tenant); !ok {
-		return tenancy.APIKey{}, 0, store.NotFound("tenant", tenancy.TenantName(k.Tenant))
-	}
-	g := s.graph.Load()
-	k.CreateTime = s.now().UTC()
-	s.keys = append(slices.Clip(s.keys), k)
-	s.commitTenancy(g, store.Event(ctx, tenancy.KeyName(k.Tenant, k.ID), k.Tenant, nil, keyRecord(k)))
-	return k, g.Revision() + 1, nil
-}
-
-// RevokeAPIKey implements store.Store.
-func (s *Store) RevokeAPIKey(ctx context.Context, tenant, id string) (tenancy.APIKey, int64, error) {
-	if err := ctx.Err(); err != nil {
-		return tenancy.APIKey{}, 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.keys, func(k tenancy.APIKey) bool { return k.Tenant == tenant && k.ID == id })
-	if i < 0 {
-		return tenancy.APIKey{}, 0, store.NotFound("api key", tenancy.KeyName(tenant, id))
-	}
-	g := s.graph.Load()
-	before := s.keys[i]
-	if before.Revoked() {
-		return before, g.Revision(), nil // revoking twice writes nothing
-	}
-	after := before
-	after.RevokeTime = s.now().UTC()
-	s.keys = slices.Clone(s.keys)
-	s.keys[i] = after
-	s.commitTenancy(g, store.Event(ctx, tenancy.KeyName(tenant, id), tenant, keyRecord(before), keyRecord(after)))
-	return after, g.Revision() + 1, nil
-}
-
-// keyRecord is what the audit trail keeps of a key: never its hash.
-func keyRecord(k tenancy.APIKey) map[string]any {
-	return map[string]any{"name": tenancy.KeyName(k.Tenant, k.ID), "scopes": k.Scopes, "revoked": k.Revoked()}
+	i, _ := slices.BinarySearchFunc(s.log, from, func(r store.Record, p store.Position) int {
+		switch {
+		case (store.Position{Revision: r.Revision, Index: r.Index}).Before(p):
+			return -1
+		case r.Revision == p.Revision && r.Index == p.Index:
+			return 0
+		}
+		return 1
+	})
+	end := min(len(s.log), i+limit)
+	return slices.Clone(s.log[i:end]), nil
 }
 
 // AuditEvents implements store.Store.
@@ -214,60 +162,159 @@ func (s *Store) AuditEvents(ctx context.Context, tenant string, all bool, before
 	return out, nil
 }
 
-// Close implements store.Store.
-func (s *Store) Close() error { return nil }
-
-// Ready implements store.Store: a memory store is ready from the start.
-func (s *Store) Ready() bool { return true }
-
-// WaitForRevision implements store.Store.
-func (s *Store) WaitForRevision(ctx context.Context, rev int64) error {
-	return s.revision.Wait(ctx, rev, func() int64 { return s.Snapshot().Revision() })
+// tx is a write in progress: catalog changes are applied to a working
+// Graph before the next read, so reads see the write's own changes.
+type tx struct {
+	g       *catalog.Graph
+	rev     int64
+	now     time.Time
+	pending []catalog.Change // written, not yet applied to g
+	changes []store.Change
+	tenants []tenancy.Tenant // copied on first write
+	keys    []tenancy.APIKey
 }
 
-func find(g *catalog.Graph, id string) (catalog.Mapping, error) {
-	m, ok := g.Mapping(id)
-	if !ok {
-		return catalog.Mapping{}, store.NotFound("mapping", catalog.MappingName(id))
+func (t *tx) flush() error {
+	if len(t.pending) == 0 {
+		return nil
 	}
-	return m.Mapping, nil
-}
-
-func checkEtag(m *catalog.Mapping, etag string) error {
-	if etag != "" && etag != m.Etag() {
-		return fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
-			store.ErrEtagMismatch, catalog.MappingName(m.ID), m.Etag(), etag)
-	}
-	return nil
-}
-
-// publish applies the changes to g and makes the result current with the
-// audit event of the write: the next Graph shares all that the changes leave
-// alone, so a write costs what it changes. Nothing changes if they do not
-// apply.
-func (s *Store) publish(g *catalog.Graph, changes []catalog.Change, ev tenancy.AuditEvent) error {
-	ng, err := g.Apply(g.Revision()+1, changes)
+	g, err := t.g.Apply(t.rev, t.pending)
+	t.pending = nil
 	if err != nil {
 		return err
 	}
-	s.record(ng.Revision(), ev)
-	s.dir.Store(tenancy.NewDirectory(ng.Revision(), s.tenants, s.keys))
-	s.graph.Store(ng)
-	s.revision.Publish()
+	t.g = g
 	return nil
 }
 
-// commitTenancy publishes a change to tenants or keys: the catalog is the
-// same at the next revision.
-func (s *Store) commitTenancy(g *catalog.Graph, ev tenancy.AuditEvent) {
-	ng := g.WithRevision(g.Revision() + 1)
-	s.record(ng.Revision(), ev)
-	s.dir.Store(tenancy.NewDirectory(ng.Revision(), s.tenants, s.keys))
-	s.graph.Store(ng)
-	s.revision.Publish()
+func (t *tx) Now() time.Time { return t.now }
+
+func (t *tx) Write(changes ...store.Change) {
+	for _, c := range changes {
+		c = c.At(t.rev)
+		t.changes = append(t.changes, c)
+		if cc, ok := c.Catalog(); ok {
+			t.pending = append(t.pending, cc)
+			continue
+		}
+		switch c.Kind {
+		case store.KindTenant:
+			t.tenants = upsert(t.tenants, c.Tenant, func(x tenancy.Tenant) bool { return x.ID == c.Tenant.ID })
+		case store.KindAPIKey:
+			t.keys = upsert(t.keys, c.APIKey, func(x tenancy.APIKey) bool { return x.Tenant == c.APIKey.Tenant && x.ID == c.APIKey.ID })
+		}
+	}
 }
 
-func (s *Store) record(rev int64, ev tenancy.AuditEvent) {
-	ev.Revision, ev.Time = rev, s.now().UTC()
-	s.audit = append(s.audit, ev)
+// upsert returns a copy of list with v replacing the element same matches,
+// or appended.
+func upsert[T any](list []T, v T, same func(T) bool) []T {
+	list = slices.Clone(list)
+	if i := slices.IndexFunc(list, same); i >= 0 {
+		list[i] = v
+		return list
+	}
+	return append(list, v)
+}
+
+func (t *tx) Framework(id string, _ store.Lock) (catalog.Framework, error) {
+	if err := t.flush(); err != nil {
+		return catalog.Framework{}, err
+	}
+	if f, ok := t.g.Framework(id); ok {
+		return f.Framework, nil
+	}
+	return catalog.Framework{}, store.NotFound("framework", catalog.FrameworkName(id))
+}
+
+func (t *tx) Control(framework, id string, _ store.Lock) (catalog.Control, error) {
+	if err := t.flush(); err != nil {
+		return catalog.Control{}, err
+	}
+	if c, ok := t.g.ExactControl(catalog.ControlRef{Framework: framework, Control: id}); ok {
+		return t.g.Control(c).Control, nil
+	}
+	return catalog.Control{}, store.NotFound("control", catalog.ControlName(framework, id))
+}
+
+func (t *tx) Controls(framework string) ([]catalog.Control, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	f, ok := t.g.Framework(framework)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]catalog.Control, 0, f.ControlCount())
+	for _, c := range t.g.Controls(f) {
+		out = append(out, c.Control)
+	}
+	return out, nil
+}
+
+func (t *tx) Mapping(id string) (catalog.Mapping, error) {
+	if err := t.flush(); err != nil {
+		return catalog.Mapping{}, err
+	}
+	if m, ok := t.g.Mapping(id); ok {
+		return m.Mapping, nil
+	}
+	return catalog.Mapping{}, store.NotFound("mapping", catalog.MappingName(id))
+}
+
+func (t *tx) MappingBetween(a, b catalog.ControlRef) (catalog.Mapping, bool, error) {
+	if err := t.flush(); err != nil {
+		return catalog.Mapping{}, false, err
+	}
+	ca, okA := t.g.ExactControl(a)
+	cb, okB := t.g.ExactControl(b)
+	if !okA || !okB {
+		return catalog.Mapping{}, false, nil
+	}
+	m, ok := t.g.MappingBetween(ca, cb)
+	if !ok {
+		return catalog.Mapping{}, false, nil
+	}
+	return m.Mapping, true, nil
+}
+
+func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	var ids []catalog.ControlID
+	if control != "" {
+		if c, ok := t.g.ExactControl(catalog.ControlRef{Framework: framework, Control: control}); ok {
+			ids = []catalog.ControlID{c}
+		}
+	} else if f, ok := t.g.Framework(framework); ok {
+		ids = f.ControlIDs()
+	}
+	var out []catalog.Mapping
+	seen := map[int32]bool{}
+	for _, id := range ids {
+		for _, e := range t.g.Edges(id) {
+			if !seen[e.Mapping] {
+				seen[e.Mapping] = true
+				out = append(out, t.g.MappingAt(e.Mapping).Mapping)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) Tenant(id string) (tenancy.Tenant, bool, error) {
+	i := slices.IndexFunc(t.tenants, func(x tenancy.Tenant) bool { return x.ID == id })
+	if i < 0 {
+		return tenancy.Tenant{}, false, nil
+	}
+	return t.tenants[i], true, nil
+}
+
+func (t *tx) APIKey(tenant, id string) (tenancy.APIKey, error) {
+	i := slices.IndexFunc(t.keys, func(k tenancy.APIKey) bool { return k.Tenant == tenant && k.ID == id })
+	if i < 0 {
+		return tenancy.APIKey{}, store.NotFound("api key", tenancy.KeyName(tenant, id))
+	}
+	return t.keys[i], nil
 }

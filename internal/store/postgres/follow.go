@@ -11,6 +11,7 @@ import (
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/store"
 )
 
 // follow keeps the catalog current until ctx ends: it loads it once the
@@ -67,7 +68,14 @@ func (s *Store) listen(ctx context.Context, backoff *backoff) error {
 		return err
 	}
 	backoff.reset()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) >= min(time.Minute, s.cfg.ChangeRetention) {
+			if err := s.prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("cannot delete old changes; retrying later", "err", err)
+			}
+			pruned = time.Now()
+		}
 		wait, cancel := context.WithTimeout(ctx, s.cfg.PollInterval)
 		go func() {
 			select {
@@ -110,12 +118,19 @@ func (s *Store) catchUp(ctx context.Context) error {
 		var reload, tenancyChanged bool
 		var rows []catalog.Change
 		if s.Ready() && rev > cur.Revision() {
-			var err error
-			if rows, reload, tenancyChanged, err = readChanges(ctx, tx, cur.Revision(), rev); err != nil {
+			var logStart int64
+			if err := tx.QueryRow(ctx, "SELECT log_start FROM store_state").Scan(&logStart); err != nil {
 				return err
 			}
+			reload = cur.Revision()+1 < logStart // the log no longer holds all we missed
+			if !reload {
+				var err error
+				if rows, reload, tenancyChanged, err = readChanges(ctx, tx, cur.Revision(), rev); err != nil {
+					return err
+				}
+			}
 		}
-		if !s.Ready() || tenancyChanged || rev < cur.Revision() {
+		if !s.Ready() || tenancyChanged || reload || rev < cur.Revision() {
 			dir, err := loadDirectory(ctx, tx, rev)
 			if err != nil {
 				return err
@@ -145,28 +160,33 @@ func (s *Store) catchUp(ctx context.Context) error {
 // written, in order, and whether a content load (which needs a reload) or
 // a change to tenancy happened among them.
 func readChanges(ctx context.Context, tx pgx.Tx, from, to int64) (rows []catalog.Change, reload, tenancyChanged bool, err error) {
-	res, err := tx.Query(ctx, `SELECT kind, body FROM changes WHERE revision > $1 AND revision <= $2 ORDER BY revision, idx`, from, to)
+	res, err := tx.Query(ctx, `SELECT body FROM changes WHERE revision > $1 AND revision <= $2 ORDER BY revision, idx`, from, to)
 	if err != nil {
 		return nil, false, false, err
 	}
 	defer res.Close()
 	for res.Next() {
-		var kind string
 		var body []byte
-		if err := res.Scan(&kind, &body); err != nil {
+		if err := res.Scan(&body); err != nil {
 			return nil, false, false, err
 		}
-		switch {
-		case kind == "tenancy":
+		var c store.Change
+		if body == nil {
+			reload = true // a row of an older release
+			continue
+		}
+		if err := json.Unmarshal(body, &c); err != nil {
+			return nil, false, false, err
+		}
+		if cc, ok := c.Catalog(); ok {
+			rows = append(rows, cc)
+			continue
+		}
+		switch c.Kind {
+		case store.KindTenant, store.KindAPIKey:
 			tenancyChanged = true
-		case body == nil: // a content load, or a row logged before rows carried their body
-			reload = true
 		default:
-			var c catalog.Change
-			if err := json.Unmarshal(body, &c); err != nil {
-				return nil, false, false, err
-			}
-			rows = append(rows, c)
+			reload = true // a content load
 		}
 	}
 	return rows, reload, tenancyChanged, res.Err()
@@ -201,43 +221,25 @@ func (s *Store) breaksRule(m *catalog.Mapping) bool {
 // loadAll reads the whole catalog.
 func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Graph, error) {
 	var b catalog.Builder
-	rows, err := tx.Query(ctx, `SELECT id, display_name, version, publisher, kind, description, tags, revision, owner FROM frameworks ORDER BY id`)
+	rows, err := tx.Query(ctx, "SELECT "+frameworkColumns+" FROM frameworks ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
-	var fws []catalog.Framework
-	for rows.Next() {
-		var f catalog.Framework
-		var kind int32
-		var tags []byte
-		if err := rows.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner); err != nil {
-			return nil, err
-		}
-		f.Kind = cmv1.FrameworkKind(kind)
-		if f.Tags, err = tagsFromJSON(tags); err != nil {
-			return nil, err
-		}
-		fws = append(fws, f)
-	}
-	if err := rows.Err(); err != nil {
+	fws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.Framework, error) { return scanFramework(r) })
+	if err != nil {
 		return nil, err
 	}
 	controls := map[string][]catalog.Control{}
-	rows, err = tx.Query(ctx, `SELECT framework_id, id, parent_id, title, summary, kind, assessable, aliases, tags, revision,
-			implementation, owner, evidence
-		FROM controls ORDER BY framework_id, position, id`)
+	rows, err = tx.Query(ctx, "SELECT framework_id, "+controlColumns+" FROM controls ORDER BY framework_id, position, id")
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var fw string
-		var c catalog.Control
-		var kind, impl int32
-		if err := rows.Scan(&fw, &c.ID, &c.Parent, &c.Title, &c.Summary, &kind, &c.Assessable, &c.Aliases, &c.Tags, &c.Revision,
-			&impl, &c.Owner, &c.Evidence); err != nil {
+		c, err := scanControl(rows, &fw)
+		if err != nil {
 			return nil, err
 		}
-		c.Kind, c.Implementation = cmv1.ControlKind(kind), cmv1.ImplementationStatus(impl)
 		controls[fw] = append(controls[fw], c)
 	}
 	if err := rows.Err(); err != nil {

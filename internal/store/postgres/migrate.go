@@ -16,6 +16,7 @@ import (
 
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/store"
 )
 
 //go:embed migrations/*.sql
@@ -122,7 +123,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, c *content.Content) (Migra
 		if _, err := tx.Exec(ctx, "UPDATE store_state SET revision = $1, content_version = $2", rev, c.Version); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind) VALUES ($1, 'content')", rev); err != nil {
+		body, err := json.Marshal(store.Change{Kind: store.KindContent, Content: c.Version})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind, body) VALUES ($1, 'content', $2)", rev, body); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/writes"
 	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
 )
 
@@ -47,21 +49,21 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 			break
 		}
 	}
-	user, err := s.CreateMapping(ctx, catalog.Mapping{Source: free[0], Target: free[1],
+	w := writes.New(s)
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Name: "admin", Operator: true}, "/test")
+	user, err := w.CreateMapping(ctx, catalog.Mapping{Source: free[0], Target: free[1],
 		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, ReverseStrength: 2, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
 		Justification: "user", Provenance: catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_DRAFT, Author: "u"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	changedByUser := old.Mappings[0]
-	if _, err := s.UpdateMapping(ctx, changedByUser.ID, "", func(m *catalog.Mapping) error {
-		m.Justification = "the user's own wording"
-		return nil
-	}); err != nil {
+	wording := "the user's own wording"
+	if _, err := w.UpdateMapping(ctx, changedByUser.ID, "", writes.MappingPatch{Justification: &wording}); err != nil {
 		t.Fatal(err)
 	}
 	deletedByUser := old.Mappings[1].ID
-	if _, err := s.DeleteMapping(ctx, deletedByUser, "", nil); err != nil {
+	if _, err := w.DeleteMapping(ctx, deletedByUser, ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -2,16 +2,13 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -36,7 +33,14 @@ type Config struct {
 	// Migrate, when set, is the built-in content to migrate the database to
 	// before the first load (see Migrate), retried until it succeeds.
 	Migrate *content.Content
+	// ChangeRetention is how long the change log keeps a change for
+	// WatchChanges (default 7 days); older ones are deleted.
+	ChangeRetention time.Duration
 }
+
+// DefaultChangeRetention is how long the change log keeps a change unless
+// configured otherwise.
+const DefaultChangeRetention = 7 * 24 * time.Hour
 
 // Store is the PostgreSQL store.
 type Store struct {
@@ -69,6 +73,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 2 * time.Second
+	}
+	if cfg.ChangeRetention <= 0 {
+		cfg.ChangeRetention = DefaultChangeRetention
 	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -139,163 +146,6 @@ func (s *Store) publish(g *catalog.Graph) {
 	s.revision.Publish()
 }
 
-// CreateMapping implements store.Store.
-func (s *Store) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
-	if err := store.CheckMapping(&m); err != nil {
-		return catalog.Mapping{}, err
-	}
-	m.BuiltIn = false
-	rev, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
-		m.ID = store.NewMappingID()
-		m.Revision = rev
-		err := tx.QueryRow(ctx, `INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
-				relationship, strength, rationale, justification, document, method, status, author,
-				create_time, update_time, built_in, revision, reverse_strength)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now(), now(), false, $14, $15)
-			RETURNING create_time`,
-			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
-			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
-			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author, rev, m.ReverseStrength,
-		).Scan(&m.Provenance.CreateTime)
-		m.Provenance.UpdateTime = m.Provenance.CreateTime
-		m.Revision = rev
-		return mappingChange(ctx, m.ID, nil, &m), createError(err, m)
-	})
-	if err != nil {
-		return catalog.Mapping{}, err
-	}
-	m.Revision = rev
-	return m, nil
-}
-
-func createError(err error, m catalog.Mapping) error {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return err
-	}
-	switch pe.Code {
-	case "23503": // foreign_key_violation
-		return fmt.Errorf("%w: control %s or %s", store.ErrNotFound, m.Source.Name(), m.Target.Name())
-	case "23505": // unique_violation
-		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyExists, m.Source.Name(), m.Target.Name())
-	case "23514": // check_violation: CheckMapping runs first, so only a
-		// rule the database knows and this binary does not can get here
-		return catalog.Invalid("mapping", "breaks a rule of the database schema")
-	}
-	return err
-}
-
-// UpdateMapping implements store.Store: change is applied to the row as
-// locked in the database, not to this replica's copy, which may be behind.
-func (s *Store) UpdateMapping(ctx context.Context, id, etag string, apply func(*catalog.Mapping) error) (catalog.Mapping, error) {
-	var out catalog.Mapping
-	_, err := s.write(ctx, func(tx pgx.Tx, rev int64) (change, error) {
-		cur, err := lockMapping(ctx, tx, id)
-		if err != nil {
-			return change{}, err
-		}
-		next := cur
-		if err := apply(&next); err != nil {
-			return change{}, callerError{err}
-		}
-		if err := checkEtag(&cur, etag); err != nil {
-			return change{}, err
-		}
-		store.KeepIdentity(&next, cur)
-		if err := store.CheckMapping(&next); err != nil {
-			return change{}, err
-		}
-		out, err = scanMappingRow(tx.QueryRow(ctx, `UPDATE mappings SET relationship = $2, strength = $3, rationale = $4, justification = $5,
-				document = $6, method = $7, status = $8, author = $9, update_time = now(), revision = $10,
-				reverse_strength = $11, user_modified = built_in
-			WHERE id = $1 RETURNING `+mappingColumns,
-			id, int32(next.Relationship), next.Strength, int32(next.Rationale), next.Justification,
-			next.Provenance.Document, int32(next.Provenance.Method), int32(next.Provenance.Status), next.Provenance.Author, rev,
-			next.ReverseStrength))
-		return mappingChange(ctx, id, &cur, &out), err
-	})
-	return out, err
-}
-
-func mappingChange(ctx context.Context, id string, before, after *catalog.Mapping) change {
-	row := catalog.Change{Kind: catalog.MappingChange, Delete: after == nil, Mapping: catalog.Mapping{ID: id}}
-	if after != nil {
-		row.Mapping = *after
-	}
-	return change{rows: []catalog.Change{row}, event: store.Event(ctx, catalog.MappingName(id), "", before, after)}
-}
-
-// DeleteMapping implements store.Store.
-func (s *Store) DeleteMapping(ctx context.Context, id, etag string, check func(*catalog.Mapping) error) (int64, error) {
-	return s.write(ctx, func(tx pgx.Tx, _ int64) (change, error) {
-		cur, err := lockMapping(ctx, tx, id)
-		if err != nil {
-			return change{}, err
-		}
-		if check != nil {
-			if err := check(&cur); err != nil {
-				return change{}, callerError{err}
-			}
-		}
-		if err := checkEtag(&cur, etag); err != nil {
-			return change{}, err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM mappings WHERE id = $1", id); err != nil {
-			return change{}, err
-		}
-		if cur.BuiltIn {
-			_, err = tx.Exec(ctx, "INSERT INTO deleted_built_in_mappings (id) VALUES ($1) ON CONFLICT DO NOTHING", id)
-		}
-		return mappingChange(ctx, id, &cur, nil), err
-	})
-}
-
-// lockMapping locks a mapping row for the rest of the transaction and
-// returns it.
-func lockMapping(ctx context.Context, tx pgx.Tx, id string) (catalog.Mapping, error) {
-	m, err := scanMappingRow(tx.QueryRow(ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = $1 FOR UPDATE", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, store.NotFound("mapping", catalog.MappingName(id))
-	}
-	return m, err
-}
-
-func checkEtag(m *catalog.Mapping, etag string) error {
-	if etag != "" && etag != m.Etag() {
-		return fmt.Errorf("%w: mapping %s has etag %q, the request sent %q",
-			store.ErrEtagMismatch, catalog.MappingName(m.ID), m.Etag(), etag)
-	}
-	return nil
-}
-
-// change is what a write did, for the change log and the audit trail: the
-// catalog rows it wrote, in order, or a change to tenancy.
-type change struct {
-	tenancy bool
-	rows    []catalog.Change
-	event   tenancy.AuditEvent
-}
-
-func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx, rev int64) (change, error)) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	var rev int64
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		rev, err = s.writeOnce(ctx, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		return 0, classify(err)
-	}
-	if err := s.catchUp(ctx); err != nil {
-		s.log.WarnContext(ctx, "write committed, catching up failed; the follower will retry", "revision", rev, "err", err)
-	}
-	return rev, nil
-}
-
 // writeTimeout bounds a write, catching up included, so a database that
 // stops answering without closing connections cannot hold a caller forever.
 const writeTimeout = 10 * time.Second
@@ -308,30 +158,6 @@ func retryable(err error) bool {
 		return pe.Code == "40001" || pe.Code == "40P01"
 	}
 	return pgconn.SafeToRetry(err)
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(tx pgx.Tx, rev int64) (change, error)) (int64, error) {
-	var rev int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "UPDATE store_state SET revision = revision + 1 RETURNING revision").Scan(&rev); err != nil {
-			return err
-		}
-		c, err := fn(tx, rev)
-		if err != nil {
-			return err
-		}
-		if err := logChanges(ctx, tx, rev, c); err != nil {
-			return err
-		}
-		e := c.event
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
-			VALUES ($1, now(), $2, $3, $4, $5, $6, $7)`, rev, e.Tenant, e.Actor, e.Method, e.Resource, e.Before, e.After); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(rev, 10))
-		return err
-	})
-	return rev, err
 }
 
 // callerError carries an error of the caller's change function through the
@@ -371,33 +197,3 @@ func classify(err error) error {
 }
 
 func unavailable(err error) error { return fmt.Errorf("%w: %v", store.ErrUnavailable, err) }
-
-// changeKinds names the change kinds in the change log.
-var changeKinds = map[catalog.ChangeKind]string{
-	catalog.FrameworkChange: "framework",
-	catalog.ControlChange:   "control",
-	catalog.MappingChange:   "mapping",
-}
-
-// logChanges records what a write changed in one statement, however many
-// rows it took with it.
-func logChanges(ctx context.Context, tx pgx.Tx, rev int64, c change) error {
-	if c.tenancy {
-		_, err := tx.Exec(ctx, "INSERT INTO changes (revision, kind) VALUES ($1, 'tenancy')", rev)
-		return err
-	}
-	kinds := make([]string, len(c.rows))
-	deleted := make([]bool, len(c.rows))
-	bodies := make([]string, len(c.rows))
-	for i, r := range c.rows {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		kinds[i], deleted[i], bodies[i] = changeKinds[r.Kind], r.Delete, string(b)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO changes (revision, idx, kind, deleted, body)
-		SELECT $1, ord - 1, kind, deleted, body::jsonb FROM unnest($2::text[], $3::boolean[], $4::text[]) WITH ORDINALITY AS r(kind, deleted, body, ord)`,
-		rev, kinds, deleted, bodies)
-	return err
-}

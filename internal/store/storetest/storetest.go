@@ -11,9 +11,11 @@ import (
 	"time"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/tenancy"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // Run runs every case against stores from newStore, which must return a
@@ -43,10 +45,19 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 }
 
+// ctxT is a context of the operator, who writes public mappings.
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return ctx
+	return auth.WithPrincipal(ctx, auth.Principal{Name: "admin", Operator: true}, "/test/Operator")
+}
+
+// tenantCtx is a context of a tenant's key with every scope.
+func tenantCtx(t *testing.T, tenant string) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return auth.WithPrincipal(ctx, auth.Principal{Name: "tenants/" + tenant + "/apiKeys/k1", Tenant: tenant,
+		Scopes: []cmv1.Scope{cmv1.Scope_SCOPE_READ, cmv1.Scope_SCOPE_WRITE, cmv1.Scope_SCOPE_ADMIN}}, "/test/Tenant")
 }
 
 // unmappedPairs returns n pairs of assessable controls, ISO 27001 to AI RMF,
@@ -104,7 +115,7 @@ func testCreate(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
 	before := time.Now().Add(-time.Minute)
-	m, err := s.CreateMapping(ctx, mapping(pair))
+	m, err := writes.New(s).CreateMapping(ctx, mapping(pair))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,18 +135,18 @@ func testCreate(t *testing.T, s store.Store) {
 func testCreateConflicts(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
-	if _, err := s.CreateMapping(ctx, mapping(pair)); err != nil {
+	if _, err := writes.New(s).CreateMapping(ctx, mapping(pair)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateMapping(ctx, mapping(pair)); !errors.Is(err, store.ErrAlreadyExists) {
+	if _, err := writes.New(s).CreateMapping(ctx, mapping(pair)); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("same pair again: %v", err)
 	}
-	if _, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{pair[1], pair[0]})); !errors.Is(err, store.ErrAlreadyExists) {
+	if _, err := writes.New(s).CreateMapping(ctx, mapping([2]catalog.ControlRef{pair[1], pair[0]})); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("same pair reversed: %v", err)
 	}
 	bad := mapping(pair)
 	bad.Target.Control = "NOPE-9.9"
-	if _, err := s.CreateMapping(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+	if _, err := writes.New(s).CreateMapping(ctx, bad); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown control: %v", err)
 	}
 	if rev := s.Snapshot().Revision(); rev != 2 {
@@ -143,21 +154,18 @@ func testCreateConflicts(t *testing.T, s store.Store) {
 	}
 }
 
-// set returns a change that sets strength and justification.
-func set(strength int32, justification string) func(*catalog.Mapping) error {
-	return func(m *catalog.Mapping) error {
-		m.Strength, m.Justification = strength, justification
-		return nil
-	}
+// set returns a patch that sets strength and justification.
+func set(strength int32, justification string) writes.MappingPatch {
+	return writes.MappingPatch{Strength: &strength, Justification: &justification}
 }
 
 func testUpdate(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	m, err := writes.New(s).CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := s.UpdateMapping(ctx, m.ID, m.Etag(), set(5, "changed"))
+	up, err := writes.New(s).UpdateMapping(ctx, m.ID, m.Etag(), set(5, "changed"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +173,7 @@ func testUpdate(t *testing.T, s store.Store) {
 		!up.Provenance.CreateTime.Equal(m.Provenance.CreateTime) || up.Source != m.Source {
 		t.Fatalf("updated %+v from %+v", up, m)
 	}
-	if _, err := s.UpdateMapping(ctx, m.ID, m.Etag(), set(7, "stale")); !errors.Is(err, store.ErrEtagMismatch) {
+	if _, err := writes.New(s).UpdateMapping(ctx, m.ID, m.Etag(), set(7, "stale")); !errors.Is(err, store.ErrEtagMismatch) {
 		t.Fatalf("stale etag: %v", err)
 	}
 	if got, _ := s.Snapshot().Mapping(m.ID); got.Strength != 5 {
@@ -173,33 +181,36 @@ func testUpdate(t *testing.T, s store.Store) {
 	}
 	// The change applies to the stored mapping, whatever copy the caller
 	// holds: a field it does not touch keeps the latest value.
-	if _, err := s.UpdateMapping(ctx, m.ID, "", func(x *catalog.Mapping) error { x.Strength = 6; return nil }); err != nil {
+	six := int32(6)
+	if _, err := writes.New(s).UpdateMapping(ctx, m.ID, "", writes.MappingPatch{Strength: &six}); err != nil {
 		t.Fatalf("update without etag: %v", err)
 	}
 	if got, _ := s.Snapshot().Mapping(m.ID); got.Strength != 6 || got.Justification != "changed" {
 		t.Fatalf("after a one-field change: %+v", got)
 	}
-	// Ends and identity cannot change; a broken rule writes nothing.
-	if got, err := s.UpdateMapping(ctx, m.ID, "", func(x *catalog.Mapping) error { x.ID, x.Target.Control = "other", "GOVERN"; return nil }); err != nil || got.ID != m.ID || got.Target != m.Target {
-		t.Fatalf("identity changed: %+v %v", got, err)
-	}
+	// Ends cannot change; a broken rule writes nothing.
 	var inv *catalog.InvalidError
-	if _, err := s.UpdateMapping(ctx, m.ID, "", set(11, "too strong")); !errors.As(err, &inv) {
+	other := catalog.ControlRef{Framework: m.Target.Framework, Control: "GOVERN"}
+	if got, err := writes.New(s).UpdateMapping(ctx, m.ID, "", writes.MappingPatch{Target: &other}); !errors.As(err, &inv) {
+		t.Fatalf("end changed: %+v %v", got, err)
+	}
+	if _, err := writes.New(s).UpdateMapping(ctx, m.ID, "", set(11, "too strong")); !errors.As(err, &inv) {
 		t.Fatalf("strength 11: %v", err)
 	}
-	refused := errors.New("refused by the caller")
-	if _, err := s.UpdateMapping(ctx, m.ID, "", func(*catalog.Mapping) error { return refused }); !errors.Is(err, refused) {
-		t.Fatalf("change error: %v", err)
+	// A tenant may not change a public mapping.
+	var denied *writes.DeniedError
+	if _, err := writes.New(s).UpdateMapping(tenantCtx(t, "acme"), m.ID, "", set(5, "x")); !errors.As(err, &denied) {
+		t.Fatalf("a tenant changed a public mapping: %v", err)
 	}
-	if _, err := s.UpdateMapping(ctx, "m0000000000000000", "", set(5, "x")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := writes.New(s).UpdateMapping(ctx, "m0000000000000000", "", set(5, "x")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown mapping: %v", err)
 	}
-	if rev := s.Snapshot().Revision(); rev != m.Revision+3 {
+	if rev := s.Snapshot().Revision(); rev != m.Revision+2 {
 		t.Fatalf("refused updates moved the revision: %d", rev)
 	}
 	// Built-in mappings can be changed too.
 	b := first(s.Snapshot())
-	if got, err := s.UpdateMapping(ctx, b.ID, b.Etag(), set(b.Strength, "reviewed again")); err != nil || !got.BuiltIn || got.Justification != "reviewed again" {
+	if got, err := writes.New(s).UpdateMapping(ctx, b.ID, b.Etag(), set(b.Strength, "reviewed again")); err != nil || !got.BuiltIn || got.Justification != "reviewed again" {
 		t.Fatalf("update built-in: %+v %v", got, err)
 	}
 }
@@ -208,7 +219,7 @@ func testCreateInvalid(t *testing.T, s store.Store) {
 	bad := mapping(unmappedPairs(t, s.Snapshot(), 1)[0])
 	bad.Relationship = cmv1.Relationship_RELATIONSHIP_EQUAL // strength 3 is wrong for EQUAL
 	var inv *catalog.InvalidError
-	if _, err := s.CreateMapping(ctxT(t), bad); !errors.As(err, &inv) {
+	if _, err := writes.New(s).CreateMapping(ctxT(t), bad); !errors.As(err, &inv) {
 		t.Fatalf("invalid mapping: %v", err)
 	}
 	if rev := s.Snapshot().Revision(); rev != 1 {
@@ -218,29 +229,29 @@ func testCreateInvalid(t *testing.T, s store.Store) {
 
 func testDelete(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	m, err := writes.New(s).CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, "1", nil); !errors.Is(err, store.ErrEtagMismatch) {
+	if _, err := writes.New(s).DeleteMapping(ctx, m.ID, "1"); !errors.Is(err, store.ErrEtagMismatch) {
 		t.Fatalf("stale etag: %v", err)
 	}
-	rev, err := s.DeleteMapping(ctx, m.ID, m.Etag(), nil)
+	rev, err := writes.New(s).DeleteMapping(ctx, m.ID, m.Etag())
 	if err != nil || rev != m.Revision+1 {
 		t.Fatalf("delete: %d %v", rev, err)
 	}
 	if _, ok := s.Snapshot().Mapping(m.ID); ok {
 		t.Fatal("deleted mapping still in the snapshot")
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); !errors.Is(err, store.ErrNotFound) {
+	if _, err := writes.New(s).DeleteMapping(ctx, m.ID, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 	// The pair is free again.
-	if _, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{m.Source, m.Target})); err != nil {
+	if _, err := writes.New(s).CreateMapping(ctx, mapping([2]catalog.ControlRef{m.Source, m.Target})); err != nil {
 		t.Fatalf("re-create after delete: %v", err)
 	}
 	builtIn := first(s.Snapshot())
-	if _, err := s.DeleteMapping(ctx, builtIn.ID, "", nil); err != nil {
+	if _, err := writes.New(s).DeleteMapping(ctx, builtIn.ID, ""); err != nil {
 		t.Fatalf("delete built-in: %v", err)
 	}
 }
@@ -250,7 +261,7 @@ func testRevisions(t *testing.T, s store.Store) {
 	pairs := unmappedPairs(t, s.Snapshot(), 5)
 	want := int64(1)
 	for _, p := range pairs {
-		m, err := s.CreateMapping(ctx, mapping(p))
+		m, err := writes.New(s).CreateMapping(ctx, mapping(p))
 		want++
 		if err != nil || m.Revision != want || s.Snapshot().Revision() != want {
 			t.Fatalf("revision %d (snapshot %d), want %d: %v", m.Revision, s.Snapshot().Revision(), want, err)
@@ -270,7 +281,7 @@ func testLists(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	pairs := unmappedPairs(t, s.Snapshot(), 3)
 	for _, p := range pairs {
-		if _, err := s.CreateMapping(ctx, mapping(p)); err != nil {
+		if _, err := writes.New(s).CreateMapping(ctx, mapping(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -308,19 +319,19 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	var targets []string
 	for _, p := range unmappedPairs(t, s.Snapshot(), 3) {
-		m, err := s.CreateMapping(ctx, mapping(p))
+		m, err := writes.New(s).CreateMapping(ctx, mapping(p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		targets = append(targets, m.ID)
 	}
-	const writers, writes = 8, 6
+	const writers, perWriter = 8, 6
 	var mu sync.Mutex
 	acked := map[string][]string{}
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
-			for i := range writes {
+			for i := range perWriter {
 				id := targets[(w+i)%len(targets)]
 				token := fmt.Sprintf("w%d.%d", w, i)
 				for attempt := 0; ; attempt++ {
@@ -334,10 +345,8 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 						t.Errorf("mapping %s vanished", id)
 						return
 					}
-					_, err := s.UpdateMapping(ctx, id, cur.Etag(), func(m *catalog.Mapping) error {
-						m.Justification += " " + token
-						return nil
-					})
+					just := cur.Justification + " " + token
+					_, err := writes.New(s).UpdateMapping(ctx, id, cur.Etag(), writes.MappingPatch{Justification: &just})
 					if err == nil {
 						mu.Lock()
 						acked[id] = append(acked[id], token)
@@ -370,7 +379,7 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 		}
 		total += len(want)
 	}
-	if total != writers*writes || g.Revision() != int64(1+len(targets)+total) {
+	if total != writers*perWriter || g.Revision() != int64(1+len(targets)+total) {
 		t.Fatalf("%d acknowledged writes, revision %d", total, g.Revision())
 	}
 }
@@ -389,7 +398,7 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 			if i%2 == 1 {
 				p = [2]catalog.ControlRef{pair[1], pair[0]}
 			}
-			_, err := s.CreateMapping(ctx, mapping(p))
+			_, err := writes.New(s).CreateMapping(ctx, mapping(p))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -411,18 +420,18 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 
 func testTenantsAndKeys(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	ten, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"})
+	ten, err := writes.New(s).CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"})
 	if err != nil || ten.Revision != 2 || ten.CreateTime.IsZero() {
 		t.Fatalf("create tenant: %+v %v", ten, err)
 	}
 	if _, ok := s.Directory().Tenant("acme"); !ok || s.Snapshot().Revision() != 2 {
 		t.Fatal("tenant not in the directory, or the revision did not move")
 	}
-	if _, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
+	if _, err := writes.New(s).CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("tenant twice: %v", err)
 	}
-	id, secret := tenancy.NewSecret()
-	k, rev, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: id, Tenant: "acme", Scopes: []cmv1.Scope{cmv1.Scope_SCOPE_READ}, Hash: tenancy.Hash(secret)})
+	k, secret, rev, err := writes.New(s).CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ})
+	id := k.ID
 	if err != nil || rev != 3 || k.CreateTime.IsZero() {
 		t.Fatalf("create key: %+v %d %v", k, rev, err)
 	}
@@ -430,17 +439,20 @@ func testTenantsAndKeys(t *testing.T, s store.Store) {
 	if !ok || got.ID != id || got.Revoked() || !got.Has(cmv1.Scope_SCOPE_READ) || got.Has(cmv1.Scope_SCOPE_WRITE) {
 		t.Fatalf("key by secret: %+v %v", got, ok)
 	}
-	if _, _, err := s.CreateAPIKey(ctx, tenancy.APIKey{ID: "k2", Tenant: "nobody", Hash: tenancy.Hash("x")}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, _, err := writes.New(s).CreateAPIKey(ctx, "nobody", []cmv1.Scope{cmv1.Scope_SCOPE_READ}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("key of an unknown tenant: %v", err)
 	}
-	revoked, _, err := s.RevokeAPIKey(ctx, "acme", id)
+	revoked, _, err := writes.New(s).RevokeAPIKey(ctx, "acme", id)
 	if err != nil || !revoked.Revoked() {
 		t.Fatalf("revoke: %+v %v", revoked, err)
 	}
 	if got, _ := s.Directory().KeyBySecret(secret); !got.Revoked() {
 		t.Fatal("revocation not in the directory")
 	}
-	if _, _, err := s.RevokeAPIKey(ctx, "other", id); !errors.Is(err, store.ErrNotFound) {
+	if again, rev, err := writes.New(s).RevokeAPIKey(ctx, "acme", id); err != nil || rev != 0 || !again.RevokeTime.Equal(revoked.RevokeTime) {
+		t.Fatalf("revoke twice: %+v %d %v", again, rev, err)
+	}
+	if _, _, err := writes.New(s).RevokeAPIKey(ctx, "other", id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke through another tenant: %v", err)
 	}
 	if n := len(s.Directory().Keys("acme")); n != 1 {
@@ -450,35 +462,45 @@ func testTenantsAndKeys(t *testing.T, s store.Store) {
 
 // Every write leaves one audit event, in the same commit, newest first.
 func testAuditTrail(t *testing.T, s store.Store) {
-	actor := tenancy.Actor{Tenant: "acme", Name: "tenants/acme/apiKeys/k1", Method: "/test/Write"}
-	ctx := store.WithActor(ctxT(t), actor)
-	if _, err := s.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
+	w := writes.New(s)
+	if _, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.CreateMapping(ctx, mapping(unmappedPairs(t, s.Snapshot(), 1)[0]))
+	ctx := tenantCtx(t, "acme")
+	if _, err := w.CreateFramework(ctx, catalog.Framework{ID: "acme-isms", DisplayName: "ISMS"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateControl(ctx, "acme-isms", catalog.Control{ID: "C1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	pub := unmappedPairs(t, s.Snapshot(), 1)[0][0]
+	m, err := w.CreateMapping(ctx, mapping([2]catalog.ControlRef{{Framework: "acme-isms", Control: "C1"}, pub}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateMapping(ctx, m.ID, "", set(4, "audited")); err != nil {
+	if _, err := w.UpdateMapping(ctx, m.ID, "", set(4, "audited")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); err != nil {
+	if _, err := w.DeleteMapping(ctx, m.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteMapping(ctx, m.ID, "", nil); err == nil {
+	if _, err := w.DeleteMapping(ctx, m.ID, ""); err == nil {
 		t.Fatal("second delete succeeded")
 	}
 	events, err := s.AuditEvents(ctx, "acme", false, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 4 {
-		t.Fatalf("%d events for 4 writes: %+v", len(events), events)
+	if len(events) != 6 {
+		t.Fatalf("%d events for 6 writes: %+v", len(events), events)
 	}
-	for i, e := range events {
-		if e.Revision != int64(5-i) || e.Actor != actor.Name || e.Method != actor.Method || e.Time.IsZero() {
+	for i, e := range events[:5] {
+		if e.Revision != int64(7-i) || e.Actor != "tenants/acme/apiKeys/k1" || e.Method != "/test/Tenant" || e.Time.IsZero() || e.Tenant != "acme" {
 			t.Fatalf("event %d: %+v", i, e)
 		}
+	}
+	if e := events[5]; e.Actor != "admin" || e.Resource != "tenants/acme" || e.Tenant != "acme" {
+		t.Fatalf("the operator's event: %+v", e)
 	}
 	del, upd, crt := events[0], events[1], events[2]
 	if del.Before == "" || del.After != "" || upd.Before == "" || !strings.Contains(upd.After, "audited") || crt.Before != "" || crt.After == "" ||
@@ -486,30 +508,28 @@ func testAuditTrail(t *testing.T, s store.Store) {
 		t.Fatalf("before/after: %+v", events[:3])
 	}
 	older, err := s.AuditEvents(ctx, "acme", false, events[1].Revision, 10)
-	if err != nil || len(older) != 2 || older[0].Revision != events[2].Revision {
+	if err != nil || len(older) != 4 || older[0].Revision != events[2].Revision {
 		t.Fatalf("page before %d: %+v %v", events[1].Revision, older, err)
 	}
 	if other, _ := s.AuditEvents(ctx, "other", false, 0, 10); len(other) != 0 {
 		t.Fatalf("another tenant sees %d events", len(other))
 	}
-	// Everything: these four and whatever else wrote (such as loading the
+	// Everything: these and whatever else wrote (such as loading the
 	// built-in content).
-	if all, _ := s.AuditEvents(ctx, "", true, 0, 100); len(all) < 4 || all[0].Revision != events[0].Revision {
+	if all, _ := s.AuditEvents(ctx, "", true, 0, 100); len(all) < 6 || all[0].Revision != events[0].Revision {
 		t.Fatalf("all events: %d", len(all))
 	}
 }
 
-func accept(*catalog.Framework) error { return nil }
-
 // An organization's own framework: created empty, controls added in order,
 // mapped, changed, and deleted with everything that hangs off it.
 func testInternalFrameworks(t *testing.T, s store.Store) {
-	ctx := ctxT(t)
-	f, err := s.CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "Acme program", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, Owner: "acme"})
+	ctx := tenantCtx(t, "acme")
+	f, err := writes.New(s).CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "Acme program", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL})
 	if err != nil || f.Revision != 2 {
 		t.Fatalf("create framework: %+v %v", f, err)
 	}
-	if _, err := s.CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "x", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL}); !errors.Is(err, store.ErrAlreadyExists) {
+	if _, err := writes.New(s).CreateFramework(ctx, catalog.Framework{ID: "acme-program", DisplayName: "x", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL}); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("framework twice: %v", err)
 	}
 	ctl := func(id, parent string) catalog.Control {
@@ -517,23 +537,26 @@ func testInternalFrameworks(t *testing.T, s store.Store) {
 			Implementation: cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL, Owner: "ciso", Evidence: []string{"https://evidence.example/" + id}}
 	}
 	for _, c := range []catalog.Control{ctl("GOV", ""), ctl("GOV-1", "GOV"), ctl("LOG-1", "")} {
-		if _, err := s.CreateControl(ctx, "acme-program", c, accept); err != nil {
+		if _, err := writes.New(s).CreateControl(ctx, "acme-program", c); err != nil {
 			t.Fatalf("create control %s: %v", c.ID, err)
 		}
 	}
-	if _, err := s.CreateControl(ctx, "acme-program", ctl("gov-1", ""), accept); !errors.Is(err, store.ErrAlreadyExists) {
+	if _, err := writes.New(s).CreateControl(ctx, "acme-program", ctl("gov-1", "")); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("control id again in another case: %v", err)
 	}
 	var inv *catalog.InvalidError
-	if _, err := s.CreateControl(ctx, "acme-program", ctl("X", "NOPE"), accept); !errors.As(err, &inv) {
+	if _, err := writes.New(s).CreateControl(ctx, "acme-program", ctl("X", "NOPE")); !errors.As(err, &inv) {
 		t.Fatalf("unknown parent: %v", err)
 	}
-	if _, err := s.CreateControl(ctx, "nope", ctl("X", ""), accept); !errors.Is(err, store.ErrNotFound) {
+	if _, err := writes.New(s).CreateControl(ctx, "nope", ctl("X", "")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown framework: %v", err)
 	}
-	refused := errors.New("not yours")
-	if _, err := s.CreateControl(ctx, "acme-program", ctl("Y", ""), func(*catalog.Framework) error { return refused }); !errors.Is(err, refused) {
-		t.Fatalf("check refused: %v", err)
+	if _, err := writes.New(s).CreateControl(tenantCtx(t, "other"), "acme-program", ctl("Y", "")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another tenant added a control: %v", err)
+	}
+	var denied *writes.DeniedError
+	if _, err := writes.New(s).CreateControl(ctx, "iso-27001-2022", ctl("Y", "")); !errors.As(err, &denied) {
+		t.Fatalf("a tenant added a control to a reference framework: %v", err)
 	}
 	g := s.Snapshot()
 	fw, ok := g.Framework("acme-program")
@@ -555,24 +578,22 @@ func testInternalFrameworks(t *testing.T, s store.Store) {
 	// Map it, change it, then delete: its mappings go with it.
 	iso, _ := g.Framework("iso-27001-2022")
 	pub := g.Ref(iso.ControlIDs()[5])
-	m, err := s.CreateMapping(ctx, mapping([2]catalog.ControlRef{{Framework: "acme-program", Control: "LOG-1"}, pub}))
+	m, err := writes.New(s).CreateMapping(ctx, mapping([2]catalog.ControlRef{{Framework: "acme-program", Control: "LOG-1"}, pub}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, err := s.UpdateControl(ctx, "acme-program", "LOG-1", accept, func(c *catalog.Control) error {
-		c.Implementation, c.Title, c.ID = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED, "Logging", "renamed"
-		return nil
-	})
+	impl, title := cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED, "Logging"
+	up, err := writes.New(s).UpdateControl(ctx, "acme-program", "LOG-1", writes.ControlPatch{Implementation: &impl, Title: &title})
 	if err != nil || up.ID != "LOG-1" || up.Title != "Logging" || up.Implementation != cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED {
 		t.Fatalf("update control: %+v %v", up, err)
 	}
 	if _, ok := s.Snapshot().Mapping(m.ID); !ok {
 		t.Fatal("a control update lost its mapping")
 	}
-	if _, err := s.DeleteControl(ctx, "acme-program", "GOV", accept); !errors.Is(err, store.ErrFailedPrecondition) {
+	if _, err := writes.New(s).DeleteControl(ctx, "acme-program", "GOV"); !errors.Is(err, store.ErrFailedPrecondition) {
 		t.Fatalf("delete a parent: %v", err)
 	}
-	if _, err := s.DeleteControl(ctx, "acme-program", "LOG-1", accept); err != nil {
+	if _, err := writes.New(s).DeleteControl(ctx, "acme-program", "LOG-1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Snapshot().Mapping(m.ID); ok {
@@ -581,17 +602,18 @@ func testInternalFrameworks(t *testing.T, s store.Store) {
 	if ev, err := s.AuditEvents(ctx, "", true, 0, 1); err != nil || len(ev) != 1 || !strings.Contains(ev[0].Before, m.ID) || !strings.Contains(ev[0].Before, "LOG-1") {
 		t.Fatalf("the delete's audit event does not keep what it took: %+v %v", ev, err)
 	}
-	f2, err := s.UpdateFramework(ctx, "acme-program", func(f *catalog.Framework) error { f.DisplayName, f.Owner = "Acme 2", "mallory"; return nil })
+	name := "Acme 2"
+	f2, err := writes.New(s).UpdateFramework(ctx, "acme-program", writes.FrameworkPatch{DisplayName: &name})
 	if err != nil || f2.DisplayName != "Acme 2" || f2.Owner != "acme" {
 		t.Fatalf("update framework: %+v %v", f2, err)
 	}
-	if _, err := s.DeleteFramework(ctx, "acme-program", accept); err != nil {
+	if _, err := writes.New(s).DeleteFramework(ctx, "acme-program"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Snapshot().Framework("acme-program"); ok {
 		t.Fatal("deleted framework still there")
 	}
-	if _, err := s.DeleteFramework(ctx, "acme-program", accept); !errors.Is(err, store.ErrNotFound) {
+	if _, err := writes.New(s).DeleteFramework(ctx, "acme-program"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }

@@ -1,0 +1,284 @@
+package writes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/resource"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// FrameworkPatch lists the fields of a framework an update sets; nil
+// leaves a field as it is.
+type FrameworkPatch struct {
+	DisplayName, Version, Description *string
+}
+
+func checkFramework(f *catalog.Framework) error {
+	if err := Text("framework.display_name", f.DisplayName, MaxDisplayName, true); err != nil {
+		return err
+	}
+	if err := Text("framework.version", f.Version, MaxVersion, false); err != nil {
+		return err
+	}
+	return Text("framework.description", f.Description, MaxSummary, false)
+}
+
+// CreateFramework stores a new internal framework of the caller's tenant,
+// without controls. Its id must start with the tenant id and a dash.
+func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error) {
+	p := principal(ctx)
+	if p.Tenant == "" {
+		return f, denied(ReasonTenantRequired, "internal frameworks belong to a tenant: call with an API key of the tenant")
+	}
+	if !catalog.ValidFrameworkID(f.ID) || !strings.HasPrefix(f.ID, p.Tenant+"-") {
+		return f, invalid("framework_id", "must match [a-z0-9][a-z0-9.-]{0,62} and start with %q, got %q", p.Tenant+"-", f.ID)
+	}
+	if f.Kind != 0 && f.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+		return f, invalid("framework.kind", "must be FRAMEWORK_KIND_INTERNAL: reference frameworks ship with the service")
+	}
+	f.DisplayName, f.Version, f.Description = strings.TrimSpace(f.DisplayName), strings.TrimSpace(f.Version), strings.TrimSpace(f.Description)
+	f.Publisher, f.Kind, f.Owner, f.Tags = p.Tenant, cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, p.Tenant, nil
+	if err := checkFramework(&f); err != nil {
+		return f, err
+	}
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		if _, err := tx.Framework(f.ID, store.Share); err == nil {
+			return store.Audit{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
+		} else if !isNotFound(err) {
+			return store.Audit{}, err
+		}
+		tx.Write(store.Change{Kind: store.KindFramework, Owner: f.Owner, Framework: f})
+		return store.Audit{Resource: catalog.FrameworkName(f.ID), Tenant: f.Owner, After: frameworkAfter(f)}, nil
+	})
+	f.Revision = rev
+	return f, err
+}
+
+// frameworkAfter renders f as written, for the audit trail.
+func frameworkAfter(f catalog.Framework) func(int64) string {
+	return func(rev int64) string {
+		f.Revision = rev
+		return resourceJSON(resource.Framework(&f))
+	}
+}
+
+// controlAfter renders c, a control of fw, as written.
+func controlAfter(fw string, c catalog.Control) func(int64) string {
+	return func(rev int64) string {
+		c.Revision = rev
+		return resourceJSON(resource.Control(fw, &c))
+	}
+}
+
+// UpdateFramework changes the display name, version or description of one
+// of the caller's internal frameworks.
+func (w *Writer) UpdateFramework(ctx context.Context, id string, patch FrameworkPatch) (catalog.Framework, error) {
+	p := principal(ctx)
+	var out catalog.Framework
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		before, err := ownedFramework(tx, p, id, store.Exclusive)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		out = before
+		set(&out.DisplayName, patch.DisplayName)
+		set(&out.Version, patch.Version)
+		set(&out.Description, patch.Description)
+		if err := checkFramework(&out); err != nil {
+			return store.Audit{}, err
+		}
+		tx.Write(store.Change{Kind: store.KindFramework, Owner: out.Owner, Framework: out})
+		return store.Audit{Resource: catalog.FrameworkName(id), Tenant: out.Owner,
+			Before: resourceJSON(resource.Framework(&before)), After: frameworkAfter(out)}, nil
+	})
+	out.Revision = rev
+	return out, err
+}
+
+// set trims and sets *dst to *v when v is not nil.
+func set(dst *string, v *string) {
+	if v != nil {
+		*dst = strings.TrimSpace(*v)
+	}
+}
+
+// DeleteFramework deletes one of the caller's internal frameworks, its
+// controls and every mapping of them, and returns the revision.
+func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) {
+	p := principal(ctx)
+	return w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		f, err := ownedFramework(tx, p, id, store.Exclusive)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		controls, err := tx.Controls(id)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		mappings, err := tx.MappingsOf(id, "")
+		if err != nil {
+			return store.Audit{}, err
+		}
+		mappingNames := removeMappings(tx, f.Owner, mappings)
+		controlNames := make([]string, len(controls))
+		// Children after parents in document order: deleted last first.
+		for i, c := range slices.Backward(controls) {
+			controlNames[i] = catalog.ControlName(id, c.ID)
+			tx.Write(store.Change{Kind: store.KindControl, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: id}, Control: catalog.Control{ID: c.ID}})
+		}
+		tx.Write(store.Change{Kind: store.KindFramework, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: id}})
+		return store.Audit{Resource: catalog.FrameworkName(id), Tenant: f.Owner,
+			Before: cascadeJSON(resourceJSON(resource.Framework(&f)), controlNames, mappingNames)}, nil
+	})
+}
+
+// removeMappings deletes mappings a delete takes with it and returns their
+// names.
+func removeMappings(tx store.Tx, owner string, ms []catalog.Mapping) []string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = catalog.MappingName(m.ID)
+		tx.Write(store.Change{Kind: store.KindMapping, Delete: true, Owner: owner, Mapping: catalog.Mapping{ID: m.ID, Source: m.Source, Target: m.Target}})
+	}
+	return names
+}
+
+// ControlPatch lists the fields of a control an update sets; nil leaves a
+// field as it is.
+type ControlPatch struct {
+	Title, Summary, Owner *string
+	Assessable            *bool
+	Implementation        *cmv1.ImplementationStatus
+	Evidence              *[]string
+}
+
+func checkControl(c *catalog.Control) error {
+	if err := Text("control.title", c.Title, MaxTitle, true); err != nil {
+		return err
+	}
+	if err := Text("control.summary", c.Summary, MaxSummary, false); err != nil {
+		return err
+	}
+	if err := Text("control.owner", c.Owner, MaxOwner, false); err != nil {
+		return err
+	}
+	if err := CheckEnum("control.implementation_status", c.Implementation, cmv1.ImplementationStatus_name); err != nil {
+		return err
+	}
+	return checkLinks("control.evidence_links", c.Evidence)
+}
+
+// CreateControl adds a control to one of the caller's internal frameworks,
+// after its other controls. Its id must be new to the framework, ignoring
+// case, and its parent, if any, a control of the framework.
+func (w *Writer) CreateControl(ctx context.Context, framework string, c catalog.Control) (catalog.Control, error) {
+	p := principal(ctx)
+	if !ControlIDPattern.MatchString(c.ID) {
+		return c, invalid("control_id", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}, got %q", c.ID)
+	}
+	c.Title, c.Summary, c.Owner = strings.TrimSpace(c.Title), strings.TrimSpace(c.Summary), strings.TrimSpace(c.Owner)
+	c.Kind, c.Aliases, c.Tags = cmv1.ControlKind_CONTROL_KIND_CONTROL, nil, nil
+	if c.Implementation == 0 {
+		c.Implementation = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_NOT_IMPLEMENTED
+	}
+	if err := checkControl(&c); err != nil {
+		return c, err
+	}
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		f, err := ownedFramework(tx, p, framework, store.Exclusive)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		controls, err := tx.Controls(framework)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		if slices.ContainsFunc(controls, func(x catalog.Control) bool { return strings.EqualFold(x.ID, c.ID) }) {
+			return store.Audit{}, fmt.Errorf("%w: control %s", store.ErrAlreadyExists, catalog.ControlName(framework, c.ID))
+		}
+		if c.Parent != "" && !slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.ID == c.Parent }) {
+			return store.Audit{}, invalid("control.parent", "is not a control of %s", catalog.FrameworkName(framework))
+		}
+		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: f, Control: c})
+		return store.Audit{Resource: catalog.ControlName(framework, c.ID), Tenant: f.Owner, After: controlAfter(framework, c)}, nil
+	})
+	c.Revision = rev
+	return c, err
+}
+
+// UpdateControl changes a control of one of the caller's internal
+// frameworks: its title, summary, assessability and implementation record.
+func (w *Writer) UpdateControl(ctx context.Context, framework, id string, patch ControlPatch) (catalog.Control, error) {
+	p := principal(ctx)
+	var out catalog.Control
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		// The framework first: a caller that may not change it learns
+		// nothing of its controls.
+		f, err := ownedFramework(tx, p, framework, store.Share)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		before, err := tx.Control(framework, id, store.Exclusive)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		out = before
+		set(&out.Title, patch.Title)
+		set(&out.Summary, patch.Summary)
+		set(&out.Owner, patch.Owner)
+		if patch.Assessable != nil {
+			out.Assessable = *patch.Assessable
+		}
+		if patch.Implementation != nil {
+			out.Implementation = *patch.Implementation
+		}
+		if patch.Evidence != nil {
+			out.Evidence = *patch.Evidence
+		}
+		if err := checkControl(&out); err != nil {
+			return store.Audit{}, err
+		}
+		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: f, Control: out})
+		return store.Audit{Resource: catalog.ControlName(framework, id), Tenant: f.Owner,
+			Before: resourceJSON(resource.Control(framework, &before)), After: controlAfter(framework, out)}, nil
+	})
+	out.Revision = rev
+	return out, err
+}
+
+// DeleteControl deletes a control of one of the caller's internal
+// frameworks and every mapping of it. A control with children cannot be
+// deleted before them.
+func (w *Writer) DeleteControl(ctx context.Context, framework, id string) (int64, error) {
+	p := principal(ctx)
+	return w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		f, err := ownedFramework(tx, p, framework, store.Exclusive)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		controls, err := tx.Controls(framework)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		i := slices.IndexFunc(controls, func(x catalog.Control) bool { return x.ID == id })
+		if i < 0 {
+			return store.Audit{}, store.NotFound("control", catalog.ControlName(framework, id))
+		}
+		if slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.Parent == id }) {
+			return store.Audit{}, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
+		}
+		mappings, err := tx.MappingsOf(framework, id)
+		if err != nil {
+			return store.Audit{}, err
+		}
+		names := removeMappings(tx, f.Owner, mappings)
+		tx.Write(store.Change{Kind: store.KindControl, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: catalog.Control{ID: id}})
+		return store.Audit{Resource: catalog.ControlName(framework, id), Tenant: f.Owner,
+			Before: cascadeJSON(resourceJSON(resource.Control(framework, &controls[i])), nil, names)}, nil
+	})
+}
