@@ -14,8 +14,8 @@ import (
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store/postgres"
-	"github.com/controlmap/controlmap/internal/writes"
 	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 type syncBuffer struct {

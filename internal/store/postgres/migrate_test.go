@@ -12,8 +12,8 @@ import (
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/store/postgres"
-	"github.com/controlmap/controlmap/internal/writes"
 	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
