@@ -49,21 +49,21 @@ func ParseKind(s string) (Kind, bool) {
 // it writes.
 type Change struct {
 	Kind   Kind
-	Delete bool
+	Delete bool `json:",omitzero"`
 	// Owner is the tenant whose data this is; empty for public data (the
 	// reference catalog and its crosswalks). A tenant watching changes sees
 	// its own and public ones.
-	Owner string
+	Owner string `json:",omitzero"`
 	// Framework is the framework written, or the framework of a control
-	// (its ID at least).
-	Framework catalog.Framework
-	Control   catalog.Control
-	Mapping   catalog.Mapping
-	Tenant    tenancy.Tenant
-	// APIKey is the key written; the change log never keeps its hash.
-	APIKey tenancy.APIKey
+	// (its ID).
+	Framework catalog.Framework `json:",omitzero"`
+	Control   catalog.Control   `json:",omitzero"`
+	Mapping   catalog.Mapping   `json:",omitzero"`
+	Tenant    tenancy.Tenant    `json:",omitzero"`
+	// APIKey is the key written; its hash is never serialized.
+	APIKey tenancy.APIKey `json:",omitzero"`
 	// Content is the built-in content version a KindContent change loaded.
-	Content string
+	Content string `json:",omitzero"`
 }
 
 // Catalog is the change as the catalog applies it; ok is false for changes
@@ -97,19 +97,21 @@ func (c *Change) Name() string {
 	return cc.Name()
 }
 
-// setRevision stamps the revision a change is committed at on what it
-// writes.
-func (c *Change) setRevision(rev int64) {
-	c.Framework.Revision = rev
-	c.Control.Revision = rev
-	c.Mapping.Revision = rev
-	c.Tenant.Revision = rev
-}
-
-// At returns the change with the revision it commits at.
+// At returns the change with the revision it commits at stamped on what
+// it puts.
 func (c Change) At(rev int64) Change {
-	if !c.Delete {
-		c.setRevision(rev)
+	if c.Delete {
+		return c
+	}
+	switch c.Kind {
+	case KindFramework:
+		c.Framework.Revision = rev
+	case KindControl:
+		c.Control.Revision = rev
+	case KindMapping:
+		c.Mapping.Revision = rev
+	case KindTenant:
+		c.Tenant.Revision = rev
 	}
 	return c
 }

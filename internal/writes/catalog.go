@@ -204,7 +204,7 @@ func (w *Writer) CreateControl(ctx context.Context, framework string, c catalog.
 		if c.Parent != "" && !slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.ID == c.Parent }) {
 			return store.Audit{}, invalid("control.parent", "is not a control of %s", catalog.FrameworkName(framework))
 		}
-		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: f, Control: c})
+		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: c})
 		return store.Audit{Resource: catalog.ControlName(framework, c.ID), Tenant: f.Owner, After: controlAfter(framework, c)}, nil
 	})
 	c.Revision = rev
@@ -243,7 +243,7 @@ func (w *Writer) UpdateControl(ctx context.Context, framework, id string, patch 
 		if err := checkControl(&out); err != nil {
 			return store.Audit{}, err
 		}
-		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: f, Control: out})
+		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: out})
 		return store.Audit{Resource: catalog.ControlName(framework, id), Tenant: f.Owner,
 			Before: resourceJSON(resource.Control(framework, &before)), After: controlAfter(framework, out)}, nil
 	})

@@ -174,9 +174,12 @@ func classify(err error) error {
 	var pe *pgconn.PgError
 	var inv *catalog.InvalidError
 	var ce callerError
+	var compacted *store.CompactedError
 	switch {
 	case errors.As(err, &ce):
 		return ce.err
+	case errors.As(err, &compacted):
+		return err
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrEtagMismatch),
 		errors.Is(err, store.ErrFailedPrecondition),
 		errors.As(err, &inv), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

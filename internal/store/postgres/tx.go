@@ -434,5 +434,11 @@ func scanControl(row pgx.Row, before ...any) (catalog.Control, error) {
 		&impl, &c.Owner, &c.Evidence)
 	err := row.Scan(dest...)
 	c.Kind, c.Implementation = cmv1.ControlKind(kind), cmv1.ImplementationStatus(impl)
+	// An empty list is stored as '{}': read it as none, as it was written.
+	for _, l := range []*[]string{&c.Aliases, &c.Tags, &c.Evidence} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
 	return c, err
 }

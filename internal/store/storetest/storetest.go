@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TenantsAndKeys", testTenantsAndKeys},
 		{"AuditTrail", testAuditTrail},
 		{"InternalFrameworks", testInternalFrameworks},
+		{"RecordsMatchGolden", testRecordsMatchGolden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
