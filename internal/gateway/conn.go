@@ -14,13 +14,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Conn invokes registered unary gRPC handlers in-process through an
-// interceptor chain. It implements grpc.ClientConnInterface for clients and
-// grpc.ServiceRegistrar for services. Register every service before the
-// first call; registration is not safe concurrently with calls.
+// Conn invokes registered gRPC handlers in-process through the server's
+// interceptor chains: unary calls, and server-streaming calls. It
+// implements grpc.ClientConnInterface for clients and grpc.ServiceRegistrar
+// for services. Register every service before the first call; registration
+// is not safe concurrently with calls.
 type Conn struct {
 	interceptor grpc.UnaryServerInterceptor
+	streamer    grpc.StreamServerInterceptor
 	methods     map[string]method
+	streams     map[string]streamMethod
 }
 
 type method struct {
@@ -28,23 +31,47 @@ type method struct {
 	handler grpc.MethodHandler
 }
 
+type streamMethod struct {
+	impl    any
+	handler grpc.StreamHandler
+}
+
 var (
 	_ grpc.ClientConnInterface = (*Conn)(nil)
 	_ grpc.ServiceRegistrar    = (*Conn)(nil)
 )
 
-// NewConn returns a Conn whose calls pass through interceptor, which must be
-// the chain the gRPC server uses.
-func NewConn(interceptor grpc.UnaryServerInterceptor) *Conn {
-	return &Conn{interceptor: interceptor, methods: map[string]method{}}
+// NewConn returns a Conn whose unary calls pass through interceptor and
+// streaming calls through streamer, which must be the chains the gRPC
+// server uses.
+func NewConn(interceptor grpc.UnaryServerInterceptor, streamer grpc.StreamServerInterceptor) *Conn {
+	return &Conn{interceptor: interceptor, streamer: streamer, methods: map[string]method{}, streams: map[string]streamMethod{}}
 }
 
-// RegisterService implements grpc.ServiceRegistrar. Streaming methods are
-// not served in-process.
+// RegisterService implements grpc.ServiceRegistrar. Of the streaming
+// methods, those where only the server streams are served.
 func (c *Conn) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	for _, m := range desc.Methods {
 		c.methods["/"+desc.ServiceName+"/"+m.MethodName] = method{impl: impl, handler: m.Handler}
 	}
+	for _, m := range desc.Streams {
+		if m.ServerStreams && !m.ClientStreams {
+			c.streams["/"+desc.ServiceName+"/"+m.StreamName] = streamMethod{impl: impl, handler: m.Handler}
+		}
+	}
+}
+
+// callContext is the server side's context of an in-process call: the
+// caller's outgoing metadata as incoming metadata, a transport stream for
+// headers and trailers, and the peer when the caller did not set one.
+func callContext(ctx context.Context, ts grpc.ServerTransportStream) context.Context {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = grpc.NewContextWithServerTransportStream(ctx, ts)
+	if _, ok := peer.FromContext(ctx); !ok {
+		ctx = peer.NewContext(ctx, &peer.Peer{Addr: inProcessAddr{}})
+	}
+	return ctx
 }
 
 // Invoke implements grpc.ClientConnInterface: it runs the handler of the
@@ -55,13 +82,8 @@ func (c *Conn) Invoke(ctx context.Context, fullMethod string, args, reply any, o
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "unknown method %s", fullMethod)
 	}
-	md, _ := metadata.FromOutgoingContext(ctx)
-	ctx = metadata.NewIncomingContext(ctx, md)
 	stream := &transportStream{method: fullMethod}
-	ctx = grpc.NewContextWithServerTransportStream(ctx, stream)
-	if _, ok := peer.FromContext(ctx); !ok {
-		ctx = peer.NewContext(ctx, &peer.Peer{Addr: inProcessAddr{}})
-	}
+	ctx = callContext(ctx, stream)
 	dec := func(in any) error {
 		proto.Merge(in.(proto.Message), args.(proto.Message))
 		return nil
@@ -84,12 +106,6 @@ func setReply(reply, resp any) error {
 	}
 	dst.Elem().Set(src.Elem())
 	return nil
-}
-
-// NewStream implements grpc.ClientConnInterface. The REST facade makes only
-// unary calls.
-func (c *Conn) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
-	return nil, status.Error(codes.Unimplemented, "streaming calls are not served in-process")
 }
 
 // transportStream collects the headers and trailers a handler or

@@ -63,6 +63,9 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 	if err := cmv1.RegisterTenantServiceHandlerClient(ctx, mux, cmv1.NewTenantServiceClient(conn)); err != nil {
 		return nil, err
 	}
+	if err := cmv1.RegisterChangeServiceHandlerClient(ctx, mux, cmv1.NewChangeServiceClient(conn)); err != nil {
+		return nil, err
+	}
 	err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)

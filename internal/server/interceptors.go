@@ -31,6 +31,46 @@ func chain(interceptors ...grpc.UnaryServerInterceptor) grpc.UnaryServerIntercep
 	}
 }
 
+type streamingKey struct{}
+
+// streaming reports whether ctx belongs to a streaming call.
+func streaming(ctx context.Context) bool { return ctx.Value(streamingKey{}) != nil }
+
+// streamThrough runs streaming calls through the unary chain ic: the
+// stream's context passes every interceptor (request id, logging, metrics,
+// authentication, limits, readiness) where a unary request would, the
+// handler runs where a unary handler would, with the context they built,
+// and its error leaves rewritten the same way.
+func streamThrough(ic grpc.UnaryServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := context.WithValue(ss.Context(), streamingKey{}, true)
+		_, err := ic(ctx, nil, &grpc.UnaryServerInfo{Server: srv, FullMethod: info.FullMethod}, func(ctx context.Context, _ any) (any, error) {
+			return nil, handler(srv, contextStream{ServerStream: ss, ctx: ctx})
+		})
+		return err
+	}
+}
+
+// contextStream is a server stream with the context the chain built.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s contextStream) Context() context.Context { return s.ctx }
+
+// chainStream composes stream interceptors, the first outermost.
+func chainStream(interceptors ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		next := handler
+		for i := len(interceptors) - 1; i >= 0; i-- {
+			ic, inner := interceptors[i], next
+			next = func(srv any, ss grpc.ServerStream) error { return ic(srv, ss, info, inner) }
+		}
+		return next(srv, ss)
+	}
+}
+
 // recoverPanics turns a panic in anything below it into INTERNAL, logged
 // with its stack, so one bad request never takes the process down.
 func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {

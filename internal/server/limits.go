@@ -100,11 +100,12 @@ func peerHost(ctx context.Context) string {
 	return host
 }
 
-// boundDeadline gives every call a deadline of at most d, so no request
-// holds the server longer than that whatever the client asked.
+// boundDeadline gives every unary call a deadline of at most d, so no
+// request holds the server longer than that whatever the client asked.
+// Streams (a watch runs as long as its caller wants) are left alone.
 func boundDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
+		if dl, ok := ctx.Deadline(); !streaming(ctx) && (!ok || time.Until(dl) > d) {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()

@@ -23,6 +23,7 @@ import (
 	"github.com/controlmap/controlmap/internal/service"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/memory"
+	"github.com/controlmap/controlmap/internal/store/postgres"
 )
 
 // Config is everything the server needs to start.
@@ -56,6 +57,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// AdminToken authorizes writes; empty disables them.
 	AdminToken string
+	// ChangeRetention is how long the change log keeps a change for
+	// WatchChanges (default 7 days).
+	ChangeRetention time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// once shutdown starts.
 	ShutdownTimeout time.Duration
@@ -74,6 +78,7 @@ type Server struct {
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	restConn *gateway.Conn
+	changes  *service.ChangeServer
 	metrics  *metrics
 }
 
@@ -87,6 +92,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	log = slog.New(contextHandler{log.Handler()})
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.ChangeRetention <= 0 {
+		cfg.ChangeRetention = postgres.DefaultChangeRetention
 	}
 	if cfg.ConsistencyWait <= 0 {
 		cfg.ConsistencyWait = 2 * time.Second
@@ -116,15 +124,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
+	streamer := chainStream(recoverStreamPanics(log), streamThrough(interceptor))
 	s.grpc = grpc.NewServer(
 		grpc.UnaryInterceptor(interceptor),
-		grpc.ChainStreamInterceptor(recoverStreamPanics(log), authn.StreamInterceptor()),
+		grpc.StreamInterceptor(streamer),
 		// The same bound as the REST facade's body limit.
 		grpc.MaxRecvMsgSize(gateway.MaxBodyBytes),
 	)
-	s.restConn = gateway.NewConn(interceptor)
+	s.restConn = gateway.NewConn(interceptor, streamer)
+	s.changes = service.NewChangeServer(st)
 	s.health = health.NewServer()
-	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName} {
+	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName, cmv1.ChangeService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
 	}
 	// NOT_SERVING until Run starts serving.
@@ -134,6 +144,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st))
 		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
 		cmv1.RegisterTenantServiceServer(r, service.NewTenantServer(st))
+		cmv1.RegisterChangeServiceServer(r, s.changes)
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}
 	reflection.Register(s.grpc)
@@ -175,7 +186,9 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 		}
 		log.Info("datastore: memory; built-in content loaded, changes are not kept across restarts",
 			"content_version", c.Version, "frameworks", len(g.Frameworks()), "controls", g.ControlCount(), "mappings", g.MappingCount())
-		return memory.New(g), nil
+		st := memory.New(g)
+		st.SetRetention(cfg.ChangeRetention)
+		return st, nil
 	default:
 		return nil, fmt.Errorf("unknown datastore %q (known: memory, postgres)", cfg.Datastore)
 	}
@@ -231,6 +244,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown() error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	s.health.Shutdown()
+	s.changes.Stop() // open watches end at once; their clients resume elsewhere
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	stopped := make(chan struct{})

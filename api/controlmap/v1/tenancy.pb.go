@@ -185,7 +185,13 @@ type AuditEvent struct {
 	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
 	// Name of the resource changed.
 	Resource string `protobuf:"bytes,6,opt,name=resource,proto3" json:"resource,omitempty"`
-	// The resource before and after, as JSON; empty when it did not exist.
+	// The resource before and after the change, in the API's JSON (as
+	// GetControl or GetMapping answer it); empty when it did not exist. A
+	// delete that took other resources with it records
+	// {"deleted": resource, "controlCount": n, "mappingCount": n,
+	// "controls": [names], "mappings": [names], "omitted": n}: the names
+	// stop at 1,000 in all ("omitted" counts the rest; WatchChanges lists
+	// every one).
 	Before string `protobuf:"bytes,7,opt,name=before,proto3" json:"before,omitempty"`
 	After  string `protobuf:"bytes,8,opt,name=after,proto3" json:"after,omitempty"`
 	// Store revision of the change.

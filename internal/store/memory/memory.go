@@ -31,7 +31,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // DefaultRetention is how long the change log keeps a change by default.
-const DefaultRetention = 24 * time.Hour
+const DefaultRetention = 7 * 24 * time.Hour
 
 // New returns a store that serves g and counts revisions on from it. Its
 // change log starts after g and keeps changes for DefaultRetention.
@@ -42,9 +42,12 @@ func New(g *catalog.Graph) *Store {
 	return s
 }
 
-// SetRetention sets how long the change log keeps a change (at least the
-// changes of the latest write are always kept).
+// SetRetention sets how long the change log keeps a change (the changes of
+// the latest write are always kept); 0 keeps the default.
 func (s *Store) SetRetention(d time.Duration) {
+	if d <= 0 {
+		d = DefaultRetention
+	}
 	s.mu.Lock()
 	s.retain = d
 	s.mu.Unlock()
