@@ -218,3 +218,66 @@ func TestStartsBeforeTheDatabase(t *testing.T) {
 		t.Fatalf("after the database came up: %d %s", r.status, r.raw)
 	}
 }
+
+// A watch on one replica follows writes made through another, keeps going
+// while the database restarts, and resumes on a new replica exactly where
+// it stopped, missing nothing written while no one watched.
+func TestWatchAcrossReplicasAndRestarts(t *testing.T) {
+	cluster := pgtest.StartCluster(t)
+	db := cluster.NewDatabase(t)
+	writer := startReplica(t, db)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := server.New(ctx, server.Config{Datastore: "postgres", DatabaseURL: db, AdminToken: adminToken, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	watcher := &stack{conn: dial(t, srv.GRPCAddr()), base: "http://" + srv.HTTPAddr()}
+	waitServing(t, watcher.base+"/healthz")
+
+	create := func(control string) string {
+		t.Helper()
+		m := newMapping()
+		m["source"] = "frameworks/iso-27001-2022/controls/" + control
+		var r restResponse
+		if !eventually(15*time.Second, func() bool {
+			r = writer.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer)
+			return r.status == 200
+		}) {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		return r.str("mapping", "name")
+	}
+	changes := restWatch(t, ctx, watcher, adminToken, "")
+	first := create("A.5.1")
+	got := collect(t, changes, first)
+
+	if err := cluster.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the watch reads from a database that is away
+	if err := cluster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	second := create("A.5.2")
+	got = append(got, collect(t, changes, second)...)
+
+	// The watching replica goes away; a write lands meanwhile; a new
+	// replica resumes after the last change seen.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("replica shutdown: %v", err)
+	}
+	third := create("A.5.3")
+	last := got[len(got)-1]
+	next := startReplica(t, db)
+	resumed := collect(t, restWatch(t, context.Background(), next, adminToken, fmt.Sprintf("?start_revision=%d&start_index=%d", last.Revision, last.Index+1)), third)
+	if len(resumed) != 1 || resumed[0].Name != third {
+		t.Fatalf("resumed on a new replica: %v, want only %s", names(resumed), third)
+	}
+	if got[0].Name != first || got[len(got)-1].Name != second {
+		t.Fatalf("watched %v", names(got))
+	}
+}
