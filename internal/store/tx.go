@@ -174,6 +174,9 @@ const (
 type Tx interface {
 	// Framework reads a framework; a *NotFoundError when there is none.
 	Framework(id string, lock Lock) (catalog.Framework, error)
+	// Frameworks reads the frameworks with the given ids that exist, in
+	// one read, without holding them.
+	Frameworks(ids ...string) ([]catalog.Framework, error)
 	// Control reads a control by its canonical id; a *NotFoundError when
 	// there is none.
 	Control(framework, id string, lock Lock) (catalog.Control, error)
@@ -183,9 +186,6 @@ type Tx interface {
 	// Mapping reads a mapping and locks it exclusively; a *NotFoundError
 	// when there is none.
 	Mapping(id string) (catalog.Mapping, error)
-	// MappingBetween returns the mapping of two controls, in either
-	// direction, if there is one.
-	MappingBetween(a, b catalog.ControlRef) (catalog.Mapping, bool, error)
 	// MappingsOf reads every mapping with an end in the framework, or only
 	// of one of its controls when control is not empty.
 	MappingsOf(framework, control string) ([]catalog.Mapping, error)
@@ -196,7 +196,11 @@ type Tx interface {
 	APIKey(tenant, id string) (tenancy.APIKey, error)
 	// Now is the time the transaction stamps on what it writes.
 	Now() time.Time
-	// Write queues changes, applied in order at commit.
+	// Write queues changes, applied in order at commit. The engine keeps
+	// the catalog whole: a write fails with ErrNotFound when it refers to
+	// a framework or control that does not exist (a mapping's ends, a
+	// control's framework) and with ErrAlreadyExists when a new mapping's
+	// pair is mapped already, in either direction.
 	Write(changes ...Change)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -61,20 +62,21 @@ func fillDefaults(p auth.Principal, m *catalog.Mapping) {
 // one end in a framework it owns). It returns the tenant the mapping
 // belongs to: the owner of an internal end, or none.
 func ends(tx store.Tx, p auth.Principal, a, b catalog.ControlRef, name string) (string, error) {
+	fws, err := tx.Frameworks(a.Framework, b.Framework)
+	if err != nil {
+		return "", err
+	}
 	var owner string
 	for _, r := range []catalog.ControlRef{a, b} {
-		f, err := tx.Framework(r.Framework, store.Share)
-		if err != nil && !isNotFound(err) {
-			return "", err
-		}
-		if err != nil || !visible(p, &f) {
+		i := slices.IndexFunc(fws, func(f catalog.Framework) bool { return f.ID == r.Framework })
+		if i < 0 || !visible(p, &fws[i]) {
 			if name != "" {
 				return "", store.NotFound("mapping", name)
 			}
 			return "", store.NotFound("framework", catalog.FrameworkName(r.Framework))
 		}
-		if f.Owner != "" {
-			owner = f.Owner
+		if fws[i].Owner != "" {
+			owner = fws[i].Owner
 		}
 	}
 	if !p.Operator && (owner == "" || owner != p.Tenant) {
@@ -99,20 +101,11 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 	}
 	m.ID, m.BuiltIn = store.NewMappingID(), false
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		// The store refuses ends that do not exist and a pair mapped
+		// already, at commit.
 		owner, err := ends(tx, p, m.Source, m.Target, "")
 		if err != nil {
 			return store.Audit{}, err
-		}
-		for _, r := range []catalog.ControlRef{m.Source, m.Target} {
-			if _, err := tx.Control(r.Framework, r.Control, store.Share); err != nil {
-				return store.Audit{}, err
-			}
-		}
-		if other, dup, err := tx.MappingBetween(m.Source, m.Target); err != nil {
-			return store.Audit{}, err
-		} else if dup {
-			return store.Audit{}, fmt.Errorf("%w: %s and %s are already mapped by %s",
-				store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
 		}
 		m.Provenance.CreateTime, m.Provenance.UpdateTime = tx.Now(), tx.Now()
 		tx.Write(store.Change{Kind: store.KindMapping, Owner: owner, Mapping: m})

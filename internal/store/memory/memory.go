@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -175,9 +176,34 @@ type tx struct {
 	changes []store.Change
 	tenants []tenancy.Tenant // copied on first write
 	keys    []tenancy.APIKey
+	err     error // a write refused: the transaction cannot commit
+}
+
+// checkMapping refuses a mapping whose ends do not exist or whose pair
+// another mapping maps, as of the writes so far.
+func (t *tx) checkMapping(m *catalog.Mapping) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	a, okA := t.g.ExactControl(m.Source)
+	b, okB := t.g.ExactControl(m.Target)
+	switch {
+	case !okA:
+		return store.NotFound("control", m.Source.Name())
+	case !okB:
+		return store.NotFound("control", m.Target.Name())
+	}
+	if other, dup := t.g.MappingBetween(a, b); dup && other.ID != m.ID {
+		return fmt.Errorf("%w: %s and %s are already mapped by %s",
+			store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
+	}
+	return nil
 }
 
 func (t *tx) flush() error {
+	if t.err != nil {
+		return t.err
+	}
 	if len(t.pending) == 0 {
 		return nil
 	}
@@ -195,6 +221,14 @@ func (t *tx) Now() time.Time { return t.now }
 func (t *tx) Write(changes ...store.Change) {
 	for _, c := range changes {
 		c = c.At(t.rev)
+		if t.err != nil {
+			return
+		}
+		if c.Kind == store.KindMapping && !c.Delete {
+			if t.err = t.checkMapping(&c.Mapping); t.err != nil {
+				return
+			}
+		}
 		t.changes = append(t.changes, c)
 		if cc, ok := c.Catalog(); ok {
 			t.pending = append(t.pending, cc)
@@ -265,20 +299,17 @@ func (t *tx) Mapping(id string) (catalog.Mapping, error) {
 	return catalog.Mapping{}, store.NotFound("mapping", catalog.MappingName(id))
 }
 
-func (t *tx) MappingBetween(a, b catalog.ControlRef) (catalog.Mapping, bool, error) {
+func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	if err := t.flush(); err != nil {
-		return catalog.Mapping{}, false, err
+		return nil, err
 	}
-	ca, okA := t.g.ExactControl(a)
-	cb, okB := t.g.ExactControl(b)
-	if !okA || !okB {
-		return catalog.Mapping{}, false, nil
+	var out []catalog.Framework
+	for _, id := range ids {
+		if f, ok := t.g.Framework(id); ok {
+			out = append(out, f.Framework)
+		}
 	}
-	m, ok := t.g.MappingBetween(ca, cb)
-	if !ok {
-		return catalog.Mapping{}, false, nil
-	}
-	return m.Mapping, true, nil
+	return out, nil
 }
 
 func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {

@@ -35,7 +35,9 @@ func (s *Store) Changes(ctx context.Context, from store.Position, limit int) ([]
 				return rec, err
 			}
 			rec.Time = rec.Time.UTC()
-			return rec, json.Unmarshal(body, &rec.Change)
+			err := json.Unmarshal(body, &rec.Change)
+			rec.Change = rec.Change.At(rec.Revision) // the body leaves the revision to its column
+			return rec, err
 		})
 		return err
 	})

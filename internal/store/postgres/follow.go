@@ -50,12 +50,9 @@ func (s *Store) follow(ctx context.Context) {
 // connection is up and caught up, the reconnect delay starts over, so a cut
 // after a long outage is retried at once rather than after the longest delay.
 func (s *Store) listen(ctx context.Context, backoff *backoff) error {
-	cc, err := pgx.ParseConfig(s.cfg.URL)
-	if err != nil {
-		return err
-	}
-	cc.ConnectTimeout = s.cfg.ConnectTimeout
-	conn, err := pgx.ConnectConfig(ctx, cc)
+	// The pool's connection settings, so pool parameters in the URL
+	// (pool_max_conns) are understood here too.
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
@@ -99,14 +96,69 @@ func (s *Store) listen(ctx context.Context, backoff *backoff) error {
 }
 
 // catchUp brings the catalog to the database's current revision, reading
-// in one snapshot transaction the revision and the rows changed since ours:
-// the published catalog is always exactly the database at some revision.
+// in one snapshot the revision and the rows changed since ours: the
+// published catalog is always exactly the database at some revision.
 func (s *Store) catchUp(ctx context.Context) error {
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancel()
 	cur := s.graph.Load()
+	if s.Ready() {
+		if done, err := s.applyLog(ctx, cur); done || err != nil {
+			return err
+		}
+	}
+	return s.reload(ctx, cur)
+}
+
+// applyLog reads in one statement the revision, the start of the log and
+// the changes since cur, and applies them. It reports false when that is
+// not enough: the log lacks changes we missed, the built-in content was
+// loaded, tenants or keys changed, or the database went back.
+func (s *Store) applyLog(ctx context.Context, cur *catalog.Graph) (bool, error) {
+	res, err := s.pool.Query(ctx, `SELECT s.revision, s.log_start, c.revision, c.body
+		FROM store_state s LEFT JOIN LATERAL (SELECT revision, idx, body FROM changes
+			WHERE revision > $1 AND revision <= s.revision ORDER BY revision, idx) c ON true`, cur.Revision())
+	if err != nil {
+		return false, err
+	}
+	defer res.Close()
+	var rev, logStart int64
+	var log changeLog
+	for res.Next() {
+		var crev *int64
+		var body []byte
+		if err := res.Scan(&rev, &logStart, &crev, &body); err != nil {
+			return false, err
+		}
+		if crev != nil {
+			if err := log.add(*crev, body); err != nil {
+				return false, err
+			}
+		}
+	}
+	if err := res.Err(); err != nil {
+		return false, err
+	}
+	switch {
+	case rev == cur.Revision():
+		return true, nil
+	case rev < cur.Revision() || cur.Revision()+1 < logStart || log.reload || log.tenancy:
+		return false, nil
+	}
+	g, err := cur.Apply(rev, s.valid(log.rows))
+	if err != nil {
+		s.log.Error("cannot apply the change log; reloading the catalog", "from", cur.Revision(), "to", rev, "err", err)
+		return false, nil
+	}
+	s.publish(g)
+	return true, nil
+}
+
+// reload reads, in one snapshot transaction, what applyLog cannot apply:
+// the directory, and the changes since cur or else the whole catalog.
+func (s *Store) reload(ctx context.Context, cur *catalog.Graph) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var rev int64
 		if err := tx.QueryRow(ctx, "SELECT revision FROM store_state").Scan(&rev); err != nil {
@@ -124,10 +176,11 @@ func (s *Store) catchUp(ctx context.Context) error {
 			}
 			reload = cur.Revision()+1 < logStart // the log no longer holds all we missed
 			if !reload {
-				var err error
-				if rows, reload, tenancyChanged, err = readChanges(ctx, tx, cur.Revision(), rev); err != nil {
+				log, err := readChanges(ctx, tx, cur.Revision(), rev)
+				if err != nil {
 					return err
 				}
+				rows, reload, tenancyChanged = log.rows, log.reload, log.tenancy
 			}
 		}
 		if !s.Ready() || tenancyChanged || reload || rev < cur.Revision() {
@@ -156,40 +209,57 @@ func (s *Store) catchUp(ctx context.Context) error {
 	})
 }
 
-// readChanges reads the change log between two revisions: the catalog rows
-// written, in order, and whether a content load (which needs a reload) or
-// a change to tenancy happened among them.
-func readChanges(ctx context.Context, tx pgx.Tx, from, to int64) (rows []catalog.Change, reload, tenancyChanged bool, err error) {
-	res, err := tx.Query(ctx, `SELECT body FROM changes WHERE revision > $1 AND revision <= $2 ORDER BY revision, idx`, from, to)
+// changeLog is what the change log says a replica must do: apply catalog
+// rows, reload the catalog (a content load, or a row of an older release),
+// or reload the directory (tenants or keys changed).
+type changeLog struct {
+	rows            []catalog.Change
+	reload, tenancy bool
+}
+
+// add reads one row of the change log.
+func (l *changeLog) add(rev int64, body []byte) error {
+	if body == nil {
+		l.reload = true // a row of an older release
+		return nil
+	}
+	var c store.Change
+	if err := json.Unmarshal(body, &c); err != nil {
+		return err
+	}
+	c = c.At(rev) // the body leaves the revision to its column
+	if cc, ok := c.Catalog(); ok {
+		l.rows = append(l.rows, cc)
+		return nil
+	}
+	switch c.Kind {
+	case store.KindTenant, store.KindAPIKey:
+		l.tenancy = true
+	default:
+		l.reload = true // a content load
+	}
+	return nil
+}
+
+// readChanges reads the change log between two revisions.
+func readChanges(ctx context.Context, tx pgx.Tx, from, to int64) (changeLog, error) {
+	var log changeLog
+	res, err := tx.Query(ctx, `SELECT revision, body FROM changes WHERE revision > $1 AND revision <= $2 ORDER BY revision, idx`, from, to)
 	if err != nil {
-		return nil, false, false, err
+		return log, err
 	}
 	defer res.Close()
 	for res.Next() {
+		var rev int64
 		var body []byte
-		if err := res.Scan(&body); err != nil {
-			return nil, false, false, err
+		if err := res.Scan(&rev, &body); err != nil {
+			return log, err
 		}
-		var c store.Change
-		if body == nil {
-			reload = true // a row of an older release
-			continue
-		}
-		if err := json.Unmarshal(body, &c); err != nil {
-			return nil, false, false, err
-		}
-		if cc, ok := c.Catalog(); ok {
-			rows = append(rows, cc)
-			continue
-		}
-		switch c.Kind {
-		case store.KindTenant, store.KindAPIKey:
-			tenancyChanged = true
-		default:
-			reload = true // a content load
+		if err := log.add(rev, body); err != nil {
+			return log, err
 		}
 	}
-	return rows, reload, tenancyChanged, res.Err()
+	return log, res.Err()
 }
 
 // catchUpTimeout bounds one catch-up, so a database that stops answering

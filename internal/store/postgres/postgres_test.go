@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -29,7 +29,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // openMigrated migrates the database at url with the built-in content and
 // returns a ready store on it.
-func openMigrated(t *testing.T, url string, cfg postgres.Config) *postgres.Store {
+func openMigrated(t testing.TB, url string, cfg postgres.Config) *postgres.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -82,10 +82,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
-	// The pool would hand out a connection unchecked if it was used within
-	// the last second, so after a database restart a busy pool serves dead
-	// connections. Writes are rare next to reads; a ping each is cheap.
-	pc.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
+	// After a database restart a busy pool holds dead connections: a write
+	// that finds one before its COMMIT went out is retried on another
+	// (Update), rather than pinging before every write.
 	pc.PingTimeout = cfg.ConnectTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -153,6 +152,10 @@ const writeTimeout = 10 * time.Second
 // retryable reports failures that left nothing behind: nothing reached the
 // server, or the server rolled the transaction back for a conflict.
 func retryable(err error) bool {
+	var pre preCommitError
+	if errors.As(err, &pre) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01"

@@ -55,25 +55,29 @@ func loadDirectory(ctx context.Context, tx pgx.Tx, rev int64) (*tenancy.Director
 	return tenancy.NewDirectory(rev, tenants, keys), nil
 }
 
+const keyQuery = "SELECT id, tenant_id, scopes, hash, create_time, revoke_time FROM api_keys "
+
 func queryKeys(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]tenancy.APIKey, error) {
-	rows, err := tx.Query(ctx, "SELECT id, tenant_id, scopes, hash, create_time, revoke_time FROM api_keys "+where, args...)
+	rows, err := tx.Query(ctx, keyQuery+where, args...)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenancy.APIKey, error) {
-		var k tenancy.APIKey
-		var scopes []int32
-		var hash []byte
-		var revoked *time.Time
-		err := r.Scan(&k.ID, &k.Tenant, &scopes, &hash, &k.CreateTime, &revoked)
-		for _, sc := range scopes {
-			k.Scopes = append(k.Scopes, cmv1.Scope(sc))
-		}
-		copy(k.Hash[:], hash)
-		k.CreateTime = k.CreateTime.UTC()
-		if revoked != nil {
-			k.RevokeTime = revoked.UTC()
-		}
-		return k, err
-	})
+	return pgx.CollectRows(rows, scanKey)
+}
+
+func scanKey(r pgx.CollectableRow) (tenancy.APIKey, error) {
+	var k tenancy.APIKey
+	var scopes []int32
+	var hash []byte
+	var revoked *time.Time
+	err := r.Scan(&k.ID, &k.Tenant, &scopes, &hash, &k.CreateTime, &revoked)
+	for _, sc := range scopes {
+		k.Scopes = append(k.Scopes, cmv1.Scope(sc))
+	}
+	copy(k.Hash[:], hash)
+	k.CreateTime = k.CreateTime.UTC()
+	if revoked != nil {
+		k.RevokeTime = revoked.UTC()
+	}
+	return k, err
 }

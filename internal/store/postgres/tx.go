@@ -18,16 +18,17 @@ import (
 )
 
 // Update implements store.Writer. fn reads the rows as stored (locking
-// what it changes); its writes are sent at commit in one round trip with
-// the change log, the audit event and the notification. The revision is
-// taken last, so writers wait on each other only for that final step, and
+// what it changes) while other writers do the same; its writes then go in
+// one round trip with the revision, the change log, the audit event, the
+// notification and COMMIT. Writers wait on each other only for that last
+// step (the row of the revision is locked from its update to COMMIT), so
 // revisions commit in order.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	var rev int64
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
 		rev, err = s.updateOnce(ctx, fn)
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			break
@@ -37,42 +38,99 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, erro
 		return 0, classify(err)
 	}
 	if rev > 0 {
-		if err := s.catchUp(ctx); err != nil {
-			s.log.WarnContext(ctx, "write committed, catching up failed; the follower will retry", "revision", rev, "err", err)
+		// Read your writes: answer once this replica serves the write. The
+		// follower catches up on many writes in one read of the log, so
+		// concurrent writers share that cost.
+		if err := s.WaitForRevision(ctx, rev); err != nil {
+			s.log.WarnContext(ctx, "write committed, this replica has not caught up yet", "revision", rev, "err", err)
 		}
 	}
 	return rev, nil
 }
 
-func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (int64, error) {
-	var rev int64
-	err := pgx.BeginFunc(ctx, s.pool, func(ptx pgx.Tx) error {
-		t := &tx{ctx: ctx, tx: ptx, now: time.Now().UTC().Truncate(time.Microsecond)}
-		a, err := fn(t)
-		switch {
-		case t.failed != nil:
-			return t.failed
-		case err != nil:
-			return callerError{err}
-		case len(t.changes)+len(t.pending) == 0:
-			return nil // nothing written; the read locks go with the commit
+// updateOnce runs fn in one transaction. Until the batch with COMMIT is
+// sent nothing can have been written, so a failure of the connection
+// before then (a connection the database dropped while idle, say after a
+// restart) is safe to retry on another connection.
+func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (rev int64, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, beforeCommit(err)
+	}
+	// A connection left inside a transaction (an error, a cancelled
+	// context) is closed by the pool rather than reused.
+	defer conn.Release()
+	t := &tx{ctx: ctx, q: conn.Conn(), now: time.Now().UTC().Truncate(time.Microsecond)}
+	committing := false
+	defer func() {
+		if t.begun && err != nil {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
-		if err := t.flush(func(b *pgx.Batch) { t.queueCommit(b, store.Event(ctx, a, t.rev)) }); err != nil {
-			return err
+		if err != nil && !committing {
+			err = beforeCommit(err)
 		}
-		rev = t.rev
-		return nil
-	})
-	return rev, err
+	}()
+	a, err := fn(t)
+	switch {
+	case t.failed != nil:
+		return 0, t.failed
+	case err != nil:
+		return 0, callerError{err}
+	case len(t.changes)+len(t.pending) == 0:
+		if t.begun { // let go of the read locks
+			_, err = conn.Exec(ctx, "ROLLBACK")
+		}
+		return 0, err
+	}
+	ev := store.Event(ctx, a, revisionPlaceholder)
+	committing = true
+	return t.flush(true, ev)
+}
+
+// preCommitError is a failure before anything could be committed.
+type preCommitError struct{ err error }
+
+func (e preCommitError) Error() string { return e.err.Error() }
+func (e preCommitError) Unwrap() error { return e.err }
+
+// beforeCommit marks a connection failure before COMMIT was sent as safe
+// to retry; errors of the database and of the caller stay as they are.
+func beforeCommit(err error) error {
+	var pe *pgconn.PgError
+	var ce callerError
+	if errors.As(err, &pe) || errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var inv *catalog.InvalidError
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.As(err, &inv) {
+		return err
+	}
+	return preCommitError{err}
+}
+
+// revisionPlaceholder stands for the revision in what is rendered before
+// the revision is known (the audit event's JSON); the database puts the
+// revision in its place. In JSON it appears only as a whole field value
+// ("revision":"9223372036854775807"), which no text a user wrote can
+// produce inside a JSON string.
+const revisionPlaceholder = 9223372036854775807
+
+// querier is what a write transaction runs its statements on.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // tx implements store.Tx on a PostgreSQL transaction. Writes wait in
 // pending until commit, or until a read needs them applied first.
 type tx struct {
 	ctx     context.Context
-	tx      pgx.Tx
+	q       querier
+	begun   bool // BEGIN went with the first statement
 	now     time.Time
-	rev     int64 // taken by the first flush
+	rev     int64 // once a flush has taken it
 	pending []store.Change
 	changes []store.Change
 	failed  error // an error of the database during a read
@@ -98,25 +156,35 @@ func (t *tx) read() error {
 		return t.failed
 	}
 	if len(t.pending) > 0 {
-		if err := t.flush(nil); err != nil {
+		if _, err := t.flush(false, tenancy.AuditEvent{}); err != nil {
 			return t.fail(err)
 		}
 	}
 	return nil
 }
 
-// flush takes the revision if it has not yet, and sends the pending
-// writes, and whatever more queues, in one batch.
-func (t *tx) flush(more func(*pgx.Batch)) error {
-	if t.rev == 0 {
-		if err := t.tx.QueryRow(t.ctx, "UPDATE store_state SET revision = revision + 1 RETURNING revision").Scan(&t.rev); err != nil {
-			return err
-		}
-	}
+// thisRevision is the revision of the write in SQL: the transaction sees
+// its own update of store_state.
+const thisRevision = "(SELECT revision FROM store_state)"
+
+// flush sends the pending writes in one batch (opening the transaction
+// if no statement has yet). The first flush takes the revision; with
+// commit, the batch goes on to log the changes, record the audit event
+// ev, notify the replicas and COMMIT. It returns the revision.
+func (t *tx) flush(commit bool, ev tenancy.AuditEvent) (int64, error) {
 	b := &pgx.Batch{}
+	opens := !t.begun
+	if opens {
+		b.Queue("BEGIN")
+		t.begun = true
+	}
+	takes := t.rev == 0
+	if takes {
+		b.Queue("UPDATE store_state SET revision = revision + 1 RETURNING revision")
+	}
 	var sent []store.Change // the change of each statement, to name what failed
 	for i := 0; i < len(t.pending); {
-		c := t.pending[i].At(t.rev)
+		c := t.pending[i]
 		n := 1
 		if c.Delete && (c.Kind == store.KindMapping || c.Kind == store.KindControl) {
 			for i+n < len(t.pending) && t.pending[i+n].Kind == c.Kind && t.pending[i+n].Delete {
@@ -124,34 +192,49 @@ func (t *tx) flush(more func(*pgx.Batch)) error {
 			}
 		}
 		run := t.pending[i : i+n]
-		for range queueWrite(b, c, run, t.rev) {
+		for range queueWrite(b, c, run) {
 			sent = append(sent, c)
 		}
-		for _, r := range run {
-			t.changes = append(t.changes, r.At(t.rev))
-		}
+		t.changes = append(t.changes, run...)
 		i += n
 	}
 	t.pending = nil
-	if more != nil {
-		more(b)
+	if commit {
+		t.queueCommit(b, ev)
 	}
-	res := t.tx.SendBatch(t.ctx, b)
-	for i := range b.Len() {
+	res := t.q.SendBatch(t.ctx, b)
+	defer res.Close()
+	if opens {
 		if _, err := res.Exec(); err != nil {
-			res.Close()
-			if i < len(sent) {
-				return writeError(err, &sent[i])
-			}
-			return err
+			return 0, err
 		}
 	}
-	return res.Close()
+	if takes {
+		if err := res.QueryRow().Scan(&t.rev); err != nil {
+			return 0, err
+		}
+	}
+	for i := range b.Len() - btoi(opens) - btoi(takes) {
+		if _, err := res.Exec(); err != nil {
+			if i < len(sent) {
+				return 0, writeError(err, &sent[i])
+			}
+			return 0, err
+		}
+	}
+	return t.rev, res.Close()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // queueWrite queues the statements of a change (for a run of deletes of
 // one kind, of the whole run) and returns how many it queued.
-func queueWrite(b *pgx.Batch, c store.Change, run []store.Change, rev int64) int {
+func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 	n := b.Len()
 	switch c.Kind {
 	case store.KindFramework:
@@ -162,11 +245,11 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change, rev int64) int
 		}
 		tags, _ := json.Marshal(f.Tags)
 		b.Queue(`INSERT INTO frameworks (id, display_name, version, publisher, kind, description, tags, built_in, revision, owner)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $9)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, false, `+thisRevision+`, $8)
 			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, version = EXCLUDED.version,
 				publisher = EXCLUDED.publisher, kind = EXCLUDED.kind, description = EXCLUDED.description, tags = EXCLUDED.tags,
 				revision = EXCLUDED.revision, owner = EXCLUDED.owner`,
-			f.ID, f.DisplayName, f.Version, f.Publisher, int32(f.Kind), f.Description, tags, rev, f.Owner)
+			f.ID, f.DisplayName, f.Version, f.Publisher, int32(f.Kind), f.Description, tags, f.Owner)
 	case store.KindControl:
 		if c.Delete {
 			fws, ids := make([]string, len(run)), make([]string, len(run))
@@ -179,14 +262,14 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change, rev int64) int
 		ctl := c.Control
 		b.Queue(`INSERT INTO controls (framework_id, id, position, parent_id, title, summary, kind, assessable, aliases, tags,
 				built_in, revision, implementation, owner, evidence)
-			SELECT $1, $2, coalesce(max(position), -1) + 1, $3, $4, $5, $6, $7, $8, $9, false, $10, $11, $12, $13
+			SELECT $1, $2, coalesce(max(position), -1) + 1, $3, $4, $5, $6, $7, $8, $9, false, `+thisRevision+`, $10, $11, $12
 			FROM controls WHERE framework_id = $1
 			ON CONFLICT (framework_id, id) DO UPDATE SET parent_id = EXCLUDED.parent_id, title = EXCLUDED.title,
 				summary = EXCLUDED.summary, kind = EXCLUDED.kind, assessable = EXCLUDED.assessable, aliases = EXCLUDED.aliases,
 				tags = EXCLUDED.tags, revision = EXCLUDED.revision, implementation = EXCLUDED.implementation,
 				owner = EXCLUDED.owner, evidence = EXCLUDED.evidence`,
 			c.Framework.ID, ctl.ID, ctl.Parent, ctl.Title, ctl.Summary, int32(ctl.Kind), ctl.Assessable,
-			nonNil(ctl.Aliases), nonNil(ctl.Tags), rev, int32(ctl.Implementation), ctl.Owner, nonNil(ctl.Evidence))
+			nonNil(ctl.Aliases), nonNil(ctl.Tags), int32(ctl.Implementation), ctl.Owner, nonNil(ctl.Evidence))
 	case store.KindMapping:
 		if c.Delete {
 			var ids, builtIn []string
@@ -206,7 +289,7 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change, rev int64) int
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
 				create_time, update_time, built_in, revision, reverse_strength)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)
 			ON CONFLICT (id) DO UPDATE SET relationship = EXCLUDED.relationship, strength = EXCLUDED.strength,
 				rationale = EXCLUDED.rationale, justification = EXCLUDED.justification, document = EXCLUDED.document,
 				method = EXCLUDED.method, status = EXCLUDED.status, author = EXCLUDED.author, update_time = EXCLUDED.update_time,
@@ -214,12 +297,12 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change, rev int64) int
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author,
-			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, rev, m.ReverseStrength)
+			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength)
 	case store.KindTenant:
 		t := c.Tenant
-		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision) VALUES ($1, $2, $3, $4)
+		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision) VALUES ($1, $2, $3, `+thisRevision+`)
 			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, revision = EXCLUDED.revision`,
-			t.ID, t.DisplayName, t.CreateTime, rev)
+			t.ID, t.DisplayName, t.CreateTime)
 	case store.KindAPIKey:
 		k := c.APIKey
 		scopes := make([]int32, len(k.Scopes))
@@ -262,8 +345,9 @@ func writeError(err error, c *store.Change) error {
 	return err
 }
 
-// queueCommit queues what every write ends with: its changes in the log,
-// its audit event, and the notification to the replicas.
+// queueCommit queues what every write ends with: its changes in the log
+// (without revisions: readers take them from the revision column), its
+// audit event, the notification to the replicas, and COMMIT.
 func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
 	kinds := make([]string, len(t.changes))
 	deleted := make([]bool, len(t.changes))
@@ -274,12 +358,79 @@ func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
 		kinds[i], deleted[i], owners[i], bodies[i] = c.Kind.String(), c.Delete, c.Owner, string(body)
 	}
 	b.Queue(`INSERT INTO changes (revision, idx, kind, deleted, owner, body, change_time)
-		SELECT $1, ord - 1, kind, deleted, owner, body::jsonb, $6
-		FROM unnest($2::text[], $3::boolean[], $4::text[], $5::text[]) WITH ORDINALITY AS r(kind, deleted, owner, body, ord)`,
-		t.rev, kinds, deleted, owners, bodies, t.now)
+		SELECT `+thisRevision+`, ord - 1, kind, deleted, owner, body::jsonb, $5
+		FROM unnest($1::text[], $2::boolean[], $3::text[], $4::text[]) WITH ORDINALITY AS r(kind, deleted, owner, body, ord)`,
+		kinds, deleted, owners, bodies, t.now)
+	placeholder := strconv.FormatInt(revisionPlaceholder, 10)
 	b.Queue(`INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, t.rev, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After)
-	b.Queue("SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(t.rev, 10))
+		SELECT r, $1, $2, $3, $4, $5, $6,
+			replace(replace($7, '"revision":"'||$8||'"', '"revision":"'||r||'"'), '"etag":"'||$8||'"', '"etag":"'||r||'"')
+		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder)
+	b.Queue("SELECT pg_notify($1, "+thisRevision+"::text)", changesChannel)
+	b.Queue("COMMIT")
+}
+
+// query runs a read; the first statement of the transaction opens it in
+// the same round trip.
+func (t *tx) query(sql string, args ...any) (pgx.Rows, error) {
+	if t.begun {
+		return t.q.Query(t.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(sql, args...)
+	res := t.q.SendBatch(t.ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
+		return nil, err
+	}
+	t.begun = true
+	rows, err := res.Query()
+	if err != nil {
+		res.Close()
+		return nil, err
+	}
+	return batchRows{Rows: rows, res: res}, nil
+}
+
+// batchRows closes the batch with its rows.
+type batchRows struct {
+	pgx.Rows
+	res pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	r.res.Close()
+}
+
+// queryRow is query for one row, as pgx.Conn.QueryRow answers it.
+func (t *tx) queryRow(sql string, args ...any) pgx.Row {
+	rows, err := t.query(sql, args...)
+	return oneRow{rows: rows, err: err}
+}
+
+type oneRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r oneRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 func forUpdate(lock store.Lock) string {
@@ -293,7 +444,7 @@ func (t *tx) Framework(id string, lock store.Lock) (catalog.Framework, error) {
 	if err := t.read(); err != nil {
 		return catalog.Framework{}, err
 	}
-	f, err := scanFramework(t.tx.QueryRow(t.ctx, "SELECT "+frameworkColumns+" FROM frameworks WHERE id = $1"+forUpdate(lock), id))
+	f, err := scanFramework(t.queryRow("SELECT "+frameworkColumns+" FROM frameworks WHERE id = $1"+forUpdate(lock), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, store.NotFound("framework", catalog.FrameworkName(id))
 	}
@@ -307,7 +458,7 @@ func (t *tx) Control(framework, id string, lock store.Lock) (catalog.Control, er
 	if err := t.read(); err != nil {
 		return catalog.Control{}, err
 	}
-	c, err := scanControl(t.tx.QueryRow(t.ctx, "SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 AND id = $2"+forUpdate(lock), framework, id))
+	c, err := scanControl(t.queryRow("SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 AND id = $2"+forUpdate(lock), framework, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, store.NotFound("control", catalog.ControlName(framework, id))
 	}
@@ -321,7 +472,7 @@ func (t *tx) Controls(framework string) ([]catalog.Control, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(t.ctx, "SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 ORDER BY position, id", framework)
+	rows, err := t.query("SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 ORDER BY position, id", framework)
 	if err != nil {
 		return nil, t.fail(err)
 	}
@@ -336,7 +487,7 @@ func (t *tx) Mapping(id string) (catalog.Mapping, error) {
 	if err := t.read(); err != nil {
 		return catalog.Mapping{}, err
 	}
-	m, err := scanMappingRow(t.tx.QueryRow(t.ctx, "SELECT "+mappingColumns+" FROM mappings WHERE id = $1 FOR UPDATE", id))
+	m, err := scanMappingRow(t.queryRow("SELECT "+mappingColumns+" FROM mappings WHERE id = $1 FOR UPDATE", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, store.NotFound("mapping", catalog.MappingName(id))
 	}
@@ -346,27 +497,26 @@ func (t *tx) Mapping(id string) (catalog.Mapping, error) {
 	return m, nil
 }
 
-func (t *tx) MappingBetween(a, b catalog.ControlRef) (catalog.Mapping, bool, error) {
+func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	if err := t.read(); err != nil {
-		return catalog.Mapping{}, false, err
+		return nil, err
 	}
-	m, err := scanMappingRow(t.tx.QueryRow(t.ctx, "SELECT "+mappingColumns+` FROM mappings
-		WHERE (source_framework, source_control, target_framework, target_control) IN (($1, $2, $3, $4), ($3, $4, $1, $2)) LIMIT 1`,
-		a.Framework, a.Control, b.Framework, b.Control))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return m, false, nil
-	}
+	rows, err := t.query("SELECT "+frameworkColumns+" FROM frameworks WHERE id = ANY($1) ORDER BY id", ids)
 	if err != nil {
-		return m, false, t.fail(err)
+		return nil, t.fail(err)
 	}
-	return m, true, nil
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.Framework, error) { return scanFramework(r) })
+	if err != nil {
+		return nil, t.fail(err)
+	}
+	return out, nil
 }
 
 func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(t.ctx, "SELECT "+mappingColumns+` FROM mappings
+	rows, err := t.query("SELECT "+mappingColumns+` FROM mappings
 		WHERE (source_framework = $1 AND ($2 = '' OR source_control = $2)) OR (target_framework = $1 AND ($2 = '' OR target_control = $2))
 		ORDER BY id`, framework, control)
 	if err != nil {
@@ -384,7 +534,7 @@ func (t *tx) Tenant(id string) (tenancy.Tenant, bool, error) {
 		return tenancy.Tenant{}, false, err
 	}
 	var tn tenancy.Tenant
-	err := t.tx.QueryRow(t.ctx, "SELECT id, display_name, create_time, revision FROM tenants WHERE id = $1", id).
+	err := t.queryRow("SELECT id, display_name, create_time, revision FROM tenants WHERE id = $1", id).
 		Scan(&tn.ID, &tn.DisplayName, &tn.CreateTime, &tn.Revision)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tn, false, nil
@@ -400,7 +550,11 @@ func (t *tx) APIKey(tenant, id string) (tenancy.APIKey, error) {
 	if err := t.read(); err != nil {
 		return tenancy.APIKey{}, err
 	}
-	keys, err := queryKeys(t.ctx, t.tx, "WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant, id)
+	rows, err := t.query(keyQuery+"WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant, id)
+	if err != nil {
+		return tenancy.APIKey{}, t.fail(err)
+	}
+	keys, err := pgx.CollectRows(rows, scanKey)
 	if err != nil {
 		return tenancy.APIKey{}, t.fail(err)
 	}
