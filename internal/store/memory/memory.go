@@ -81,7 +81,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.graph.Load()
-	tx := &tx{g: g, rev: g.Revision() + 1, now: s.now().UTC(), tenants: s.tenants, keys: s.keys}
+	// Times to the microsecond, as PostgreSQL keeps them.
+	tx := &tx{g: g, rev: g.Revision() + 1, now: s.now().UTC().Truncate(time.Microsecond), tenants: s.tenants, keys: s.keys}
 	a, err := fn(tx)
 	if err == nil {
 		err = tx.flush()
