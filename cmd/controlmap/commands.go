@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,13 +27,43 @@ func rootCommand() *cobra.Command {
 	return root
 }
 
+// serveEnv names the environment variable of each flag of serve.
+var serveEnv = []envBinding{
+	{"grpc-addr", []string{"CONTROLMAP_GRPC_ADDR"}},
+	{"http-addr", []string{"CONTROLMAP_HTTP_ADDR"}},
+	{"datastore", []string{"CONTROLMAP_DATASTORE"}},
+	{"database-url", []string{"CONTROLMAP_DATABASE_URL", "DATABASE_URL"}},
+	{"migrate", []string{"CONTROLMAP_MIGRATE"}},
+	{"admin-token", []string{"CONTROLMAP_ADMIN_TOKEN"}},
+	{"anonymous-read", []string{"CONTROLMAP_ANONYMOUS_READ"}},
+	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
+	{"cors-origins", []string{"CONTROLMAP_CORS_ORIGINS"}},
+	{"client-ip-header", []string{"CONTROLMAP_CLIENT_IP_HEADER"}},
+	{"change-retention", []string{"CONTROLMAP_CHANGE_RETENTION"}},
+	{"request-timeout", []string{"CONTROLMAP_REQUEST_TIMEOUT"}},
+	{"consistency-wait", []string{"CONTROLMAP_CONSISTENCY_WAIT"}},
+	{"poll-interval", []string{"CONTROLMAP_POLL_INTERVAL"}},
+	{"shutdown-timeout", []string{"CONTROLMAP_SHUTDOWN_TIMEOUT"}},
+	{"log-level", []string{"CONTROLMAP_LOG_LEVEL"}},
+	{"log-format", []string{"CONTROLMAP_LOG_FORMAT"}},
+}
+
+// serveOptions are the flags of serve.
+type serveOptions struct {
+	cfg           server.Config
+	logLevel      string
+	logFormat     string
+	anonymousRead bool
+}
+
 func serveCommand() *cobra.Command {
-	var (
-		cfg           server.Config
-		logLevel      string
-		logFormat     string
-		anonymousRead bool
-	)
+	cmd, _ := newServeCommand()
+	return cmd
+}
+
+// newServeCommand returns serve and the options its flags fill.
+func newServeCommand() (*cobra.Command, *serveOptions) {
+	o := &serveOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API (gRPC and REST) until SIGINT or SIGTERM",
@@ -42,15 +71,15 @@ func serveCommand() *cobra.Command {
 
 With no flags it serves the built-in frameworks and crosswalks from memory:
 nothing is kept across restarts. Every flag can also be set through the
-environment variable named in its help; a flag on the command line wins.`,
+environment variable named in its help; a flag on the command line wins. A
+value that does not parse stops the server at once, naming the flag or the
+variable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(logLevel, logFormat)
+			cfg, err := o.resolve(cmd)
 			if err != nil {
 				return err
 			}
-			cfg.Logger = log
-			cfg.DenyAnonymous = !anonymousRead
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -59,21 +88,51 @@ environment variable named in its help; a flag on the command line wins.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.GRPCAddr, "grpc-addr", env("CONTROLMAP_GRPC_ADDR", ":9090"), "gRPC listen address (CONTROLMAP_GRPC_ADDR)")
-	f.StringVar(&cfg.HTTPAddr, "http-addr", env("CONTROLMAP_HTTP_ADDR", ":8080"), "REST listen address (CONTROLMAP_HTTP_ADDR)")
-	f.StringVar(&cfg.Datastore, "datastore", env("CONTROLMAP_DATASTORE", "memory"), "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
-	f.StringVar(&cfg.DatabaseURL, "database-url", databaseURL(), "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
-	f.BoolVar(&cfg.Migrate, "migrate", env("CONTROLMAP_MIGRATE", "") == "true", "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
-	f.StringVar(&cfg.AdminToken, "admin-token", env("CONTROLMAP_ADMIN_TOKEN", ""), "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
-	f.DurationVar(&cfg.ChangeRetention, "change-retention", envDuration("CONTROLMAP_CHANGE_RETENTION", 7*24*time.Hour), "how long the change log keeps changes for WatchChanges; a watch cannot resume from older ones (CONTROLMAP_CHANGE_RETENTION)")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("CONTROLMAP_SHUTDOWN_TIMEOUT", 15*time.Second), "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
-	f.BoolVar(&anonymousRead, "anonymous-read", env("CONTROLMAP_ANONYMOUS_READ", "true") != "false", "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
-	f.Float64Var(&cfg.RateLimit, "rate-limit", envFloat("CONTROLMAP_RATE_LIMIT", 200), "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
-	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", envList("CONTROLMAP_CORS_ORIGINS"), "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
-	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", env("CONTROLMAP_CLIENT_IP_HEADER", ""), "header a trusted proxy sets to the client address (X-Forwarded-For), for per-address limits on REST; only behind such a proxy (CONTROLMAP_CLIENT_IP_HEADER)")
-	f.StringVar(&logLevel, "log-level", env("CONTROLMAP_LOG_LEVEL", "info"), "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
-	f.StringVar(&logFormat, "log-format", env("CONTROLMAP_LOG_FORMAT", "json"), "json or text (CONTROLMAP_LOG_FORMAT)")
-	return cmd
+	cfg := &o.cfg
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", ":9090", "gRPC listen address (CONTROLMAP_GRPC_ADDR)")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", ":8080", "REST listen address (CONTROLMAP_HTTP_ADDR)")
+	f.StringVar(&cfg.Datastore, "datastore", "memory", "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
+	f.BoolVar(&cfg.Migrate, "migrate", false, "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
+	f.StringVar(&cfg.AdminToken, "admin-token", "", "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
+	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
+	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
+	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
+	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client address (X-Forwarded-For), for per-address limits on REST; only behind such a proxy (CONTROLMAP_CLIENT_IP_HEADER)")
+	f.DurationVar(&cfg.ChangeRetention, "change-retention", 7*24*time.Hour, "how long the change log keeps changes for WatchChanges; a watch cannot resume from older ones (CONTROLMAP_CHANGE_RETENTION)")
+	f.DurationVar(&cfg.RequestTimeout, "request-timeout", 30*time.Second, "the longest a call may take, whatever deadline the client asks for; watches are not bound by it (CONTROLMAP_REQUEST_TIMEOUT)")
+	f.DurationVar(&cfg.ConsistencyWait, "consistency-wait", 2*time.Second, "how long a read with min_revision waits for this replica to reach it before answering UNAVAILABLE (CONTROLMAP_CONSISTENCY_WAIT)")
+	f.DurationVar(&cfg.PollInterval, "poll-interval", time.Second, "with PostgreSQL, how often a replica checks the revision besides listening for notifications (CONTROLMAP_POLL_INTERVAL)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
+	f.StringVar(&o.logFormat, "log-format", "json", "json or text (CONTROLMAP_LOG_FORMAT)")
+	return cmd, o
+}
+
+// resolve applies the environment to the flags the command line left
+// alone, checks every value, and returns the server's configuration.
+func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
+	f := cmd.Flags()
+	if err := applyEnv(f, serveEnv); err != nil {
+		return server.Config{}, err
+	}
+	cfg := o.cfg
+	if cfg.RateLimit < 0 {
+		return cfg, fmt.Errorf("--rate-limit (CONTROLMAP_RATE_LIMIT) must not be negative, got %v", cfg.RateLimit)
+	}
+	for name, d := range map[string]time.Duration{"change-retention": cfg.ChangeRetention, "request-timeout": cfg.RequestTimeout,
+		"consistency-wait": cfg.ConsistencyWait, "poll-interval": cfg.PollInterval, "shutdown-timeout": cfg.ShutdownTimeout} {
+		if d <= 0 {
+			return cfg, fmt.Errorf("--%s must be a positive duration, got %v", name, d)
+		}
+	}
+	log, err := newLogger(o.logLevel, o.logFormat)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Logger = log
+	cfg.DenyAnonymous = !o.anonymousRead
+	return cfg, nil
 }
 
 func migrateCommand() *cobra.Command {
@@ -182,34 +241,6 @@ func newLogger(level, format string) (*slog.Logger, error) {
 func env(key, fallback string) string {
 	if v, ok := os.LookupEnv(key); ok {
 		return v
-	}
-	return fallback
-}
-
-func envFloat(key string, fallback float64) float64 {
-	if v, ok := os.LookupEnv(key); ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
-		}
-	}
-	return fallback
-}
-
-func envList(key string) []string {
-	var out []string
-	for _, v := range strings.Split(os.Getenv(key), ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func envDuration(key string, fallback time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(key); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
 	}
 	return fallback
 }

@@ -180,6 +180,10 @@ func (a *Authenticator) authorize(ctx context.Context, method string) (Principal
 	infra := !strings.HasPrefix(method, "/controlmap.")
 	token, hasToken := bearer(ctx)
 	switch {
+	case hasToken && token == "":
+		// A credential of another scheme is not ignored: its sender means
+		// to authenticate and must learn that it did not.
+		return anonymous, denied(codes.Unauthenticated, "UNSUPPORTED_AUTH_SCHEME", "the Authorization header must be one \"Bearer <API key>\"")
 	case infra && !hasToken:
 		return anonymous, nil
 	case !hasToken && access == Read && a.anonymousRead:
@@ -226,12 +230,19 @@ func (a *Authenticator) matches(token string) bool {
 	return subtle.ConstantTimeCompare(d[:], a.adminDigest[:]) == 1
 }
 
-func bearer(ctx context.Context) (string, bool) {
+// bearer returns the bearer token of the call's Authorization header. sent
+// is true when the header is there at all; token is empty when it is not a
+// well-formed bearer token (another scheme, such as Basic, or none).
+func bearer(ctx context.Context) (token string, sent bool) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		if scheme, token, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "bearer") && token != "" {
-			return strings.TrimSpace(token), true
+	values := md.Get("authorization")
+	if len(values) == 0 {
+		return "", false
+	}
+	if len(values) == 1 {
+		if scheme, t, ok := strings.Cut(values[0], " "); ok && strings.EqualFold(scheme, "bearer") {
+			return strings.TrimSpace(t), true
 		}
 	}
-	return "", false
+	return "", true
 }

@@ -57,6 +57,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// AdminToken authorizes writes; empty disables them.
 	AdminToken string
+	// PollInterval bounds how long a missed notification can delay a
+	// PostgreSQL replica (default 1s).
+	PollInterval time.Duration
 	// ChangeRetention is how long the change log keeps a change for
 	// WatchChanges (default 7 days).
 	ChangeRetention time.Duration

@@ -230,3 +230,22 @@ func TestClientIPHeader(t *testing.T) {
 		t.Fatalf("another client behind the same proxy: %d", r.status)
 	}
 }
+
+// A credential of another scheme is refused, not taken for an anonymous
+// call, over REST and gRPC alike.
+func TestOtherAuthSchemesAreRefused(t *testing.T) {
+	s := startDefault(t)
+	for _, h := range []string{"Basic YWRtaW46YWRtaW4=", "Token " + adminToken, "Bearer", adminToken} {
+		r := s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", h)
+		if r.status != 401 || !strings.Contains(string(r.raw), "UNSUPPORTED_AUTH_SCHEME") {
+			t.Fatalf("REST with %q: %d %s", h, r.status, r.raw)
+		}
+		ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", h)
+		if _, err := s.catalog.ListFrameworks(ctx, &cmv1.ListFrameworksRequest{}); status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("gRPC with %q: %v", h, err)
+		}
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil); r.status != 200 {
+		t.Fatalf("no header at all is an anonymous read: %d", r.status)
+	}
+}
