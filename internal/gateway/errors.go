@@ -12,6 +12,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/controlmap/controlmap/internal/catalog"
 )
 
 // gatewayFieldPatterns find the field in the errors grpc-gateway makes
@@ -22,6 +24,9 @@ var gatewayFieldPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`invalid value for [^ ]+ field ([A-Za-z0-9_.]+)`),
 	regexp.MustCompile(`field ([A-Za-z0-9_.]+) `),
 }
+
+// maxDecodeMessage bounds the message of a decoding error.
+const maxDecodeMessage = 512
 
 // errorHandler gives the decoding errors of grpc-gateway the same shape as
 // the service's own: INVALID_ARGUMENT with a BadRequest field violation
@@ -37,14 +42,18 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		field := "body"
 		for _, p := range gatewayFieldPatterns {
 			if sub := p.FindStringSubmatch(st.Message()); sub != nil {
-				field = sub[1]
+				field = catalog.Clip(sub[1])
 				break
 			}
 		}
+		// The decoder's message may quote the input: repeat only its start.
+		st = status.New(st.Code(), catalog.ClipTo(st.Message(), maxDecodeMessage))
 		if d, derr := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 			{Field: field, Description: st.Message()},
 		}}, &errdetails.ErrorInfo{Reason: "INVALID_ARGUMENT", Domain: "controlmap"}); derr == nil {
 			err = d.Err()
+		} else {
+			err = st.Err()
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)

@@ -1,16 +1,39 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/server"
 )
+
+// syncBuffer collects logs written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 func TestListFrameworks(t *testing.T) {
 	s := startDefault(t)
@@ -277,5 +300,36 @@ func TestCatalogErrors(t *testing.T) {
 		if got := status.Code(tc.call()); got != tc.code {
 			t.Errorf("%s: code %v, want %v", tc.name, got, tc.code)
 		}
+	}
+}
+
+// A huge value a client sends comes back, in errors and in logs, as a
+// short prefix only.
+func TestLargeInputsAreNotEchoed(t *testing.T) {
+	var logs syncBuffer
+	s := start(t, server.Config{AdminToken: adminToken, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	huge := strings.Repeat("x", 900_000)
+	check := func(what string, size int) {
+		t.Helper()
+		if size > 8<<10 {
+			t.Fatalf("%s: %d bytes", what, size)
+		}
+	}
+	for _, r := range []restResponse{
+		s.rest(t, "GET", "/v1/frameworks/"+huge, nil),
+		s.rest(t, "GET", "/v1/frameworks/iso-27001-2022/controls?query="+huge, nil),
+		s.rest(t, "POST", "/v1/mappings", map[string]any{"source": huge, "target": "frameworks/nist-ai-rmf-1.0/controls/GOVERN-1.1"}, "Authorization", bearer),
+		s.rest(t, "POST", "/v1/mappings", `{"strength": "`+huge+`"}`, "Authorization", bearer),
+		s.rest(t, "DELETE", "/v1/mappings/m0000000000000000?etag="+huge, nil, "Authorization", bearer),
+	} {
+		if r.status < 400 {
+			t.Fatalf("a huge value was accepted: %d", r.status)
+		}
+		check("REST answer", len(r.raw))
+	}
+	_, err := s.catalog.GetFramework(ctxT(t), &cmv1.GetFrameworkRequest{Name: "frameworks/" + huge})
+	check("gRPC error", len(status.Convert(err).Message()))
+	for _, line := range strings.Split(logs.String(), "\n") {
+		check("log line", len(line))
 	}
 }

@@ -29,9 +29,12 @@ const (
 	reasonUnavailable     = "STORE_UNAVAILABLE"
 )
 
+// maxMessage bounds the message of an error.
+const maxMessage = 2048
+
 // invalid is INVALID_ARGUMENT with one BadRequest field violation.
 func invalid(field, format string, args ...any) error {
-	return invalidAll([]catalog.Violation{{Field: field, Description: fmt.Sprintf(format, args...)}})
+	return invalidAll([]catalog.Violation{{Field: field, Description: fmt.Sprintf(format, catalog.ClipArgs(args)...)}})
 }
 
 // InvalidField is INVALID_ARGUMENT naming the field at fault, for checks
@@ -56,13 +59,14 @@ func invalidAll(vs []catalog.Violation) error {
 
 // notFound is NOT_FOUND for a resource of the given type.
 func notFound(resourceType, name string) error {
-	name = strings.ToValidUTF8(name, "\uFFFD") // details must marshal
+	name = catalog.Clip(strings.ToValidUTF8(name, "\uFFFD")) // details must marshal
 	return withDetails(codes.NotFound, fmt.Sprintf("%s %q not found", resourceType, name),
 		&errdetails.ResourceInfo{ResourceType: resourceType, ResourceName: name},
 		&errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain, Metadata: map[string]string{"resource_type": resourceType}})
 }
 
 func withDetails(code codes.Code, msg string, details ...protoDetail) error {
+	msg = catalog.ClipTo(msg, maxMessage) // whatever built it, an answer stays small
 	st := status.New(code, strings.ToValidUTF8(msg, "\uFFFD"))
 	if d, err := st.WithDetails(details...); err == nil {
 		st = d

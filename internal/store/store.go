@@ -39,7 +39,9 @@ type NotFoundError struct {
 	Name string
 }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Type, e.Name) }
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("%s %q not found", e.Type, catalog.Clip(e.Name))
+}
 
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }

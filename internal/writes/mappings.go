@@ -137,7 +137,7 @@ func lockedMapping(tx store.Tx, p auth.Principal, id, etag string) (catalog.Mapp
 		return m, "", err
 	}
 	if etag != "" && etag != m.Etag() {
-		return m, "", fmt.Errorf("%w: mapping %s has etag %q, the request sent %q", store.ErrEtagMismatch, name, m.Etag(), etag)
+		return m, "", fmt.Errorf("%w: mapping %s has etag %q, the request sent %q", store.ErrEtagMismatch, name, m.Etag(), catalog.Clip(etag))
 	}
 	return m, owner, nil
 }

@@ -69,7 +69,7 @@ const (
 
 // invalid is a *catalog.InvalidError naming one field.
 func invalid(field, format string, args ...any) error {
-	return catalog.Invalid(field, fmt.Sprintf(format, args...))
+	return catalog.Invalid(field, fmt.Sprintf(format, catalog.ClipArgs(args)...))
 }
 
 // Text checks a free-text field: valid UTF-8 without control or format
