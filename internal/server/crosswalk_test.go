@@ -365,3 +365,58 @@ func TestNoOperatorTokenConfigured(t *testing.T) {
 		t.Fatalf("reads stay open: %d", r.status)
 	}
 }
+
+// An update mask may name only fields an update sets (and the name and
+// etag a client sends back); output-only and immutable fields are 400 and
+// write nothing. The author of a mapping is whoever created it, never
+// what the client says.
+func TestUpdateMasksAndAuthor(t *testing.T) {
+	s := startDefault(t)
+	m := newMapping()
+	m["provenance"] = map[string]any{"author": "ISO/IEC JTC 1/SC 42 (official)", "document": "review"}
+	r := s.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer)
+	if r.status != 200 || r.str("mapping", "provenance", "author") != "admin" {
+		t.Fatalf("create with a claimed author: %d %s", r.status, r.raw)
+	}
+	name, etag := r.str("mapping", "name"), r.str("mapping", "etag")
+	revision := func() string { return s.rest(t, "GET", "/v1/mappings?page_size=1", nil).str("revision") }
+	before := revision()
+	for _, path := range []string{"revision", "provenance.create_time", "provenance.updateTime", "provenance.author", "inverse", "source", "target", "colour"} {
+		r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask="+path, map[string]any{"justification": "x"}, "Authorization", bearer)
+		if r.status != 400 || !slices.Contains(r.fieldViolations(), "update_mask") || !strings.Contains(r.str("message"), path) {
+			t.Errorf("mask %s over REST: %d %s", path, r.status, r.raw)
+		}
+		_, err := s.crosswalk.UpdateMapping(admin(ctxT(t)), &cmv1.UpdateMappingRequest{
+			Mapping: &cmv1.Mapping{Name: name, Justification: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}}})
+		if status.Code(err) != codes.InvalidArgument {
+			t.Errorf("mask %s over gRPC: %v", path, err)
+		}
+	}
+	// A mask of only the name and the etag sets nothing: refused too.
+	if r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask=name,etag", map[string]any{"etag": etag}, "Authorization", bearer); r.status != 400 {
+		t.Errorf("a mask that sets nothing: %d %s", r.status, r.raw)
+	}
+	if after := revision(); after != before {
+		t.Fatalf("refused updates moved the revision from %s to %s", before, after)
+	}
+	// The body's fields make the mask over REST; its etag is the
+	// precondition, not a field to set.
+	r = s.rest(t, "PATCH", "/v1/"+name, map[string]any{"justification": "Reviewed again.", "etag": etag}, "Authorization", bearer)
+	if r.status != 200 || r.str("mapping", "justification") != "Reviewed again." || r.str("mapping", "provenance", "author") != "admin" {
+		t.Fatalf("update with the etag in the body: %d %s", r.status, r.raw)
+	}
+	// Frameworks and controls alike.
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=acme-isms", map[string]any{"displayName": "ISMS"}, key(acme)...); r.status != 200 {
+		t.Fatalf("create framework: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "POST", "/v1/frameworks/acme-isms/controls?control_id=C-1", map[string]any{"title": "One"}, key(acme)...); r.status != 200 {
+		t.Fatalf("create control: %d %s", r.status, r.raw)
+	}
+	for path, url := range map[string]string{"owner": "/v1/frameworks/acme-isms", "revision": "/v1/frameworks/acme-isms",
+		"parent": "/v1/frameworks/acme-isms/controls/C-1", "ref_id": "/v1/frameworks/acme-isms/controls/C-1"} {
+		if r := s.rest(t, "PATCH", url+"?update_mask="+path, map[string]any{}, key(acme)...); r.status != 400 {
+			t.Errorf("mask %s on %s: %d %s", path, url, r.status, r.raw)
+		}
+	}
+}

@@ -31,8 +31,7 @@ func (s *CatalogServer) UpdateFramework(ctx context.Context, req *cmv1.UpdateFra
 	if !ok {
 		return nil, invalid("framework.name", "must be frameworks/{id}, got %q", in.GetName())
 	}
-	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), []string{"display_name", "version", "description"},
-		[]string{"name", "kind", "owner", "publisher", "control_count", "assessable_count", "groups", "tags", "revision"})
+	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), []string{"display_name", "version", "description"}, []string{"name"})
 	if err != nil {
 		return nil, err
 	}
@@ -53,10 +52,13 @@ func (s *CatalogServer) UpdateFramework(ctx context.Context, req *cmv1.UpdateFra
 	return &cmv1.UpdateFrameworkResponse{Framework: s.frameworkNow(stored), Revision: stored.Revision}, nil
 }
 
-// maskPaths validates an update mask against the mutable fields (accepted in
-// snake_case or lowerCamelCase); ignored fields are output-only ones a client
-// may send back. An empty mask means every mutable field.
-func maskPaths(mask, mutable, ignored []string) (map[string]bool, error) {
+// maskPaths validates an update mask (paths in snake_case or
+// lowerCamelCase) against the fields an update may set. An empty mask
+// means all of them. The resource's name, and a mapping's etag, may appear
+// (REST clients send them, and grpc-gateway makes the mask of a PATCH from
+// the body's fields); any other field is an error naming it, output-only
+// and immutable ones included, and so is a mask that sets nothing.
+func maskPaths(mask, mutable, identity []string) (map[string]bool, error) {
 	paths := map[string]bool{}
 	if len(mask) == 0 {
 		for _, p := range mutable {
@@ -69,10 +71,13 @@ func maskPaths(mask, mutable, ignored []string) (map[string]bool, error) {
 		switch {
 		case slices.Contains(mutable, snake):
 			paths[snake] = true
-		case slices.Contains(ignored, snake):
+		case slices.Contains(identity, snake):
 		default:
-			return nil, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutable, ", "))
+			return nil, invalid("update_mask", "%q cannot be updated (it is output only, immutable or unknown); updatable: %s", p, strings.Join(mutable, ", "))
 		}
+	}
+	if len(paths) == 0 {
+		return nil, invalid("update_mask", "names no field to update; updatable: %s", strings.Join(mutable, ", "))
 	}
 	return paths, nil
 }
@@ -158,7 +163,7 @@ func (s *CatalogServer) UpdateControl(ctx context.Context, req *cmv1.UpdateContr
 	}
 	paths, err := maskPaths(req.GetUpdateMask().GetPaths(),
 		[]string{"title", "summary", "assessable", "implementation_status", "owner", "evidence_links"},
-		[]string{"name", "ref_id", "framework", "kind", "parent", "aliases", "group", "tags", "revision"})
+		[]string{"name"})
 	if err != nil {
 		return nil, err
 	}

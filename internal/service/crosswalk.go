@@ -149,7 +149,7 @@ func applyProvenance(p *catalog.Provenance, in *cmv1.Provenance) {
 // mutablePaths are the update_mask paths UpdateMapping accepts.
 var mutablePaths = []string{
 	"relationship", "strength", "reverse_strength", "rationale", "justification", "provenance",
-	"provenance.document", "provenance.method", "provenance.status", "provenance.author",
+	"provenance.document", "provenance.method", "provenance.status",
 }
 
 // UpdateMapping implements cmv1.CrosswalkServiceServer. The change is made
@@ -164,7 +164,7 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 	if err != nil {
 		return nil, err
 	}
-	patch, err := updatePatch(viewOf(ctx, s.store), in, req.GetUpdateMask().GetPaths())
+	patch, err := updatePatch(in, req.GetUpdateMask().GetPaths())
 	if err != nil {
 		return nil, err
 	}
@@ -175,44 +175,13 @@ func (s *CrosswalkServer) UpdateMapping(ctx context.Context, req *cmv1.UpdateMap
 	return &cmv1.UpdateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
 }
 
-// updatePatch reads an update mask into the patch it asks for. An empty
-// mask means every mutable field. Output-only fields are ignored, and so
-// are source and target when they name the current ends (clients may send
-// the whole resource back): they go in the patch, resolved, for the writer
-// to compare with the stored ends.
-func updatePatch(g catalog.View, in *cmv1.Mapping, mask []string) (writes.MappingPatch, error) {
+// updatePatch reads an update mask into the patch it asks for (see
+// maskPaths); a mapping's ends and author never change.
+func updatePatch(in *cmv1.Mapping, mask []string) (writes.MappingPatch, error) {
 	var patch writes.MappingPatch
-	paths := map[string]bool{}
-	if len(mask) == 0 {
-		for _, p := range mutablePaths {
-			paths[p] = true
-		}
-	}
-	for _, p := range mask {
-		switch {
-		case slices.Contains(mutablePaths, p):
-			paths[p] = true
-		case p == "name" || p == "etag" || p == "revision" || p == "inverse" ||
-			p == "provenance.create_time" || p == "provenance.update_time" ||
-			p == "provenance.createTime" || p == "provenance.updateTime":
-		case p == "source" || p == "target":
-			name := in.GetSource()
-			if p == "target" {
-				name = in.GetTarget()
-			}
-			id, err := resolveControl(g, "mapping."+p, name)
-			if err != nil {
-				return patch, invalid("update_mask", "%s cannot change; delete the mapping and create a new one", p)
-			}
-			ref := g.Ref(id)
-			if p == "source" {
-				patch.Source = &ref
-			} else {
-				patch.Target = &ref
-			}
-		default:
-			return patch, invalid("update_mask", "unknown or immutable field %q; updatable: %s", p, strings.Join(mutablePaths, ", "))
-		}
+	paths, err := maskPaths(mask, mutablePaths, []string{"name", "etag"})
+	if err != nil {
+		return patch, err
 	}
 	all := paths["provenance"]
 	if paths["relationship"] {
@@ -239,9 +208,6 @@ func updatePatch(g catalog.View, in *cmv1.Mapping, mask []string) (writes.Mappin
 	}
 	if all || paths["provenance.status"] {
 		patch.Status = pv.GetStatus().Enum()
-	}
-	if all || paths["provenance.author"] {
-		patch.Author = proto.String(pv.GetAuthor())
 	}
 	return patch, nil
 }

@@ -15,18 +15,16 @@ import (
 )
 
 // MappingPatch lists the fields of a mapping an update sets; nil leaves a
-// field as it is. Source and Target, when set, must name the stored ends:
-// a mapping's ends never change.
+// field as it is. A mapping's ends and author never change.
 type MappingPatch struct {
-	Source, Target   *catalog.ControlRef
-	Relationship     *cmv1.Relationship
-	Strength         *int32
-	ReverseStrength  *int32
-	Rationale        *cmv1.Rationale
-	Justification    *string
-	Document, Author *string
-	Method           *cmv1.MappingMethod
-	Status           *cmv1.MappingStatus
+	Relationship    *cmv1.Relationship
+	Strength        *int32
+	ReverseStrength *int32
+	Rationale       *cmv1.Rationale
+	Justification   *string
+	Document        *string
+	Method          *cmv1.MappingMethod
+	Status          *cmv1.MappingStatus
 }
 
 // CheckMapping is catalog.CheckMapping as an error naming the request's
@@ -43,16 +41,13 @@ func CheckMapping(m *catalog.Mapping) error {
 }
 
 // fillDefaults sets what a request may leave out: method HUMAN, status
-// DRAFT, the caller as author.
-func fillDefaults(p auth.Principal, m *catalog.Mapping) {
+// DRAFT.
+func fillDefaults(m *catalog.Mapping) {
 	if m.Provenance.Method == 0 {
 		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_HUMAN
 	}
 	if m.Provenance.Status == 0 {
 		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
-	}
-	if m.Provenance.Author == "" {
-		m.Provenance.Author = p.Name
 	}
 }
 
@@ -88,14 +83,14 @@ func ends(tx store.Tx, p auth.Principal, a, b catalog.ControlRef, name string) (
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // CreateMapping stores m, whose ends are canonical references, under a new
-// id. Strengths the relationship fixes are filled in; method, status and
-// author default to HUMAN, DRAFT and the caller.
+// id. Strengths the relationship fixes are filled in; method and status
+// default to HUMAN and DRAFT. The author is the caller, whatever m says.
 func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.Mapping, error) {
 	p := principal(ctx)
 	m.Justification = strings.TrimSpace(m.Justification)
-	m.Provenance.Document, m.Provenance.Author = strings.TrimSpace(m.Provenance.Document), strings.TrimSpace(m.Provenance.Author)
+	m.Provenance.Document, m.Provenance.Author = strings.TrimSpace(m.Provenance.Document), p.Name
 	catalog.FillStrengths(&m)
-	fillDefaults(p, &m)
+	fillDefaults(&m)
 	if err := CheckMapping(&m); err != nil {
 		return m, err
 	}
@@ -152,14 +147,8 @@ func (w *Writer) UpdateMapping(ctx context.Context, id, etag string, patch Mappi
 		if err != nil {
 			return store.Audit{}, err
 		}
-		if patch.Source != nil && *patch.Source != before.Source {
-			return store.Audit{}, invalid("update_mask", "source cannot change; delete the mapping and create a new one")
-		}
-		if patch.Target != nil && *patch.Target != before.Target {
-			return store.Audit{}, invalid("update_mask", "target cannot change; delete the mapping and create a new one")
-		}
 		out = patch.apply(before)
-		fillDefaults(p, &out)
+		fillDefaults(&out)
 		if err := CheckMapping(&out); err != nil {
 			return store.Audit{}, err
 		}
@@ -196,7 +185,6 @@ func (patch *MappingPatch) apply(m catalog.Mapping) catalog.Mapping {
 	}
 	set(&m.Justification, patch.Justification)
 	set(&m.Provenance.Document, patch.Document)
-	set(&m.Provenance.Author, patch.Author)
 	if patch.Method != nil {
 		m.Provenance.Method = *patch.Method
 	}

@@ -1077,7 +1077,8 @@ type UpdateFrameworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The framework, with name set.
 	Framework *Framework `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
-	// display_name, version, description; empty means all of them.
+	// display_name, version, description; empty means all of them. name may
+	// be listed; any other field is INVALID_ARGUMENT.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1397,7 +1398,8 @@ type UpdateControlRequest struct {
 	// The control, with name set.
 	Control *Control `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
 	// title, summary, assessable, implementation_status, owner,
-	// evidence_links; empty means all of them.
+	// evidence_links; empty means all of them. name may be listed; any other
+	// field is INVALID_ARGUMENT.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

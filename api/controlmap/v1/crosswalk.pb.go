@@ -191,7 +191,9 @@ type Provenance struct {
 	Method MappingMethod `protobuf:"varint,2,opt,name=method,proto3,enum=controlmap.v1.MappingMethod" json:"method,omitempty"`
 	// Defaults to DRAFT on create.
 	Status MappingStatus `protobuf:"varint,3,opt,name=status,proto3,enum=controlmap.v1.MappingStatus" json:"status,omitempty"`
-	// Who wrote or imported the mapping.
+	// Output only: the caller that created the mapping (an API key's name,
+	// or "admin" for the operator); the built-in content's curators for
+	// built-in mappings.
 	Author string `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -877,8 +879,10 @@ type UpdateMappingRequest struct {
 	Mapping *Mapping `protobuf:"bytes,1,opt,name=mapping,proto3" json:"mapping,omitempty"`
 	// Fields to change: relationship, strength, reverse_strength, rationale,
 	// justification,
-	// provenance (or provenance.document, provenance.method, provenance.status,
-	// provenance.author). Empty means all of them.
+	// provenance (or provenance.document, provenance.method, provenance.status).
+	// Empty means all of them. name and etag may be listed (REST clients send
+	// them back); any other field, output-only or immutable, is
+	// INVALID_ARGUMENT, and so is a mask that changes nothing.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
