@@ -19,6 +19,7 @@ import (
 // gatewayFieldPatterns find the field in the errors grpc-gateway makes
 // itself while decoding a request, before any handler runs.
 var gatewayFieldPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`unknown query parameter "([^"]+)"`),
 	regexp.MustCompile(`parsing field "([^"]+)"`),
 	regexp.MustCompile(`unknown field "([^"]+)"`),
 	regexp.MustCompile(`invalid value for [^ ]+ field ([A-Za-z0-9_.]+)`),

@@ -50,6 +50,11 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler(routesOf(
+			cmv1.File_controlmap_v1_catalog_proto.Services().Get(0), cmv1.File_controlmap_v1_crosswalk_proto.Services().Get(0),
+			cmv1.File_controlmap_v1_satisfaction_proto.Services().Get(0), cmv1.File_controlmap_v1_tenancy_proto.Services().Get(0),
+			cmv1.File_controlmap_v1_changes_proto.Services().Get(0)))),
+		runtime.SetQueryParameterParser(strictQuery{}),
 	)
 	if err := cmv1.RegisterCatalogServiceHandlerClient(ctx, mux, cmv1.NewCatalogServiceClient(conn)); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +165,43 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
+	}
+}
+
+// A query parameter that names no field is 400 naming it, not ignored; a
+// method a path does not take is 405 with Allow; an unknown path is 404.
+func TestRESTRouting(t *testing.T) {
+	s := startDefault(t)
+	for q, field := range map[string]string{
+		"/v1/frameworks?knd=FRAMEWORK_KIND_STANDARD":                             "knd",
+		"/v1/frameworks/iso-27001-2022/controls?assesable=true":                  "assesable",
+		"/v1/frameworks/iso-27001-2022/controls/A.5.1:satisfies?max_hop=1":       "max_hop",
+		"/v1/mappings?framework=iso-27001-2022&status.x=1":                       "status.x",
+		"/v1/frameworks/iso-27001-2022/controls/A.5.1:satisfies?maxHops=1&x[y]=": "x[y]",
+	} {
+		r := s.rest(t, "GET", q, nil)
+		if r.status != 400 || !slices.Contains(r.fieldViolations(), field) {
+			t.Errorf("%s: %d %s", q, r.status, r.raw)
+		}
+	}
+	for _, q := range []string{"/v1/frameworks?kind=FRAMEWORK_KIND_STANDARD&page_size=2", "/v1/frameworks/iso-27001-2022/controls/A.5.1:satisfies?maxHops=1&min_strength=3"} {
+		if r := s.rest(t, "GET", q, nil); r.status != 200 {
+			t.Errorf("%s: %d %s", q, r.status, r.raw)
+		}
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/v1/frameworks", "GET, POST"},
+		{"DELETE", "/v1/frameworks", "GET, POST"},
+		{"PUT", "/v1/frameworks/iso-27001-2022", "DELETE, GET, PATCH"},
+		{"POST", "/v1/frameworks/iso-27001-2022/controls/A.5.1:satisfies", "GET"},
+		{"POST", "/v1/changes:watch", "GET"},
+	} {
+		r := s.rest(t, tc.method, tc.path, nil, "Authorization", bearer)
+		if r.status != 405 || r.header.Get("Allow") != tc.allow || r.str("message") == "" {
+			t.Errorf("%s %s: %d Allow %q %s", tc.method, tc.path, r.status, r.header.Get("Allow"), r.raw)
+		}
+	}
+	if r := s.rest(t, "GET", "/v1/nothing/here", nil); r.status != 404 || r.str("message") == "" {
+		t.Errorf("unknown path: %d %s", r.status, r.raw)
 	}
 }
