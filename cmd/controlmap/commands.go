@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -39,6 +40,7 @@ var serveEnv = []envBinding{
 	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
 	{"cors-origins", []string{"CONTROLMAP_CORS_ORIGINS"}},
 	{"client-ip-header", []string{"CONTROLMAP_CLIENT_IP_HEADER"}},
+	{"trusted-proxies", []string{"CONTROLMAP_TRUSTED_PROXIES"}},
 	{"change-retention", []string{"CONTROLMAP_CHANGE_RETENTION"}},
 	{"request-timeout", []string{"CONTROLMAP_REQUEST_TIMEOUT"}},
 	{"consistency-wait", []string{"CONTROLMAP_CONSISTENCY_WAIT"}},
@@ -50,7 +52,8 @@ var serveEnv = []envBinding{
 
 // serveOptions are the flags of serve.
 type serveOptions struct {
-	cfg           server.Config
+	cfg            server.Config
+	trustedProxies []string
 	logLevel      string
 	logFormat     string
 	anonymousRead bool
@@ -98,7 +101,8 @@ variable.`,
 	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
-	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted proxy sets to the client address (X-Forwarded-For), for per-address limits on REST; only behind such a proxy (CONTROLMAP_CLIENT_IP_HEADER)")
+	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header the proxies in front of the REST port add the client address to (X-Forwarded-For), for per-address limits; needs --trusted-proxies (CONTROLMAP_CLIENT_IP_HEADER)")
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "addresses or CIDR ranges of those proxies, comma-separated: the client is the last address in the header that is not one of them (CONTROLMAP_TRUSTED_PROXIES)")
 	f.DurationVar(&cfg.ChangeRetention, "change-retention", 7*24*time.Hour, "how long the change log keeps changes for WatchChanges; a watch cannot resume from older ones (CONTROLMAP_CHANGE_RETENTION)")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", 30*time.Second, "the longest a call may take, whatever deadline the client asks for; watches are not bound by it (CONTROLMAP_REQUEST_TIMEOUT)")
 	f.DurationVar(&cfg.ConsistencyWait, "consistency-wait", 2*time.Second, "how long a read with min_revision waits for this replica to reach it before answering UNAVAILABLE (CONTROLMAP_CONSISTENCY_WAIT)")
@@ -125,6 +129,17 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 		if d <= 0 {
 			return cfg, fmt.Errorf("--%s must be a positive duration, got %v", name, d)
 		}
+	}
+	for _, p := range o.trustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return cfg, fmt.Errorf("--trusted-proxies (CONTROLMAP_TRUSTED_PROXIES): %q is neither an address nor a CIDR range", p)
+			}
+			prefix = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
 	}
 	log, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {

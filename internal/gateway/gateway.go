@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -29,11 +30,16 @@ type Options struct {
 	// CORSOrigins are the browser origins allowed to call the facade; "*"
 	// allows any, none disables CORS.
 	CORSOrigins []string
-	// ClientIPHeader, when set, names the header a trusted proxy in front of
-	// the facade puts the client's address in (X-Forwarded-For, X-Real-IP):
-	// per-address limits then apply to clients, not to the proxy. Leave it
-	// empty unless such a proxy always sets it, or clients can forge it.
+	// ClientIPHeader, when set, names the header the proxies in front of the
+	// facade add the client's address to (X-Forwarded-For, X-Real-IP), so
+	// that per-address limits apply to clients, not to the proxy. It is
+	// read only on connections from TrustedProxies.
 	ClientIPHeader string
+	// TrustedProxies are the addresses of those proxies. The client is the
+	// last address in the header (read from the right) that is not one of
+	// them, as nginx's real_ip module takes it: whatever a client writes in
+	// the header itself comes before and is never taken.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the REST facade over conn: every controlmap.v1 route,
@@ -78,7 +84,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 	if err != nil {
 		return nil, err
 	}
-	return cors(opts.CORSOrigins, withPeer(opts.ClientIPHeader, limitBody(mux))), nil
+	return cors(opts.CORSOrigins, withPeer(opts.ClientIPHeader, opts.TrustedProxies, limitBody(mux))), nil
 }
 
 // incomingHeader forwards the request id besides what grpc-gateway forwards
@@ -114,20 +120,49 @@ func limitBody(next http.Handler) http.Handler {
 
 // withPeer records the HTTP client's address as the gRPC peer, so logs and
 // per-address limits see who called whichever way the call came in: the
-// connection's address, or the first address in header when a trusted
-// proxy sets it.
-func withPeer(header string, next http.Handler) http.Handler {
+// connection's address, or, on a connection from a trusted proxy, the
+// client's address in header (see Options.TrustedProxies).
+func withPeer(header string, trusted []netip.Prefix, next http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if header != "" {
-			first, _, _ := strings.Cut(r.Header.Get(header), ",")
-			if a, perr := netip.ParseAddr(strings.TrimSpace(first)); perr == nil {
-				ap, err = netip.AddrPortFrom(a, 0), nil
-			}
+		if err == nil && header != "" && isTrusted(ap.Addr()) {
+			ap = netip.AddrPortFrom(clientAddr(r.Header.Values(header), ap.Addr(), isTrusted), 0)
 		}
 		if err == nil {
 			r = r.WithContext(peer.NewContext(r.Context(), &peer.Peer{Addr: net.TCPAddrFromAddrPort(ap)}))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientAddr walks the addresses of a forwarding header from the right
+// (the entry the nearest proxy added) past trusted proxies; the first
+// other address is the client. An entry that is not an address stops the
+// walk at the last address known good.
+func clientAddr(values []string, peerAddr netip.Addr, trusted func(netip.Addr) bool) netip.Addr {
+	var entries []string
+	for _, v := range values {
+		entries = append(entries, strings.Split(v, ",")...)
+	}
+	client := peerAddr
+	for _, e := range slices.Backward(entries) {
+		a, err := netip.ParseAddr(strings.TrimSpace(e))
+		if err != nil {
+			return client
+		}
+		client = a.Unmap()
+		if !trusted(client) {
+			return client
+		}
+	}
+	return client
 }

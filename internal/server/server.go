@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -47,6 +48,8 @@ type Config struct {
 	// ClientIPHeader names the header a trusted proxy sets to the client's
 	// address (see gateway.Options).
 	ClientIPHeader string
+	// TrustedProxies are the proxies whose ClientIPHeader is believed.
+	TrustedProxies []netip.Prefix
 	// DenyAnonymous refuses callers without a token, even for reads of
 	// public data (by default they may read it).
 	DenyAnonymous bool
@@ -108,6 +111,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < 32 {
 		log.Warn("the admin token is shorter than 32 characters; use a long random one (openssl rand -hex 32)")
 	}
+	if cfg.ClientIPHeader != "" && len(cfg.TrustedProxies) == 0 {
+		return nil, errors.New("--client-ip-header needs --trusted-proxies: the addresses of the proxies that set it (otherwise any client could write it)")
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -152,7 +158,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins, ClientIPHeader: cfg.ClientIPHeader})
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins,
+		ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}

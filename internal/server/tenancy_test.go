@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -219,15 +222,32 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 
 // Behind a trusted proxy, REST callers are told apart by the header it sets.
 func TestClientIPHeader(t *testing.T) {
-	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1, ClientIPHeader: "X-Forwarded-For"})
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1, ClientIPHeader: "X-Forwarded-For", TrustedProxies: loopback})
+	// The proxies (127.0.0.1, then 10.0.0.1) append the address they saw;
+	// what the client wrote in front of it is never taken.
 	for range 2 {
-		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7")
+		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7, 10.0.0.1")
 	}
-	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7"); r.status != 429 {
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.7, 10.0.0.1"); r.status != 429 {
 		t.Fatalf("third call from one client: %d", r.status)
 	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "192.0.2.99, 203.0.113.7, 10.0.0.1"); r.status != 429 {
+		t.Fatalf("a client forging an address in front of its own got a fresh bucket: %d", r.status)
+	}
 	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "203.0.113.8, 10.0.0.1"); r.status != 200 {
-		t.Fatalf("another client behind the same proxy: %d", r.status)
+		t.Fatalf("another client behind the same proxies: %d", r.status)
+	}
+	// A client rotating the header cannot escape the failed-auth guard.
+	for i := range 30 {
+		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d, 203.0.113.9", i), "Authorization", "Bearer cmk_wrong")
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "198.51.100.200, 203.0.113.9", "Authorization", "Bearer cmk_wrong"); r.status != 429 {
+		t.Fatalf("30 bad tokens behind rotated forged addresses, then: %d", r.status)
+	}
+	// Without trusted proxies the header is refused at start.
+	if _, err := server.New(context.Background(), server.Config{ClientIPHeader: "X-Forwarded-For", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
+		t.Fatalf("a client IP header without trusted proxies: %v", err)
 	}
 }
 
