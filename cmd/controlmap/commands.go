@@ -54,9 +54,9 @@ var serveEnv = []envBinding{
 type serveOptions struct {
 	cfg            server.Config
 	trustedProxies []string
-	logLevel      string
-	logFormat     string
-	anonymousRead bool
+	logLevel       string
+	logFormat      string
+	anonymousRead  bool
 }
 
 func serveCommand() *cobra.Command {
