@@ -46,6 +46,12 @@ var serveEnv = []envBinding{
 	{"consistency-wait", []string{"CONTROLMAP_CONSISTENCY_WAIT"}},
 	{"poll-interval", []string{"CONTROLMAP_POLL_INTERVAL"}},
 	{"shutdown-timeout", []string{"CONTROLMAP_SHUTDOWN_TIMEOUT"}},
+	{"grpc-max-streams", []string{"CONTROLMAP_GRPC_MAX_STREAMS"}},
+	{"receive-timeout", []string{"CONTROLMAP_RECEIVE_TIMEOUT"}},
+	{"max-connection-idle", []string{"CONTROLMAP_MAX_CONNECTION_IDLE"}},
+	{"max-connection-age", []string{"CONTROLMAP_MAX_CONNECTION_AGE"}},
+	{"max-connection-age-grace", []string{"CONTROLMAP_MAX_CONNECTION_AGE_GRACE"}},
+	{"keepalive-min-time", []string{"CONTROLMAP_KEEPALIVE_MIN_TIME"}},
 	{"log-level", []string{"CONTROLMAP_LOG_LEVEL"}},
 	{"log-format", []string{"CONTROLMAP_LOG_FORMAT"}},
 }
@@ -108,6 +114,13 @@ variable.`,
 	f.DurationVar(&cfg.ConsistencyWait, "consistency-wait", 2*time.Second, "how long a read with min_revision waits for this replica to reach it before answering UNAVAILABLE (CONTROLMAP_CONSISTENCY_WAIT)")
 	f.DurationVar(&cfg.PollInterval, "poll-interval", time.Second, "with PostgreSQL, how often a replica checks the revision besides listening for notifications (CONTROLMAP_POLL_INTERVAL)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "time in-flight requests get to finish on shutdown (CONTROLMAP_SHUTDOWN_TIMEOUT)")
+	lim := &cfg.Limits
+	f.Uint32Var(&lim.MaxConcurrentStreams, "grpc-max-streams", 100, "calls one gRPC connection may have open at once (CONTROLMAP_GRPC_MAX_STREAMS)")
+	f.DurationVar(&lim.ReceiveTimeout, "receive-timeout", 30*time.Second, "how long a request may take to arrive, over gRPC and REST (a slow REST body is 408) (CONTROLMAP_RECEIVE_TIMEOUT)")
+	f.DurationVar(&lim.MaxConnectionIdle, "max-connection-idle", 5*time.Minute, "a gRPC connection without calls for this long is closed (CONTROLMAP_MAX_CONNECTION_IDLE)")
+	f.DurationVar(&lim.MaxConnectionAge, "max-connection-age", time.Hour, "a gRPC connection this old is asked to reconnect, so clients spread over replicas again (CONTROLMAP_MAX_CONNECTION_AGE)")
+	f.DurationVar(&lim.MaxConnectionAgeGrace, "max-connection-age-grace", time.Minute, "what calls still open on such a connection get to finish; a watch then ends and resumes elsewhere (CONTROLMAP_MAX_CONNECTION_AGE_GRACE)")
+	f.DurationVar(&lim.KeepaliveMinTime, "keepalive-min-time", 10*time.Second, "the shortest interval between a client's keepalive pings; a client pinging more often is disconnected (CONTROLMAP_KEEPALIVE_MIN_TIME)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error; debug logs every request (CONTROLMAP_LOG_LEVEL)")
 	f.StringVar(&o.logFormat, "log-format", "json", "json or text (CONTROLMAP_LOG_FORMAT)")
 	return cmd, o
@@ -124,8 +137,14 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 	if cfg.RateLimit < 0 {
 		return cfg, fmt.Errorf("--rate-limit (CONTROLMAP_RATE_LIMIT) must not be negative, got %v", cfg.RateLimit)
 	}
+	if cfg.Limits.MaxConcurrentStreams == 0 {
+		return cfg, fmt.Errorf("--grpc-max-streams (CONTROLMAP_GRPC_MAX_STREAMS) must be at least 1")
+	}
 	for name, d := range map[string]time.Duration{"change-retention": cfg.ChangeRetention, "request-timeout": cfg.RequestTimeout,
-		"consistency-wait": cfg.ConsistencyWait, "poll-interval": cfg.PollInterval, "shutdown-timeout": cfg.ShutdownTimeout} {
+		"consistency-wait": cfg.ConsistencyWait, "poll-interval": cfg.PollInterval, "shutdown-timeout": cfg.ShutdownTimeout,
+		"receive-timeout": cfg.Limits.ReceiveTimeout, "max-connection-idle": cfg.Limits.MaxConnectionIdle,
+		"max-connection-age": cfg.Limits.MaxConnectionAge, "max-connection-age-grace": cfg.Limits.MaxConnectionAgeGrace,
+		"keepalive-min-time": cfg.Limits.KeepaliveMinTime} {
 		if d <= 0 {
 			return cfg, fmt.Errorf("--%s must be a positive duration, got %v", name, d)
 		}

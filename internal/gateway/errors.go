@@ -39,6 +39,11 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		writeTooLarge(w, m)
 		return
 	}
+	if bodyTimedOut(r) {
+		writeError(w, m, http.StatusRequestTimeout, codes.DeadlineExceeded, "REQUEST_TIMEOUT",
+			"the request body did not arrive in time; send it at once, then wait for the answer")
+		return
+	}
 	if ok && st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
 		field := "body"
 		for _, p := range gatewayFieldPatterns {
@@ -58,6 +63,22 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// writeError answers an error the gateway finds itself, in the shape of
+// every other error.
+func writeError(w http.ResponseWriter, m runtime.Marshaler, httpStatus int, code codes.Code, reason, msg string) {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "controlmap"}); err == nil {
+		st = d
+	}
+	body, err := m.Marshal(st.Proto())
+	if err != nil {
+		body = []byte(`{"code":4}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
 }
 
 // writeTooLarge answers 413 for a body over MaxBodyBytes, in the shape of

@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -109,13 +113,40 @@ func outgoingHeader(key string) (string, bool) {
 	return runtime.MetadataHeaderPrefix + key, true
 }
 
+// limitBody caps the body at MaxBodyBytes and notes, for errorHandler,
+// when reading it ran out of time.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			b := &watchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxBodyBytes)}
+			r.Body = b
+			r = r.WithContext(context.WithValue(r.Context(), watchedBodyKey{}, b))
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+type watchedBodyKey struct{}
+
+// watchedBody records whether a read of the body hit the server's read
+// deadline: the body did not arrive in time.
+type watchedBody struct {
+	io.ReadCloser
+	timedOut atomic.Bool
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.timedOut.Store(true)
+	}
+	return n, err
+}
+
+// bodyTimedOut reports whether reading r's body ran out of time.
+func bodyTimedOut(r *http.Request) bool {
+	b, ok := r.Context().Value(watchedBodyKey{}).(*watchedBody)
+	return ok && b.timedOut.Load()
 }
 
 // withPeer records the HTTP client's address as the gRPC peer, so logs and

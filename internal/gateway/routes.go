@@ -12,9 +12,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/genproto/googleapis/api/annotations"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -98,25 +96,13 @@ func allowed(routes []route, path string) []string {
 func routingErrorHandler(routes []route) runtime.RoutingErrorHandlerFunc {
 	return func(_ context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 		methods := allowed(routes, r.URL.Path)
-		var st *status.Status
-		switch {
-		case httpStatus == http.StatusMethodNotAllowed || (len(methods) > 0 && !slices.Contains(methods, r.Method)):
-			httpStatus = http.StatusMethodNotAllowed
+		if httpStatus == http.StatusMethodNotAllowed || (len(methods) > 0 && !slices.Contains(methods, r.Method)) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			st = status.New(codes.Unimplemented, r.Method+" is not a method of this path; allowed: "+strings.Join(methods, ", "))
-			st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: "METHOD_NOT_ALLOWED", Domain: "controlmap"})
-		default:
-			httpStatus = http.StatusNotFound
-			st = status.New(codes.NotFound, "no API at this path; see /openapi.json")
-			st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: "NOT_FOUND", Domain: "controlmap"})
+			writeError(w, m, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
+				r.Method+" is not a method of this path; allowed: "+strings.Join(methods, ", "))
+			return
 		}
-		body, err := m.Marshal(st.Proto())
-		if err != nil {
-			body = []byte(`{"code":5,"message":"not found"}`)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(httpStatus)
-		_, _ = w.Write(body)
+		writeError(w, m, http.StatusNotFound, codes.NotFound, "NOT_FOUND", "no API at this path; see /openapi.json")
 	}
 }
 

@@ -63,6 +63,8 @@ type Config struct {
 	// PollInterval bounds how long a missed notification can delay a
 	// PostgreSQL replica (default 1s).
 	PollInterval time.Duration
+	// Limits bound what one client connection may hold.
+	Limits Limits
 	// ChangeRetention is how long the change log keeps a change for
 	// WatchChanges (default 7 days).
 	ChangeRetention time.Duration
@@ -108,6 +110,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	cfg.Limits.defaults()
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < 32 {
 		log.Warn("the admin token is shorter than 32 characters; use a long random one (openssl rand -hex 32)")
 	}
@@ -134,12 +137,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		rewriteErrors(log),
 	)
 	streamer := chainStream(recoverStreamPanics(log), streamThrough(interceptor))
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(cfg.Limits.serverOptions(),
 		grpc.UnaryInterceptor(interceptor),
 		grpc.StreamInterceptor(streamer),
 		// The same bound as the REST facade's body limit.
 		grpc.MaxRecvMsgSize(gateway.MaxBodyBytes),
-	)
+	)...)
 	s.restConn = gateway.NewConn(interceptor, streamer)
 	s.changes = service.NewChangeServer(st)
 	s.health = health.NewServer()
@@ -169,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadTimeout:       cfg.Limits.ReceiveTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
