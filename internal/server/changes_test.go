@@ -317,3 +317,57 @@ func TestWatchEndsOnShutdown(t *testing.T) {
 		t.Fatalf("shutdown took %v: %v", time.Since(begin), err)
 	}
 }
+
+// A connection that reaches its maximum age ends the watches on it once
+// the grace is over; the client watches again from its last position and
+// misses nothing.
+func TestWatchResumesAfterConnectionAge(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{MaxConnectionAge: time.Second, MaxConnectionAgeGrace: 300 * time.Millisecond}})
+	ctx := admin(ctxT(t))
+	client := cmv1.NewChangeServiceClient(s.conn)
+	stream, err := client.WatchChanges(ctx, &cmv1.WatchChangesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(control string) string {
+		m := newMapping()
+		m["source"] = "frameworks/iso-27001-2022/controls/" + control
+		r := s.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer)
+		if r.status != 200 {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		return r.str("mapping", "name")
+	}
+	first := create("A.5.1")
+	var last *cmv1.WatchChangesResponse
+	for last == nil || last.GetName() != first {
+		if last, err = stream.Recv(); err != nil {
+			t.Fatalf("before the connection aged: %v", err)
+		}
+	}
+	// Wait for the end of the stream: cleanly, with a status to retry on.
+	for err == nil {
+		_, err = stream.Recv()
+	}
+	if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled && !errors.Is(err, io.EOF) {
+		t.Fatalf("the aged connection ended the watch with %v", err)
+	}
+	second := create("A.5.2") // written while nobody watched
+	stream, err = client.WatchChanges(ctx, &cmv1.WatchChangesRequest{StartRevision: last.GetRevision(), StartIndex: last.GetIndex() + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		c, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("after resuming: %v", err)
+		}
+		if c.GetProgress() {
+			continue
+		}
+		if c.GetName() != second {
+			t.Fatalf("resumed with %s, want %s", c.GetName(), second)
+		}
+		break
+	}
+}
