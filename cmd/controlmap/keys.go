@@ -121,6 +121,8 @@ func withStore(ctx context.Context, url string, fn func(context.Context, *writes
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("the database did not answer: %w", ctx.Err())
+		case err := <-st.Failed():
+			return err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

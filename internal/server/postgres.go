@@ -18,7 +18,8 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (store.Stor
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("--datastore postgres needs --database-url (or CONTROLMAP_DATABASE_URL, DATABASE_URL)")
 	}
-	pc := postgres.Config{URL: cfg.DatabaseURL, Logger: log, ChangeRetention: cfg.ChangeRetention, PollInterval: cfg.PollInterval}
+	pc := postgres.Config{URL: cfg.DatabaseURL, Logger: log, ChangeRetention: cfg.ChangeRetention, PollInterval: cfg.PollInterval,
+		StartupGrace: cfg.StartupGrace}
 	if cfg.Migrate {
 		c, err := content.Load()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +280,34 @@ func TestWatchAcrossReplicasAndRestarts(t *testing.T) {
 	}
 	if got[0].Name != first || got[len(got)-1].Name != second {
 		t.Fatalf("watched %v", names(got))
+	}
+}
+
+// A database that can never serve (no such database, no schema) stops the
+// server with a clear error after a short grace, instead of retrying for
+// ever; one that is merely down is waited for (TestStartsBeforeTheDatabase).
+func TestStartStopsOnDatabaseMisconfiguration(t *testing.T) {
+	fresh := pgtest.DatabaseURL(t)
+	u, err := url.Parse(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	for _, tc := range []struct{ url, want string }{
+		{u.String(), "does not exist"},
+		{fresh, "run `controlmap migrate`"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		srv, err := server.New(ctx, server.Config{Datastore: "postgres", DatabaseURL: tc.url, StartupGrace: 300 * time.Millisecond,
+			GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		begin := time.Now()
+		err = srv.Run(ctx)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || time.Since(begin) > 10*time.Second {
+			t.Fatalf("%s: Run ended after %v with %v, want an error saying %q", tc.url, time.Since(begin), err, tc.want)
+		}
 	}
 }

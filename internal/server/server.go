@@ -63,6 +63,9 @@ type Config struct {
 	// PollInterval bounds how long a missed notification can delay a
 	// PostgreSQL replica (default 1s).
 	PollInterval time.Duration
+	// StartupGrace is how long a PostgreSQL store bears, at start, an error
+	// that waiting does not cure before the server gives up (default 10s).
+	StartupGrace time.Duration
 	// Limits bound what one client connection may hold.
 	Limits Limits
 	// ChangeRetention is how long the change log keeps a change for
@@ -234,6 +237,16 @@ func (s *Server) Run(ctx context.Context) error {
 		<-gctx.Done()
 		return s.shutdown()
 	})
+	if f, ok := s.store.(interface{ Failed() <-chan error }); ok {
+		g.Go(func() error {
+			select {
+			case err := <-f.Failed():
+				return fmt.Errorf("the store cannot start: %w", err)
+			case <-gctx.Done():
+				return nil
+			}
+		})
+	}
 	g.Go(func() error {
 		// SERVING once the store has its catalog: a PostgreSQL store loads
 		// it in the background, retrying until the database answers.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -21,11 +22,15 @@ import (
 func (s *Store) follow(ctx context.Context) {
 	defer close(s.done)
 	backoff := newBackoff()
+	var stuck startStuck
 	for s.cfg.Migrate != nil && ctx.Err() == nil {
 		res, err := Migrate(ctx, s.pool, s.cfg.Migrate)
 		if err == nil {
 			s.log.Info("migrated", "applied", res.Applied, "content_version", res.ContentVersion, "content_loaded", res.ContentLoaded, "revision", res.Revision)
 			break
+		}
+		if s.giveUp(&stuck, err) {
+			return
 		}
 		s.log.Warn("migration failed; retrying", "err", err, "retry_in", backoff.peek())
 		backoff.sleep(ctx)
@@ -33,6 +38,9 @@ func (s *Store) follow(ctx context.Context) {
 	backoff.reset()
 	for ctx.Err() == nil {
 		if err := s.catchUp(ctx); err != nil {
+			if !s.Ready() && s.giveUp(&stuck, err) {
+				return
+			}
 			s.log.Warn("cannot catch up with the database; serving the last catalog", "revision", s.Snapshot().Revision(), "err", err, "retry_in", backoff.peek())
 			backoff.sleep(ctx)
 			continue
@@ -44,6 +52,57 @@ func (s *Store) follow(ctx context.Context) {
 		}
 		backoff.reset()
 	}
+}
+
+// startStuck tracks, before the first load, how long the database has
+// answered with an error that waiting does not cure.
+type startStuck struct {
+	since time.Time
+}
+
+// giveUp reports, and sends on Failed, an error that keeps the store from
+// ever starting (credentials refused, no such database, no schema) once it
+// has lasted StartupGrace: a database being set up may answer so for a
+// moment, a misconfigured one for ever. A database that does not answer
+// at all is waited for.
+func (s *Store) giveUp(stuck *startStuck, err error) bool {
+	msg, fatal := startError(err, s.cfg.Migrate != nil)
+	if !fatal {
+		stuck.since = time.Time{}
+		return false
+	}
+	if stuck.since.IsZero() {
+		stuck.since = time.Now()
+	}
+	if time.Since(stuck.since) < s.cfg.StartupGrace {
+		return false
+	}
+	s.log.Error("giving up on the database", "problem", msg)
+	s.failed <- errors.New(msg)
+	return true
+}
+
+// startError explains an error of the database that waiting does not cure,
+// from its SQLSTATE (not from the driver's text, which leads with the TLS
+// attempts of the connection).
+func startError(err error, migrating bool) (string, bool) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return "", false
+	}
+	switch pe.Code {
+	case "28P01", "28000": // invalid password, invalid authorization
+		return "the database refused the credentials of --database-url: " + pe.Message, true
+	case "3D000": // invalid catalog name
+		return "the database of --database-url does not exist (" + pe.Message + "): create it, or fix the URL", true
+	case "42P01": // undefined table
+		if !migrating {
+			return "the database has no controlmap schema (" + pe.Message + "): run `controlmap migrate`, or serve with --migrate", true
+		}
+	case "42501": // insufficient privilege
+		return "the role of --database-url may not do what controlmap needs: " + pe.Message, true
+	}
+	return "", false
 }
 
 // listen holds a LISTEN connection until it fails or ctx ends. Once the

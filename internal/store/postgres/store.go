@@ -36,6 +36,11 @@ type Config struct {
 	// ChangeRetention is how long the change log keeps a change for
 	// WatchChanges (default 7 days); older ones are deleted.
 	ChangeRetention time.Duration
+	// StartupGrace is how long, before the first load, the store bears an
+	// error that waiting does not cure (credentials refused, no such
+	// database, no schema) before it gives up and reports it on Failed
+	// (default 10s).
+	StartupGrace time.Duration
 }
 
 // DefaultChangeRetention is how long the change log keeps a change unless
@@ -56,9 +61,15 @@ type Store struct {
 	applyMu sync.Mutex // serializes catching up
 
 	wake   chan struct{}
+	failed chan error
 	cancel context.CancelFunc
 	done   chan struct{}
 }
+
+// Failed delivers the error that keeps the store from ever starting, if
+// it meets one (see Config.StartupGrace); the store then stops following
+// the database.
+func (s *Store) Failed() <-chan error { return s.failed }
 
 var _ store.Store = (*Store)(nil)
 
@@ -77,6 +88,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.ChangeRetention <= 0 {
 		cfg.ChangeRetention = DefaultChangeRetention
 	}
+	if cfg.StartupGrace <= 0 {
+		cfg.StartupGrace = 10 * time.Second
+	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -94,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{cfg: cfg, log: log, pool: pool, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Store{cfg: cfg, log: log, pool: pool, wake: make(chan struct{}, 1), failed: make(chan error, 1), done: make(chan struct{})}
 	empty, err := (&catalog.Builder{}).Build(0, nil)
 	if err != nil {
 		pool.Close()
