@@ -240,7 +240,13 @@ func versionCommand() *cobra.Command {
 }
 
 // buildVersion is the module version, or the VCS revision of a source build.
+// version is the release, set at build time (-ldflags "-X main.version=...").
+var version string
+
 func buildVersion() string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

@@ -66,6 +66,10 @@ type Change struct {
 	Content string `json:",omitzero"`
 }
 
+// UnknownOwner is the Owner of a logged change whose owner was not
+// recorded (written by an older release): only the operator sees it.
+const UnknownOwner = "-"
+
 // Catalog is the change as the catalog applies it; ok is false for changes
 // to tenancy.
 func (c *Change) Catalog() (catalog.Change, bool) {

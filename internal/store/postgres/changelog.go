@@ -23,7 +23,7 @@ func (s *Store) Changes(ctx context.Context, from store.Position, limit int) ([]
 		if from.Revision < logStart {
 			return &store.CompactedError{Asked: from.Revision, Oldest: logStart}
 		}
-		rows, err := tx.Query(ctx, `SELECT revision, idx, change_time, body FROM changes
+		rows, err := tx.Query(ctx, `SELECT revision, idx, change_time, body, owner FROM changes
 			WHERE (revision, idx) >= ($1, $2) ORDER BY revision, idx LIMIT $3`, from.Revision, from.Index, limit)
 		if err != nil {
 			return err
@@ -31,13 +31,22 @@ func (s *Store) Changes(ctx context.Context, from store.Position, limit int) ([]
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Record, error) {
 			var rec store.Record
 			var body []byte
-			if err := r.Scan(&rec.Revision, &rec.Index, &rec.Time, &body); err != nil {
+			var owner *string
+			if err := r.Scan(&rec.Revision, &rec.Index, &rec.Time, &body, &owner); err != nil {
 				return rec, err
 			}
 			rec.Time = rec.Time.UTC()
-			err := json.Unmarshal(body, &rec.Change)
-			rec.Change = rec.Change.At(rec.Revision) // the body leaves the revision to its column
-			return rec, err
+			if body == nil { // a row of an older release: a content load, or tenancy
+				rec.Change = store.Change{Kind: store.KindContent}
+			} else if err := json.Unmarshal(body, &rec.Change); err != nil {
+				return rec, err
+			}
+			rec.Change = rec.Change.At(rec.Revision)
+			rec.Change.Owner = store.UnknownOwner
+			if owner != nil {
+				rec.Change.Owner = *owner
+			}
+			return rec, nil
 		})
 		return err
 	})

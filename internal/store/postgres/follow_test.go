@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store/postgres"
 	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
+	"github.com/controlmap/controlmap/internal/tenancy"
 	"github.com/controlmap/controlmap/internal/writes"
 )
 
@@ -102,5 +104,62 @@ func TestReplicaAppliesChangesIncrementally(t *testing.T) {
 	check("delete framework with its controls", rev, err)
 	if n := strings.Count(logs.String(), "catalog loaded from the database"); n != 1 {
 		t.Fatalf("the replica loaded the whole catalog %d times, want once (at start):\n%s", n, logs.String())
+	}
+}
+
+// During a rolling update replicas of the previous release read the change
+// log this one writes: catalog rows as catalog.Change with their revision
+// in the body, and any change to tenants or keys under the kind "tenancy",
+// for which they reload their keys.
+func TestChangeLogReadableByThePreviousRelease(t *testing.T) {
+	s := openMigrated(t, pgtest.DatabaseURL(t), postgres.Config{})
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Name: "admin", Operator: true}, "/test")
+	w := writes.New(s)
+	if _, err := w.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := w.CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ}); err != nil {
+		t.Fatal(err)
+	}
+	tctx := auth.WithPrincipal(context.Background(), auth.Principal{Name: "tenants/acme/apiKeys/k", Tenant: "acme"}, "/test")
+	if _, err := w.CreateFramework(tctx, catalog.Framework{ID: "acme-x", DisplayName: "X"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateControl(tctx, "acme-x", catalog.Control{ID: "C1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.CreateMapping(tctx, catalog.Mapping{Source: catalog.ControlRef{Framework: "acme-x", Control: "C1"},
+		Target: catalog.ControlRef{Framework: "iso-27001-2022", Control: "A.5.1"}, Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
+		Strength: 3, ReverseStrength: 3, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Pool().Query(context.Background(), "SELECT revision, kind, body FROM changes WHERE revision > 1 ORDER BY revision, idx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	kinds := map[string]int{}
+	for rows.Next() {
+		var rev int64
+		var kind string
+		var body []byte
+		if err := rows.Scan(&rev, &kind, &body); err != nil {
+			t.Fatal(err)
+		}
+		kinds[kind]++
+		if kind == "tenancy" {
+			continue
+		}
+		var c catalog.Change // what the previous release decodes
+		if err := json.Unmarshal(body, &c); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{"framework": c.Framework.Revision, "control": c.Control.Revision, "mapping": c.Mapping.Revision}[kind]
+		if got != rev {
+			t.Fatalf("a %s row of revision %d carries revision %d in its body: %s", kind, rev, got, body)
+		}
+	}
+	if kinds["tenancy"] != 2 || kinds["framework"] != 1 || kinds["control"] != 1 || kinds["mapping"] != 1 {
+		t.Fatalf("kinds logged: %v", kinds)
 	}
 }

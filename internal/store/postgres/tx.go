@@ -349,18 +349,20 @@ func writeError(err error, c *store.Change) error {
 // (without revisions: readers take them from the revision column), its
 // audit event, the notification to the replicas, and COMMIT.
 func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
-	kinds := make([]string, len(t.changes))
-	deleted := make([]bool, len(t.changes))
-	owners := make([]string, len(t.changes))
-	bodies := make([]string, len(t.changes))
+	n := len(t.changes)
+	kinds, owners, bodies, revisionAt := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	deleted := make([]bool, n)
 	for i, c := range t.changes {
 		body, _ := json.Marshal(c) // plain data: cannot fail
-		kinds[i], deleted[i], owners[i], bodies[i] = c.Kind.String(), c.Delete, c.Owner, string(body)
+		kinds[i], deleted[i], owners[i], bodies[i], revisionAt[i] = logKind(c.Kind), c.Delete, c.Owner, string(body), revisionKey(&c)
 	}
+	// The body gets the revision where the row written carries it.
 	b.Queue(`INSERT INTO changes (revision, idx, kind, deleted, owner, body, change_time)
-		SELECT `+thisRevision+`, ord - 1, kind, deleted, owner, body::jsonb, $5
-		FROM unnest($1::text[], $2::boolean[], $3::text[], $4::text[]) WITH ORDINALITY AS r(kind, deleted, owner, body, ord)`,
-		kinds, deleted, owners, bodies, t.now)
+		SELECT s.r, ord - 1, kind, deleted, owner,
+			CASE WHEN at = '' THEN body::jsonb ELSE jsonb_set(body::jsonb, ARRAY[at, 'Revision'], to_jsonb(s.r)) END, $6
+		FROM `+thisRevision+` AS s(r),
+			unnest($1::text[], $2::boolean[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(kind, deleted, owner, body, at, ord)`,
+		kinds, deleted, owners, bodies, revisionAt, t.now)
 	placeholder := strconv.FormatInt(revisionPlaceholder, 10)
 	b.Queue(`INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
 		SELECT r, $1, $2, $3, $4, $5, $6,
@@ -368,6 +370,36 @@ func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
 		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder)
 	b.Queue("SELECT pg_notify($1, "+thisRevision+"::text)", changesChannel)
 	b.Queue("COMMIT")
+}
+
+// logKind is the kind column of a change. Changes to tenants and keys are
+// logged as "tenancy", the kind replicas of the previous release reload
+// their directory for, so that a rolling update keeps every replica's
+// keys current; their body says which.
+func logKind(k store.Kind) string {
+	if k == store.KindTenant || k == store.KindAPIKey {
+		return "tenancy"
+	}
+	return k.String()
+}
+
+// revisionKey names the object of a change's body that carries the
+// revision of what it puts; empty when there is none.
+func revisionKey(c *store.Change) string {
+	if c.Delete {
+		return ""
+	}
+	switch c.Kind {
+	case store.KindFramework:
+		return "Framework"
+	case store.KindControl:
+		return "Control"
+	case store.KindMapping:
+		return "Mapping"
+	case store.KindTenant:
+		return "Tenant"
+	}
+	return ""
 }
 
 // query runs a read; the first statement of the transaction opens it in

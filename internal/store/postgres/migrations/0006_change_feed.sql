@@ -1,7 +1,9 @@
--- The change log feeds WatchChanges: each row says whose it is, and
--- store_state says from which revision on the log is complete (older rows
--- carry no owner, and retention deletes the oldest).
-ALTER TABLE changes ADD COLUMN owner text NOT NULL DEFAULT '';
+-- The change log feeds WatchChanges: each row says whose it is ('' for
+-- public data), and store_state says from which revision on the log is
+-- complete (retention deletes the oldest). Rows without an owner (older
+-- rows, and rows an older release writes during a rolling update) are
+-- shown to the operator only.
+ALTER TABLE changes ADD COLUMN owner text;
 ALTER TABLE store_state ADD COLUMN log_start bigint NOT NULL DEFAULT 0;
 UPDATE store_state SET log_start = revision + 1;
 
