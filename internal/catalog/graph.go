@@ -181,6 +181,7 @@ type Edge struct {
 	Mapping      int32
 	Relationship cmv1.Relationship
 	Strength     int32
+	Status       cmv1.MappingStatus
 }
 
 // Edges returns every mapping of c, read from c, outgoing ones first.
@@ -225,7 +226,14 @@ func (g *Graph) WithRevision(revision int64) *Graph {
 // edgeOf returns the edge of mapping m read from its end `from`.
 func edgeOf(m *MappingNode, slot int32, from ControlID) Edge {
 	if from == m.Src {
-		return Edge{To: m.Dst, Mapping: slot, Relationship: m.Relationship, Strength: m.Strength}
+		return Edge{To: m.Dst, Mapping: slot, Relationship: m.Relationship, Strength: m.Strength, Status: m.Provenance.Status}
 	}
-	return Edge{To: m.Src, Mapping: slot, Relationship: Inverse(m.Relationship), Strength: m.ReverseStrength}
+	return Edge{To: m.Src, Mapping: slot, Relationship: Inverse(m.Relationship), Strength: m.ReverseStrength, Status: m.Provenance.Status}
+}
+
+// Counts reports whether a mapping of the given status counts in what
+// implementing a control satisfies: APPROVED ones do, DRAFT ones when
+// drafts are asked for, DEPRECATED and SUPERSEDED ones never.
+func Counts(status cmv1.MappingStatus, includeDraft bool) bool {
+	return status == cmv1.MappingStatus_MAPPING_STATUS_APPROVED || (includeDraft && status == cmv1.MappingStatus_MAPPING_STATUS_DRAFT)
 }

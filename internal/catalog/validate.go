@@ -40,8 +40,8 @@ func CheckMapping(m *Mapping) []Violation {
 	if m.Provenance.Method < cmv1.MappingMethod_MAPPING_METHOD_HUMAN || m.Provenance.Method > cmv1.MappingMethod_MAPPING_METHOD_IMPORTED {
 		add("provenance.method", "must be HUMAN or IMPORTED")
 	}
-	if m.Provenance.Status < cmv1.MappingStatus_MAPPING_STATUS_DRAFT || m.Provenance.Status > cmv1.MappingStatus_MAPPING_STATUS_DEPRECATED {
-		add("provenance.status", "must be DRAFT, APPROVED or DEPRECATED")
+	if m.Provenance.Status < cmv1.MappingStatus_MAPPING_STATUS_DRAFT || m.Provenance.Status > cmv1.MappingStatus_MAPPING_STATUS_SUPERSEDED {
+		add("provenance.status", "must be DRAFT, APPROVED, DEPRECATED or SUPERSEDED")
 	}
 	if m.Source.Framework != "" && m.Source.Framework == m.Target.Framework {
 		add("target", "must be a control of another framework than the source (%s)", m.Source.Framework)

@@ -172,7 +172,7 @@ func TestViewsHideOtherTenants(t *testing.T) {
 			t.Errorf("tenant %q: %d results through acme's framework, want %d", tenant, len(got), want)
 		}
 		zID, _ := g.ExactControl(z)
-		if ex := satisfaction.Explain(g, subject, zID, 3, v.Visible()); (len(ex.Paths) > 0) != (want > 0) {
+		if ex := satisfaction.Explain(g, subject, zID, 3, v.Visible(), false); (len(ex.Paths) > 0) != (want > 0) {
 			t.Errorf("tenant %q: explain found %d paths", tenant, len(ex.Paths))
 		}
 		if fw, _ := g.Framework("acme-program"); v.SeesFramework(fw.Index) != (tenant == "acme") {

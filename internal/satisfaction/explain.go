@@ -23,6 +23,7 @@ type Step struct {
 	From, To     catalog.ControlID
 	Relationship cmv1.Relationship
 	Strength     int32
+	Status       cmv1.MappingStatus
 }
 
 // Path is a sound path and what it composes to.
@@ -30,7 +31,13 @@ type Path struct {
 	Steps        []Step
 	Relationship cmv1.Relationship
 	Strength     int32
+	// LeftOut is the first step whose mapping does not count with the
+	// request's drafts setting (catalog.Counts), or -1 when the path counts.
+	LeftOut int
 }
+
+// Counts reports whether Satisfies and Coverage count the path.
+func (p *Path) Counts() bool { return p.LeftOut < 0 }
 
 // Explanation lists the sound paths between two controls.
 type Explanation struct {
@@ -45,8 +52,9 @@ type Explanation struct {
 // Explain finds every path of at most maxHops mappings from a to b that
 // changes framework at each step, never revisits a control, stays in the
 // frameworks visible marks (nil: all) and composes soundly, ordered
-// shortest first, then strongest.
-func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bool) Explanation {
+// shortest first, then strongest. Paths through mappings that do not count
+// (catalog.Counts with includeDraft) are listed too, marked LeftOut.
+func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bool, includeDraft bool) Explanation {
 	maxHops = min(max(maxHops, 1), MaxHops)
 	o := Options{Visible: visible}
 	var out Explanation
@@ -71,14 +79,21 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bo
 			if !ok {
 				continue // nothing sound can follow
 			}
-			steps = append(steps, Step{Mapping: e.Mapping, From: at, To: e.To, Relationship: e.Relationship, Strength: e.Strength})
+			steps = append(steps, Step{Mapping: e.Mapping, From: at, To: e.To, Relationship: e.Relationship, Strength: e.Strength, Status: e.Status})
 			s := min(strength, e.Strength)
 			if e.To == b {
 				if len(out.Paths) == maxCollectedPaths {
 					out.Truncated = true
 					budget = 0
 				} else {
-					out.Paths = append(out.Paths, Path{Steps: slices.Clone(steps), Relationship: next, Strength: s})
+					p := Path{Steps: slices.Clone(steps), Relationship: next, Strength: s, LeftOut: -1}
+					for i, st := range p.Steps {
+						if !catalog.Counts(st.Status, includeDraft) {
+							p.LeftOut = i
+							break
+						}
+					}
+					out.Paths = append(out.Paths, p)
 				}
 			} else if len(steps) < maxHops {
 				onPath[e.To] = true
@@ -90,7 +105,7 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bo
 	}
 	walk(a, cmv1.Relationship_RELATIONSHIP_EQUAL, 10)
 	slices.SortStableFunc(out.Paths, func(x, y Path) int {
-		return cmp.Or(cmp.Compare(len(x.Steps), len(y.Steps)), cmp.Compare(y.Strength, x.Strength))
+		return cmp.Or(cmp.Compare(len(x.Steps), len(y.Steps)), cmp.Compare(y.Strength, x.Strength), cmp.Compare(x.LeftOut, y.LeftOut))
 	})
 	if len(out.Paths) > MaxExplainedPaths {
 		out.Paths = out.Paths[:MaxExplainedPaths]

@@ -78,7 +78,7 @@ func TestSatisfiesIsSound(t *testing.T) {
 					t.Fatalf("seed %d: result in the subject's own framework", seed)
 				}
 				// From the other end, the reversed path composes to the inverse.
-				ex := satisfaction.Explain(g, f.Control, subject, len(f.Path), nil)
+				ex := satisfaction.Explain(g, f.Control, subject, len(f.Path), nil, false)
 				reversed := slices.Clone(f.Path)
 				slices.Reverse(reversed)
 				found := false

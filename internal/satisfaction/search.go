@@ -21,6 +21,9 @@ type Options struct {
 	IncludeInferred bool
 	// MinStrength drops paths whose weakest mapping is weaker.
 	MinStrength int32
+	// IncludeDraft counts DRAFT mappings besides APPROVED ones (see
+	// catalog.Counts).
+	IncludeDraft bool
 	// Visible, when set, says by framework index which frameworks the
 	// caller may see (catalog.View.Visible): paths never pass through the
 	// others, so no tenant's controls or mappings reach another's answers.
@@ -124,7 +127,7 @@ func (s *searcher) onPath(n int32, c catalog.ControlID) bool {
 func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 	s.arena = append(s.arena, node{control: subject, rel: cmv1.Relationship_RELATIONSHIP_EQUAL, strength: 10, parent: -1, mapping: -1})
 	for _, e := range g.Edges(subject) {
-		if o.sees(g, e.To) {
+		if o.sees(g, e.To) && catalog.Counts(e.Status, o.IncludeDraft) {
 			s.direct[e.To] = s.epoch
 		}
 	}
@@ -138,7 +141,7 @@ func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 				continue // a stronger path of the same length replaced it
 			}
 			for _, e := range g.Edges(from.control) {
-				if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || !o.sees(g, e.To) {
+				if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || !o.sees(g, e.To) || !catalog.Counts(e.Status, o.IncludeDraft) {
 					continue
 				}
 				rel, ok := catalog.Compose(from.rel, e.Relationship)
@@ -201,13 +204,14 @@ type Found struct {
 }
 
 // results picks one answer per reached control for which keep is true. A
-// mapping that joins the control to the subject directly decides, whatever
-// inference says: an authored statement beats a derived one, and a direct
-// NO_RELATIONSHIP excludes the control. Otherwise the best inferred path
+// mapping that counts (catalog.Counts) and joins the control to the subject
+// directly decides, whatever inference says: an authored statement beats a
+// derived one, and a direct NO_RELATIONSHIP excludes the control. Otherwise the best inferred path
 // wins: FULL before PARTIAL, then strength, then fewer hops.
 func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Options, keep func(catalog.ControlID) bool, emit func(Found)) {
 	for _, e := range g.Edges(subject) {
-		if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !o.sees(g, e.To) || !keep(e.To) {
+		if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !o.sees(g, e.To) ||
+			!catalog.Counts(e.Status, o.IncludeDraft) || !keep(e.To) {
 			continue
 		}
 		emit(Found{

@@ -43,6 +43,7 @@ func acmeProgram(t *testing.T, s *stack) (acme, globex string, mappings []string
 		r := must(s.rest(t, "POST", "/v1/mappings", map[string]any{
 			"source": "frameworks/acme-program/controls/" + m.src, "target": m.dst, "relationship": m.rel, "reverse_strength": map[string]int{"RELATIONSHIP_SUPERSET_OF": 6}[m.rel],
 			"rationale": "RATIONALE_FUNCTIONAL", "justification": "Our control does what the target asks.",
+			"provenance": map[string]any{"status": "MAPPING_STATUS_APPROVED"}, // approved: it counts
 		}, key(acme)...))
 		mappings = append(mappings, r.str("mapping", "name"))
 	}

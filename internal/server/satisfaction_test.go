@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -275,5 +277,79 @@ func TestExplain(t *testing.T) {
 	}
 	if _, err := s.satisfaction().Explain(ctxT(t), &cmv1.ExplainRequest{Source: "nope"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("malformed source: %v", err)
+	}
+}
+
+// Only APPROVED mappings count; DRAFT ones when a request asks for them;
+// DEPRECATED and SUPERSEDED ones never. Explain lists every path and says
+// why one is left out.
+func TestMappingStatusDecidesWhatCounts(t *testing.T) {
+	s := startDefault(t)
+	const subject = "frameworks/iso-27001-2022/controls/A.8.7"
+	const target = "frameworks/nist-ai-rmf-1.0/controls/MEASURE-2.7"
+	m := newMapping() // A.8.7 to MEASURE-2.7, which the content leaves unmapped
+	r := s.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer)
+	if r.status != 200 || r.str("mapping", "provenance", "status") != "MAPPING_STATUS_DRAFT" {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	name := r.str("mapping", "name")
+	counted := func(query string) bool {
+		t.Helper()
+		r := s.rest(t, "GET", "/v1/"+subject+":satisfies?target_frameworks=nist-ai-rmf-1.0&include_inferred=false"+query, nil)
+		if r.status != 200 {
+			t.Fatalf("satisfies: %d %s", r.status, r.raw)
+		}
+		rest := strings.Contains(string(r.raw), target)
+		resp, err := cmv1.NewSatisfactionServiceClient(s.conn).Satisfies(ctxT(t), &cmv1.SatisfiesRequest{Control: subject,
+			TargetFrameworks: []string{"nist-ai-rmf-1.0"}, IncludeInferred: proto.Bool(false), IncludeDraft: strings.Contains(query, "include_draft=true")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grpc := strings.Contains(prototext.Format(resp), target)
+		if rest != grpc {
+			t.Fatalf("REST says %v, gRPC %v", rest, grpc)
+		}
+		return rest
+	}
+	covered := func(includeDraft bool) bool {
+		r := s.rest(t, "POST", "/v1/coverage:compute", map[string]any{"source": map[string]any{"controls": []map[string]any{{"control": subject}}},
+			"target": "nist-ai-rmf-1.0", "includeInferred": false, "includeDraft": includeDraft}, "Authorization", bearer)
+		for _, c := range toMaps(r.body["controls"]) {
+			if c["control"] == target {
+				return c["status"] == "SATISFACTION_PARTIAL"
+			}
+		}
+		t.Fatalf("coverage: %d %s", r.status, r.raw)
+		return false
+	}
+	explain := func() map[string]any {
+		r := s.rest(t, "GET", "/v1/"+subject+":explain?target="+url.QueryEscape(target)+"&max_hops=1", nil)
+		paths, _ := r.body["paths"].([]any)
+		if r.status != 200 || len(paths) != 1 {
+			t.Fatalf("explain: %d %s", r.status, r.raw)
+		}
+		return paths[0].(map[string]any)
+	}
+	if counted("") || !counted("&include_draft=true") {
+		t.Fatal("a DRAFT mapping counts by default, or not when drafts are asked for")
+	}
+	if covered(false) || !covered(true) {
+		t.Fatal("coverage does not follow include_draft")
+	}
+	if p := explain(); !strings.Contains(p["leftOut"].(string), "DRAFT (include_draft counts it)") {
+		t.Fatalf("explain of a draft path: %v", p)
+	}
+	for _, st := range []string{"MAPPING_STATUS_APPROVED", "MAPPING_STATUS_DEPRECATED", "MAPPING_STATUS_SUPERSEDED"} {
+		r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask=provenance.status", map[string]any{"provenance": map[string]any{"status": st}}, "Authorization", bearer)
+		if r.status != 200 {
+			t.Fatalf("set %s: %d %s", st, r.status, r.raw)
+		}
+		approved := st == "MAPPING_STATUS_APPROVED"
+		if counted("") != approved || counted("&include_draft=true") != approved {
+			t.Fatalf("%s: counts %v, want %v", st, !approved, approved)
+		}
+		if left, _ := explain()["leftOut"].(string); (left == "") != approved {
+			t.Fatalf("%s: explain says %q", st, left)
+		}
 	}
 }

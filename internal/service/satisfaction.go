@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -51,6 +52,7 @@ func (s *SatisfactionServer) Satisfies(ctx context.Context, req *cmv1.SatisfiesR
 		return nil, err
 	}
 	o, err := searchOptions(req.IncludeInferred, req.GetMaxHops(), req.GetMinStrength())
+	o.IncludeDraft = req.GetIncludeDraft()
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +111,7 @@ func (s *SatisfactionServer) ComputeCoverage(ctx context.Context, req *cmv1.Comp
 		return nil, err
 	}
 	o, err := searchOptions(req.IncludeInferred, req.GetMaxHops(), req.GetMinStrength())
+	o.IncludeDraft = req.GetIncludeDraft()
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +263,7 @@ func (s *SatisfactionServer) Explain(ctx context.Context, req *cmv1.ExplainReque
 	if err != nil {
 		return nil, err
 	}
-	ex := satisfaction.Explain(g.Graph, a, b, o.MaxHops, g.Visible())
+	ex := satisfaction.Explain(g.Graph, a, b, o.MaxHops, g.Visible(), req.GetIncludeDraft())
 	resp := &cmv1.ExplainResponse{Source: g.Ref(a).Name(), Target: g.Ref(b).Name(), Revision: g.Revision()}
 	for _, p := range ex.Paths {
 		ep := &cmv1.ExplainedPath{
@@ -276,7 +279,16 @@ func (s *SatisfactionServer) Explain(ctx context.Context, req *cmv1.ExplainReque
 				To:           g.Ref(st.To).Name(),
 				Relationship: st.Relationship,
 				Strength:     st.Strength,
+				Status:       st.Status,
 			})
+		}
+		if !p.Counts() {
+			st := p.Steps[p.LeftOut]
+			ep.LeftOut = fmt.Sprintf("%s is %s", catalog.MappingName(g.MappingAt(st.Mapping).ID),
+				strings.TrimPrefix(st.Status.String(), "MAPPING_STATUS_"))
+			if st.Status == cmv1.MappingStatus_MAPPING_STATUS_DRAFT {
+				ep.LeftOut += " (include_draft counts it)"
+			}
 		}
 		resp.Paths = append(resp.Paths, ep)
 	}
@@ -286,6 +298,12 @@ func (s *SatisfactionServer) Explain(ctx context.Context, req *cmv1.ExplainReque
 
 func explainSummary(ex satisfaction.Explanation, maxHops int) string {
 	var s string
+	left := 0
+	for i := range ex.Paths {
+		if !ex.Paths[i].Counts() {
+			left++
+		}
+	}
 	switch {
 	case len(ex.Paths) == 0 && ex.Direct != nil:
 		s = fmt.Sprintf("The two controls were reviewed and found unrelated (%s); no sound path of at most %d mappings joins them.",
@@ -296,6 +314,9 @@ func explainSummary(ex satisfaction.Explanation, maxHops int) string {
 		s = fmt.Sprintf("%d sound path(s); the controls are mapped directly (%s), which decides what one satisfies of the other.", len(ex.Paths), catalog.MappingName(ex.Direct.ID))
 	default:
 		s = fmt.Sprintf("%d sound path(s), all inferred: no mapping joins the two controls directly.", len(ex.Paths))
+	}
+	if left > 0 {
+		s += fmt.Sprintf(" %d of them go through a mapping that is not approved and do not count (see left_out).", left)
 	}
 	if ex.Truncated {
 		s += fmt.Sprintf(" More paths exist than were listed (at most %d are).", satisfaction.MaxExplainedPaths)

@@ -327,6 +327,10 @@ func (MappingMethod) EnumDescriptor() ([]byte, []int) {
 }
 
 // MappingStatus is the review state of a mapping.
+// Only APPROVED mappings count in Satisfies, ComputeCoverage and the
+// paths Explain counts; DRAFT ones count when a request sets include_draft;
+// DEPRECATED and SUPERSEDED ones never do (they stay readable for the
+// record).
 type MappingStatus int32
 
 const (
@@ -337,6 +341,8 @@ const (
 	MappingStatus_MAPPING_STATUS_APPROVED MappingStatus = 2
 	// Kept for the record, no longer recommended.
 	MappingStatus_MAPPING_STATUS_DEPRECATED MappingStatus = 3
+	// Replaced by a newer mapping; kept for the record.
+	MappingStatus_MAPPING_STATUS_SUPERSEDED MappingStatus = 4
 )
 
 // Enum value maps for MappingStatus.
@@ -346,12 +352,14 @@ var (
 		1: "MAPPING_STATUS_DRAFT",
 		2: "MAPPING_STATUS_APPROVED",
 		3: "MAPPING_STATUS_DEPRECATED",
+		4: "MAPPING_STATUS_SUPERSEDED",
 	}
 	MappingStatus_value = map[string]int32{
 		"MAPPING_STATUS_UNSPECIFIED": 0,
 		"MAPPING_STATUS_DRAFT":       1,
 		"MAPPING_STATUS_APPROVED":    2,
 		"MAPPING_STATUS_DEPRECATED":  3,
+		"MAPPING_STATUS_SUPERSEDED":  4,
 	}
 )
 
@@ -653,12 +661,13 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\rMappingMethod\x12\x1e\n" +
 	"\x1aMAPPING_METHOD_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MAPPING_METHOD_HUMAN\x10\x01\x12\x1b\n" +
-	"\x17MAPPING_METHOD_IMPORTED\x10\x02*\x85\x01\n" +
+	"\x17MAPPING_METHOD_IMPORTED\x10\x02*\xa4\x01\n" +
 	"\rMappingStatus\x12\x1e\n" +
 	"\x1aMAPPING_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MAPPING_STATUS_DRAFT\x10\x01\x12\x1b\n" +
 	"\x17MAPPING_STATUS_APPROVED\x10\x02\x12\x1d\n" +
-	"\x19MAPPING_STATUS_DEPRECATED\x10\x03*t\n" +
+	"\x19MAPPING_STATUS_DEPRECATED\x10\x03\x12\x1d\n" +
+	"\x19MAPPING_STATUS_SUPERSEDED\x10\x04*t\n" +
 	"\fSatisfaction\x12\x1c\n" +
 	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SATISFACTION_FULL\x10\x01\x12\x18\n" +

@@ -39,7 +39,9 @@ type SatisfiesRequest struct {
 	// Answer from this store revision or a later one: a replica that has not
 	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
 	// revision a write returned to read your own write on any replica.
-	MinRevision   int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	MinRevision int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	// Count DRAFT mappings too (by default only APPROVED ones count).
+	IncludeDraft  bool `protobuf:"varint,7,opt,name=include_draft,json=includeDraft,proto3" json:"include_draft,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -114,6 +116,13 @@ func (x *SatisfiesRequest) GetMinRevision() int64 {
 		return x.MinRevision
 	}
 	return 0
+}
+
+func (x *SatisfiesRequest) GetIncludeDraft() bool {
+	if x != nil {
+		return x.IncludeDraft
+	}
+	return false
 }
 
 // SatisfiesResponse lists what the control satisfies.
@@ -342,7 +351,9 @@ type ComputeCoverageRequest struct {
 	// Answer from this store revision or a later one: a replica that has not
 	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
 	// revision a write returned to read your own write on any replica.
-	MinRevision   int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	MinRevision int64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	// Count DRAFT mappings too (by default only APPROVED ones count).
+	IncludeDraft  bool `protobuf:"varint,7,opt,name=include_draft,json=includeDraft,proto3" json:"include_draft,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +428,13 @@ func (x *ComputeCoverageRequest) GetMinRevision() int64 {
 		return x.MinRevision
 	}
 	return 0
+}
+
+func (x *ComputeCoverageRequest) GetIncludeDraft() bool {
+	if x != nil {
+		return x.IncludeDraft
+	}
+	return false
 }
 
 // CoverageSource is either a whole framework, taken as fully implemented, or
@@ -1047,7 +1065,10 @@ type ExplainRequest struct {
 	// Answer from this store revision or a later one: a replica that has not
 	// reached it waits up to 2 seconds, then answers UNAVAILABLE. Send the
 	// revision a write returned to read your own write on any replica.
-	MinRevision   int64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	MinRevision int64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	// Count DRAFT mappings too (by default only APPROVED ones count); paths
+	// that do not count are listed all the same, with left_out saying why.
+	IncludeDraft  bool `protobuf:"varint,5,opt,name=include_draft,json=includeDraft,proto3" json:"include_draft,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1108,6 +1129,13 @@ func (x *ExplainRequest) GetMinRevision() int64 {
 		return x.MinRevision
 	}
 	return 0
+}
+
+func (x *ExplainRequest) GetIncludeDraft() bool {
+	if x != nil {
+		return x.IncludeDraft
+	}
+	return false
 }
 
 // ExplainResponse lists the sound paths between two controls.
@@ -1202,7 +1230,11 @@ type ExplainedPath struct {
 	// True when the path has more than one mapping.
 	Inferred bool `protobuf:"varint,4,opt,name=inferred,proto3" json:"inferred,omitempty"`
 	// The mappings in order, each read in the direction of travel.
-	Steps         []*PathStep `protobuf:"bytes,5,rep,name=steps,proto3" json:"steps,omitempty"`
+	Steps []*PathStep `protobuf:"bytes,5,rep,name=steps,proto3" json:"steps,omitempty"`
+	// Why Satisfies and ComputeCoverage (with the same include_draft) leave
+	// this path out: a mapping on it is not approved ("mappings/m1 is
+	// DEPRECATED"). Empty when the path counts.
+	LeftOut       string `protobuf:"bytes,6,opt,name=left_out,json=leftOut,proto3" json:"left_out,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1272,6 +1304,13 @@ func (x *ExplainedPath) GetSteps() []*PathStep {
 	return nil
 }
 
+func (x *ExplainedPath) GetLeftOut() string {
+	if x != nil {
+		return x.LeftOut
+	}
+	return ""
+}
+
 // PathStep is one mapping of a path, read in the direction of travel.
 type PathStep struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1283,8 +1322,9 @@ type PathStep struct {
 	To string `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
 	// Relationship read "from RELATIONSHIP to" (the inverse of the stored one
 	// when the step travels the mapping backwards).
-	Relationship  Relationship `protobuf:"varint,4,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
-	Strength      int32        `protobuf:"varint,5,opt,name=strength,proto3" json:"strength,omitempty"`
+	Relationship  Relationship  `protobuf:"varint,4,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
+	Strength      int32         `protobuf:"varint,5,opt,name=strength,proto3" json:"strength,omitempty"`
+	Status        MappingStatus `protobuf:"varint,6,opt,name=status,proto3,enum=controlmap.v1.MappingStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1354,18 +1394,26 @@ func (x *PathStep) GetStrength() int32 {
 	return 0
 }
 
+func (x *PathStep) GetStatus() MappingStatus {
+	if x != nil {
+		return x.Status
+	}
+	return MappingStatus_MAPPING_STATUS_UNSPECIFIED
+}
+
 var File_controlmap_v1_satisfaction_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\n" +
-	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xff\x01\n" +
+	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xa4\x02\n" +
 	"\x10SatisfiesRequest\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12.\n" +
 	"\x10include_inferred\x18\x02 \x01(\bH\x00R\x0fincludeInferred\x88\x01\x01\x12\x19\n" +
 	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\x12+\n" +
 	"\x11target_frameworks\x18\x04 \x03(\tR\x10targetFrameworks\x12!\n" +
 	"\fmin_strength\x18\x05 \x01(\x05R\vminStrength\x12!\n" +
-	"\fmin_revision\x18\x06 \x01(\x03R\vminRevisionB\x13\n" +
+	"\fmin_revision\x18\x06 \x01(\x03R\vminRevision\x12#\n" +
+	"\rinclude_draft\x18\a \x01(\bR\fincludeDraftB\x13\n" +
 	"\x11_include_inferred\"\x8f\x01\n" +
 	"\x11SatisfiesResponse\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12\x1a\n" +
@@ -1382,14 +1430,15 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\frelationship\x18\x03 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12\x1a\n" +
 	"\bstrength\x18\x04 \x01(\x05R\bstrength\x12\x1a\n" +
 	"\binferred\x18\x05 \x01(\bR\binferred\x12\x12\n" +
-	"\x04path\x18\x06 \x03(\tR\x04path\"\x8d\x02\n" +
+	"\x04path\x18\x06 \x03(\tR\x04path\"\xb2\x02\n" +
 	"\x16ComputeCoverageRequest\x125\n" +
 	"\x06source\x18\x01 \x01(\v2\x1d.controlmap.v1.CoverageSourceR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12.\n" +
 	"\x10include_inferred\x18\x03 \x01(\bH\x00R\x0fincludeInferred\x88\x01\x01\x12\x19\n" +
 	"\bmax_hops\x18\x04 \x01(\x05R\amaxHops\x12!\n" +
 	"\fmin_strength\x18\x05 \x01(\x05R\vminStrength\x12!\n" +
-	"\fmin_revision\x18\x06 \x01(\x03R\vminRevisionB\x13\n" +
+	"\fmin_revision\x18\x06 \x01(\x03R\vminRevision\x12#\n" +
+	"\rinclude_draft\x18\a \x01(\bR\fincludeDraftB\x13\n" +
 	"\x11_include_inferred\"h\n" +
 	"\x0eCoverageSource\x12\x1c\n" +
 	"\tframework\x18\x01 \x01(\tR\tframework\x128\n" +
@@ -1436,30 +1485,33 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\bcontrols\x18\x01 \x03(\tR\bcontrols\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x14\n" +
 	"\x05total\x18\x03 \x01(\x05R\x05total\x12\x14\n" +
-	"\x05share\x18\x04 \x01(\x01R\x05share\"~\n" +
+	"\x05share\x18\x04 \x01(\x01R\x05share\"\xa3\x01\n" +
 	"\x0eExplainRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x19\n" +
 	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\x12!\n" +
-	"\fmin_revision\x18\x04 \x01(\x03R\vminRevision\"\xab\x01\n" +
+	"\fmin_revision\x18\x04 \x01(\x03R\vminRevision\x12#\n" +
+	"\rinclude_draft\x18\x05 \x01(\bR\fincludeDraft\"\xab\x01\n" +
 	"\x0fExplainResponse\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x122\n" +
 	"\x05paths\x18\x04 \x03(\v2\x1c.controlmap.v1.ExplainedPathR\x05paths\x12\x18\n" +
-	"\asummary\x18\x05 \x01(\tR\asummary\"\xf8\x01\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\"\x93\x02\n" +
 	"\rExplainedPath\x12?\n" +
 	"\frelationship\x18\x01 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12?\n" +
 	"\fsatisfaction\x18\x02 \x01(\x0e2\x1b.controlmap.v1.SatisfactionR\fsatisfaction\x12\x1a\n" +
 	"\bstrength\x18\x03 \x01(\x05R\bstrength\x12\x1a\n" +
 	"\binferred\x18\x04 \x01(\bR\binferred\x12-\n" +
-	"\x05steps\x18\x05 \x03(\v2\x17.controlmap.v1.PathStepR\x05steps\"\xa5\x01\n" +
+	"\x05steps\x18\x05 \x03(\v2\x17.controlmap.v1.PathStepR\x05steps\x12\x19\n" +
+	"\bleft_out\x18\x06 \x01(\tR\aleftOut\"\xdb\x01\n" +
 	"\bPathStep\x12\x18\n" +
 	"\amapping\x18\x01 \x01(\tR\amapping\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12?\n" +
 	"\frelationship\x18\x04 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12\x1a\n" +
-	"\bstrength\x18\x05 \x01(\x05R\bstrength2\xa3\x03\n" +
+	"\bstrength\x18\x05 \x01(\x05R\bstrength\x124\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x1c.controlmap.v1.MappingStatusR\x06status2\xa3\x03\n" +
 	"\x13SatisfactionService\x12\x87\x01\n" +
 	"\tSatisfies\x12\x1f.controlmap.v1.SatisfiesRequest\x1a .controlmap.v1.SatisfiesResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/{control=frameworks/*/controls/*}:satisfies\x12\x81\x01\n" +
 	"\x0fComputeCoverage\x12%.controlmap.v1.ComputeCoverageRequest\x1a&.controlmap.v1.ComputeCoverageResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/coverage:compute\x12~\n" +
@@ -1500,6 +1552,7 @@ var file_controlmap_v1_satisfaction_proto_goTypes = []any{
 	(Relationship)(0),               // 18: controlmap.v1.Relationship
 	(ImplementationStatus)(0),       // 19: controlmap.v1.ImplementationStatus
 	(GapClass)(0),                   // 20: controlmap.v1.GapClass
+	(MappingStatus)(0),              // 21: controlmap.v1.MappingStatus
 }
 var file_controlmap_v1_satisfaction_proto_depIdxs = []int32{
 	2,  // 0: controlmap.v1.SatisfiesResponse.frameworks:type_name -> controlmap.v1.FrameworkSatisfaction
@@ -1525,17 +1578,18 @@ var file_controlmap_v1_satisfaction_proto_depIdxs = []int32{
 	17, // 20: controlmap.v1.ExplainedPath.satisfaction:type_name -> controlmap.v1.Satisfaction
 	16, // 21: controlmap.v1.ExplainedPath.steps:type_name -> controlmap.v1.PathStep
 	18, // 22: controlmap.v1.PathStep.relationship:type_name -> controlmap.v1.Relationship
-	0,  // 23: controlmap.v1.SatisfactionService.Satisfies:input_type -> controlmap.v1.SatisfiesRequest
-	4,  // 24: controlmap.v1.SatisfactionService.ComputeCoverage:input_type -> controlmap.v1.ComputeCoverageRequest
-	13, // 25: controlmap.v1.SatisfactionService.Explain:input_type -> controlmap.v1.ExplainRequest
-	1,  // 26: controlmap.v1.SatisfactionService.Satisfies:output_type -> controlmap.v1.SatisfiesResponse
-	7,  // 27: controlmap.v1.SatisfactionService.ComputeCoverage:output_type -> controlmap.v1.ComputeCoverageResponse
-	14, // 28: controlmap.v1.SatisfactionService.Explain:output_type -> controlmap.v1.ExplainResponse
-	26, // [26:29] is the sub-list for method output_type
-	23, // [23:26] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	21, // 23: controlmap.v1.PathStep.status:type_name -> controlmap.v1.MappingStatus
+	0,  // 24: controlmap.v1.SatisfactionService.Satisfies:input_type -> controlmap.v1.SatisfiesRequest
+	4,  // 25: controlmap.v1.SatisfactionService.ComputeCoverage:input_type -> controlmap.v1.ComputeCoverageRequest
+	13, // 26: controlmap.v1.SatisfactionService.Explain:input_type -> controlmap.v1.ExplainRequest
+	1,  // 27: controlmap.v1.SatisfactionService.Satisfies:output_type -> controlmap.v1.SatisfiesResponse
+	7,  // 28: controlmap.v1.SatisfactionService.ComputeCoverage:output_type -> controlmap.v1.ComputeCoverageResponse
+	14, // 29: controlmap.v1.SatisfactionService.Explain:output_type -> controlmap.v1.ExplainResponse
+	27, // [27:30] is the sub-list for method output_type
+	24, // [24:27] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_satisfaction_proto_init() }
