@@ -62,6 +62,7 @@ var methods = map[string]Access{
 	cmv1.TenantService_RevokeApiKey_FullMethodName:             Manage,
 	cmv1.TenantService_ListAuditEvents_FullMethodName:          Manage,
 	cmv1.TenantService_CreateTenant_FullMethodName:             Operate,
+	cmv1.TenantService_UpdateTenant_FullMethodName:             Manage,
 	cmv1.ChangeService_WatchChanges_FullMethodName:             Read,
 }
 

@@ -89,7 +89,8 @@ func Mapping(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 
 // Tenant is t as an API resource.
 func Tenant(t *tenancy.Tenant) *cmv1.Tenant {
-	return &cmv1.Tenant{Name: tenancy.TenantName(t.ID), DisplayName: t.DisplayName, CreateTime: Timestamp(t.CreateTime), Revision: t.Revision}
+	return &cmv1.Tenant{Name: tenancy.TenantName(t.ID), DisplayName: t.DisplayName, CreateTime: Timestamp(t.CreateTime), Revision: t.Revision,
+		RequireAdminApproval: t.RequireAdminApproval}
 }
 
 // APIKey is k as an API resource: never its hash.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/server"
@@ -267,5 +268,56 @@ func TestOtherAuthSchemesAreRefused(t *testing.T) {
 	}
 	if r := s.rest(t, "GET", "/v1/frameworks", nil); r.status != 200 {
 		t.Fatalf("no header at all is an anonymous read: %d", r.status)
+	}
+}
+
+// A tenant can reserve approving its mappings to its admin keys; by
+// default every writing key approves.
+func TestApprovalNeedsAdminWhenTheTenantSaysSo(t *testing.T) {
+	s := startDefault(t)
+	_, writer := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	_, admin := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE", "SCOPE_ADMIN")
+	for _, r := range []restResponse{
+		s.rest(t, "POST", "/v1/frameworks?framework_id=acme-isms", map[string]any{"displayName": "ISMS"}, key(writer)...),
+		s.rest(t, "POST", "/v1/frameworks/acme-isms/controls?control_id=C-1", map[string]any{"title": "One"}, key(writer)...),
+	} {
+		if r.status != 200 {
+			t.Fatalf("setup: %d %s", r.status, r.raw)
+		}
+	}
+	mapping := func(target, status string) map[string]any {
+		m := newMapping()
+		m["source"], m["target"] = "frameworks/acme-isms/controls/C-1", target
+		m["provenance"] = map[string]any{"status": status}
+		return m
+	}
+	if r := s.rest(t, "POST", "/v1/mappings", mapping("frameworks/iso-27001-2022/controls/A.5.1", "MAPPING_STATUS_APPROVED"), key(writer)...); r.status != 200 {
+		t.Fatalf("a writer approves by default: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/tenants/acme", map[string]any{"requireAdminApproval": true}, key(writer)...); r.status != 403 {
+		t.Fatalf("a writer changes the tenant's settings: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/tenants/acme", map[string]any{"requireAdminApproval": true}, key(admin)...); r.status != 200 || r.body["tenant"].(map[string]any)["requireAdminApproval"] != true {
+		t.Fatalf("the admin requires approval: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "POST", "/v1/mappings", mapping("frameworks/iso-27001-2022/controls/A.5.2", "MAPPING_STATUS_APPROVED"), key(writer)...); r.status != 403 || !strings.Contains(string(r.raw), "NOT_ADMIN") {
+		t.Fatalf("a writer creates an approved mapping: %d %s", r.status, r.raw)
+	}
+	r := s.rest(t, "POST", "/v1/mappings", mapping("frameworks/iso-27001-2022/controls/A.5.2", "MAPPING_STATUS_DRAFT"), key(writer)...)
+	if r.status != 200 {
+		t.Fatalf("a writer creates a draft: %d %s", r.status, r.raw)
+	}
+	name := r.str("mapping", "name")
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+writer)
+	_, err := s.crosswalk.UpdateMapping(ctx, &cmv1.UpdateMappingRequest{Mapping: &cmv1.Mapping{Name: name,
+		Provenance: &cmv1.Provenance{Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"provenance.status"}}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a writer approves a draft over gRPC: %v", err)
+	}
+	if r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask=provenance.status", map[string]any{"provenance": map[string]any{"status": "MAPPING_STATUS_APPROVED"}}, key(admin)...); r.status != 200 {
+		t.Fatalf("the admin approves: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask=justification", map[string]any{"justification": "Reworded."}, key(writer)...); r.status != 200 {
+		t.Fatalf("a writer edits an approved mapping without changing its status: %d %s", r.status, r.raw)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -34,11 +35,37 @@ const maxDisplayName = 200
 // CreateTenant implements cmv1.TenantServiceServer (the operator's alone,
 // as the auth interceptor enforces).
 func (s *TenantServer) CreateTenant(ctx context.Context, req *cmv1.CreateTenantRequest) (*cmv1.CreateTenantResponse, error) {
-	t, err := s.writes.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: req.GetTenant().GetDisplayName()})
+	t, err := s.writes.CreateTenant(ctx, tenancy.Tenant{ID: req.GetTenantId(), DisplayName: req.GetTenant().GetDisplayName(),
+		RequireAdminApproval: req.GetTenant().GetRequireAdminApproval()})
 	if err != nil {
 		return nil, err
 	}
 	return &cmv1.CreateTenantResponse{Tenant: tenantProto(t), Revision: t.Revision}, nil
+}
+
+// UpdateTenant implements cmv1.TenantServiceServer.
+func (s *TenantServer) UpdateTenant(ctx context.Context, req *cmv1.UpdateTenantRequest) (*cmv1.UpdateTenantResponse, error) {
+	in := req.GetTenant()
+	id, err := s.visibleTenant(ctx, "tenant.name", in.GetName(), true)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := maskPaths(req.GetUpdateMask().GetPaths(), []string{"display_name", "require_admin_approval"}, []string{"name"})
+	if err != nil {
+		return nil, err
+	}
+	var patch writes.TenantPatch
+	if paths["display_name"] {
+		patch.DisplayName = proto.String(in.GetDisplayName())
+	}
+	if paths["require_admin_approval"] {
+		patch.RequireAdminApproval = proto.Bool(in.GetRequireAdminApproval())
+	}
+	t, err := s.writes.UpdateTenant(ctx, id, patch)
+	if err != nil {
+		return nil, err
+	}
+	return &cmv1.UpdateTenantResponse{Tenant: tenantProto(t), Revision: t.Revision}, nil
 }
 
 // GetTenant implements cmv1.TenantServiceServer.

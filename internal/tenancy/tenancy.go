@@ -19,6 +19,9 @@ type Tenant struct {
 	DisplayName string
 	CreateTime  time.Time
 	Revision    int64
+	// RequireAdminApproval reserves approving the tenant's mappings to
+	// keys with SCOPE_ADMIN.
+	RequireAdminApproval bool `json:",omitzero"`
 }
 
 // APIKey is a tenant's credential. The secret itself is never stored.

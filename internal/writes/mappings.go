@@ -82,6 +82,21 @@ func ends(tx store.Tx, p auth.Principal, a, b catalog.ControlRef, name string) (
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
+// mayApprove checks that the caller may move a mapping of the tenant
+// owner (none: a public one, the operator's) from status before to after:
+// making it APPROVED needs SCOPE_ADMIN when the tenant requires it.
+func mayApprove(tx store.Tx, p auth.Principal, owner string, before, after cmv1.MappingStatus) error {
+	approving := after == cmv1.MappingStatus_MAPPING_STATUS_APPROVED && before != after
+	if !approving || p.Operator || owner == "" || p.Has(cmv1.Scope_SCOPE_ADMIN) {
+		return nil
+	}
+	t, ok, err := tx.Tenant(owner)
+	if err != nil || !ok || !t.RequireAdminApproval {
+		return err
+	}
+	return denied(ReasonNotAdmin, "tenant %s approves mappings with SCOPE_ADMIN keys only; create it as a DRAFT", owner)
+}
+
 // CreateMapping stores m, whose ends are canonical references, under a new
 // id. Strengths the relationship fixes are filled in; method and status
 // default to HUMAN and DRAFT. The author is the caller, whatever m says.
@@ -100,6 +115,9 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 		// already, at commit.
 		owner, err := ends(tx, p, m.Source, m.Target, "")
 		if err != nil {
+			return store.Audit{}, err
+		}
+		if err := mayApprove(tx, p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {
 			return store.Audit{}, err
 		}
 		m.Provenance.CreateTime, m.Provenance.UpdateTime = tx.Now(), tx.Now()
@@ -149,6 +167,9 @@ func (w *Writer) UpdateMapping(ctx context.Context, id, etag string, patch Mappi
 		}
 		out = patch.apply(before)
 		fillDefaults(&out)
+		if err := mayApprove(tx, p, owner, before.Provenance.Status, out.Provenance.Status); err != nil {
+			return store.Audit{}, err
+		}
 		if err := CheckMapping(&out); err != nil {
 			return store.Audit{}, err
 		}

@@ -50,6 +50,51 @@ func (w *Writer) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Te
 	return t, err
 }
 
+// TenantPatch lists the fields of a tenant an update sets; nil leaves a
+// field as it is.
+type TenantPatch struct {
+	DisplayName          *string
+	RequireAdminApproval *bool
+}
+
+// UpdateTenant changes a tenant: the operator's write, or its own with
+// SCOPE_ADMIN.
+func (w *Writer) UpdateTenant(ctx context.Context, id string, patch TenantPatch) (tenancy.Tenant, error) {
+	p := principal(ctx)
+	if !p.MayManage(id) {
+		if p.Tenant != id {
+			return tenancy.Tenant{}, store.NotFound("tenant", tenancy.TenantName(id))
+		}
+		return tenancy.Tenant{}, denied(ReasonNotAdmin, "changing the tenant needs a key with SCOPE_ADMIN")
+	}
+	var out tenancy.Tenant
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		before, ok, err := tx.Tenant(id)
+		switch {
+		case err != nil:
+			return store.Audit{}, err
+		case !ok:
+			return store.Audit{}, store.NotFound("tenant", tenancy.TenantName(id))
+		}
+		out = before
+		set(&out.DisplayName, patch.DisplayName)
+		if patch.RequireAdminApproval != nil {
+			out.RequireAdminApproval = *patch.RequireAdminApproval
+		}
+		if out.DisplayName == "" || utf8.RuneCountInString(out.DisplayName) > MaxDisplayName || !utf8.ValidString(out.DisplayName) {
+			return store.Audit{}, invalid("tenant.display_name", "is required: valid UTF-8, at most %d characters", MaxDisplayName)
+		}
+		tx.Write(store.Change{Kind: store.KindTenant, Owner: id, Tenant: out})
+		return store.Audit{Resource: tenancy.TenantName(id), Tenant: id, Before: resourceJSON(resource.Tenant(&before)), After: func(rev int64) string {
+			t := out
+			t.Revision = rev
+			return resourceJSON(resource.Tenant(&t))
+		}}, nil
+	})
+	out.Revision = rev
+	return out, err
+}
+
 func (w *Writer) freeTenantID(id string) error {
 	overlaps := func(other string) bool {
 		return strings.HasPrefix(id+"-", other+"-") || strings.HasPrefix(other+"-", id+"-")

@@ -50,6 +50,8 @@ const (
 	ReasonNotOwner = "NOT_OWNER"
 	// ReasonTenantRequired: only a tenant's key may make this write.
 	ReasonTenantRequired = "TENANT_REQUIRED"
+	// ReasonNotAdmin: the write needs a key with SCOPE_ADMIN.
+	ReasonNotAdmin = "NOT_ADMIN"
 )
 
 func denied(reason, format string, args ...any) error {

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -33,9 +34,13 @@ type Tenant struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Store revision of the last change. Output only.
-	Revision      int64 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revision int64 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// When true, only keys with SCOPE_ADMIN may make the tenant's mappings
+	// APPROVED (create them so, or change them to it); keys with SCOPE_WRITE
+	// create and edit drafts. False by default: any writing key approves.
+	RequireAdminApproval bool `protobuf:"varint,5,opt,name=require_admin_approval,json=requireAdminApproval,proto3" json:"require_admin_approval,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Tenant) Reset() {
@@ -94,6 +99,13 @@ func (x *Tenant) GetRevision() int64 {
 		return x.Revision
 	}
 	return 0
+}
+
+func (x *Tenant) GetRequireAdminApproval() bool {
+	if x != nil {
+		return x.RequireAdminApproval
+	}
+	return false
 }
 
 // ApiKey is a credential of a tenant. Send it as "Authorization: Bearer
@@ -293,6 +305,116 @@ func (x *AuditEvent) GetRevision() int64 {
 	return 0
 }
 
+// UpdateTenantRequest changes a tenant.
+type UpdateTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, with name set.
+	Tenant *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// display_name, require_admin_approval; empty means both. name may be
+	// listed; any other field is INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantRequest) Reset() {
+	*x = UpdateTenantRequest{}
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantRequest) ProtoMessage() {}
+
+func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateTenantRequest) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *UpdateTenantRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateTenantResponse holds the tenant as changed.
+type UpdateTenantResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant *Tenant                `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Store revision of the write.
+	Revision      int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantResponse) Reset() {
+	*x = UpdateTenantResponse{}
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantResponse) ProtoMessage() {}
+
+func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *UpdateTenantResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 // CreateTenantRequest creates a tenant.
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -306,7 +428,7 @@ type CreateTenantRequest struct {
 
 func (x *CreateTenantRequest) Reset() {
 	*x = CreateTenantRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[3]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +440,7 @@ func (x *CreateTenantRequest) String() string {
 func (*CreateTenantRequest) ProtoMessage() {}
 
 func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[3]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +453,7 @@ func (x *CreateTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantRequest.ProtoReflect.Descriptor instead.
 func (*CreateTenantRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{3}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateTenantRequest) GetTenantId() string {
@@ -360,7 +482,7 @@ type CreateTenantResponse struct {
 
 func (x *CreateTenantResponse) Reset() {
 	*x = CreateTenantResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[4]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +494,7 @@ func (x *CreateTenantResponse) String() string {
 func (*CreateTenantResponse) ProtoMessage() {}
 
 func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[4]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +507,7 @@ func (x *CreateTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTenantResponse.ProtoReflect.Descriptor instead.
 func (*CreateTenantResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{4}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateTenantResponse) GetTenant() *Tenant {
@@ -413,7 +535,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[5]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +547,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[5]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +560,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{5}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetTenantRequest) GetName() string {
@@ -458,7 +580,7 @@ type GetTenantResponse struct {
 
 func (x *GetTenantResponse) Reset() {
 	*x = GetTenantResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[6]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +592,7 @@ func (x *GetTenantResponse) String() string {
 func (*GetTenantResponse) ProtoMessage() {}
 
 func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[6]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +605,7 @@ func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{6}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTenantResponse) GetTenant() *Tenant {
@@ -506,7 +628,7 @@ type CreateApiKeyRequest struct {
 
 func (x *CreateApiKeyRequest) Reset() {
 	*x = CreateApiKeyRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[7]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +640,7 @@ func (x *CreateApiKeyRequest) String() string {
 func (*CreateApiKeyRequest) ProtoMessage() {}
 
 func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[7]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +653,7 @@ func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{7}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateApiKeyRequest) GetParent() string {
@@ -562,7 +684,7 @@ type CreateApiKeyResponse struct {
 
 func (x *CreateApiKeyResponse) Reset() {
 	*x = CreateApiKeyResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[8]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +696,7 @@ func (x *CreateApiKeyResponse) String() string {
 func (*CreateApiKeyResponse) ProtoMessage() {}
 
 func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[8]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +709,7 @@ func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*CreateApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{8}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateApiKeyResponse) GetApiKey() *ApiKey {
@@ -622,7 +744,7 @@ type ListApiKeysRequest struct {
 
 func (x *ListApiKeysRequest) Reset() {
 	*x = ListApiKeysRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[9]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +756,7 @@ func (x *ListApiKeysRequest) String() string {
 func (*ListApiKeysRequest) ProtoMessage() {}
 
 func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[9]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +769,7 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{9}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListApiKeysRequest) GetParent() string {
@@ -667,7 +789,7 @@ type ListApiKeysResponse struct {
 
 func (x *ListApiKeysResponse) Reset() {
 	*x = ListApiKeysResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[10]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +801,7 @@ func (x *ListApiKeysResponse) String() string {
 func (*ListApiKeysResponse) ProtoMessage() {}
 
 func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[10]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +814,7 @@ func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{10}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
@@ -713,7 +835,7 @@ type RevokeApiKeyRequest struct {
 
 func (x *RevokeApiKeyRequest) Reset() {
 	*x = RevokeApiKeyRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[11]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +847,7 @@ func (x *RevokeApiKeyRequest) String() string {
 func (*RevokeApiKeyRequest) ProtoMessage() {}
 
 func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[11]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +860,7 @@ func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{11}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeApiKeyRequest) GetName() string {
@@ -760,7 +882,7 @@ type RevokeApiKeyResponse struct {
 
 func (x *RevokeApiKeyResponse) Reset() {
 	*x = RevokeApiKeyResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[12]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +894,7 @@ func (x *RevokeApiKeyResponse) String() string {
 func (*RevokeApiKeyResponse) ProtoMessage() {}
 
 func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[12]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +907,7 @@ func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
 func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{12}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeApiKeyResponse) GetApiKey() *ApiKey {
@@ -817,7 +939,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[13]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +951,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[13]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +964,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{13}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAuditEventsRequest) GetParent() string {
@@ -878,7 +1000,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[14]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1012,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_tenancy_proto_msgTypes[14]
+	mi := &file_controlmap_v1_tenancy_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1025,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{14}
+	return file_controlmap_v1_tenancy_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
@@ -924,13 +1046,14 @@ var File_controlmap_v1_tenancy_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcontrolmap/v1/tenancy.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n" +
+	"\x1bcontrolmap/v1/tenancy.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n" +
 	"\x06Tenant\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x03R\brevision\"\xc4\x01\n" +
+	"\brevision\x18\x04 \x01(\x03R\brevision\x124\n" +
+	"\x16require_admin_approval\x18\x05 \x01(\bR\x14requireAdminApproval\"\xc4\x01\n" +
 	"\x06ApiKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
 	"\x06scopes\x18\x02 \x03(\x0e2\x14.controlmap.v1.ScopeR\x06scopes\x12;\n" +
@@ -948,7 +1071,14 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\bresource\x18\x06 \x01(\tR\bresource\x12\x16\n" +
 	"\x06before\x18\a \x01(\tR\x06before\x12\x14\n" +
 	"\x05after\x18\b \x01(\tR\x05after\x12\x1a\n" +
-	"\brevision\x18\t \x01(\x03R\brevision\"a\n" +
+	"\brevision\x18\t \x01(\x03R\brevision\"\x81\x01\n" +
+	"\x13UpdateTenantRequest\x12-\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x15.controlmap.v1.TenantR\x06tenant\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"a\n" +
+	"\x14UpdateTenantResponse\x12-\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x15.controlmap.v1.TenantR\x06tenant\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"a\n" +
 	"\x13CreateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12-\n" +
 	"\x06tenant\x18\x02 \x01(\v2\x15.controlmap.v1.TenantR\x06tenant\"a\n" +
@@ -982,10 +1112,11 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x17ListAuditEventsResponse\x12<\n" +
 	"\faudit_events\x18\x01 \x03(\v2\x19.controlmap.v1.AuditEventR\vauditEvents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x97\x06\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9e\a\n" +
 	"\rTenantService\x12t\n" +
 	"\fCreateTenant\x12\".controlmap.v1.CreateTenantRequest\x1a#.controlmap.v1.CreateTenantResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06tenant\"\v/v1/tenants\x12l\n" +
-	"\tGetTenant\x12\x1f.controlmap.v1.GetTenantRequest\x1a .controlmap.v1.GetTenantResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tenants/*}\x12\x88\x01\n" +
+	"\tGetTenant\x12\x1f.controlmap.v1.GetTenantRequest\x1a .controlmap.v1.GetTenantResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=tenants/*}\x12\x84\x01\n" +
+	"\fUpdateTenant\x12\".controlmap.v1.UpdateTenantRequest\x1a#.controlmap.v1.UpdateTenantResponse\"+\x82\xd3\xe4\x93\x02%:\x06tenant2\x1b/v1/{tenant.name=tenants/*}\x12\x88\x01\n" +
 	"\fCreateApiKey\x12\".controlmap.v1.CreateApiKeyRequest\x1a#.controlmap.v1.CreateApiKeyResponse\"/\x82\xd3\xe4\x93\x02):\aapi_key\"\x1e/v1/{parent=tenants/*}/apiKeys\x12|\n" +
 	"\vListApiKeys\x12!.controlmap.v1.ListApiKeysRequest\x1a\".controlmap.v1.ListApiKeysResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=tenants/*}/apiKeys\x12\x89\x01\n" +
 	"\fRevokeApiKey\x12\".controlmap.v1.RevokeApiKeyRequest\x1a#.controlmap.v1.RevokeApiKeyResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=tenants/*/apiKeys/*}:revoke\x12\x8c\x01\n" +
@@ -1003,57 +1134,65 @@ func file_controlmap_v1_tenancy_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_tenancy_proto_rawDescData
 }
 
-var file_controlmap_v1_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_controlmap_v1_tenancy_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_controlmap_v1_tenancy_proto_goTypes = []any{
 	(*Tenant)(nil),                  // 0: controlmap.v1.Tenant
 	(*ApiKey)(nil),                  // 1: controlmap.v1.ApiKey
 	(*AuditEvent)(nil),              // 2: controlmap.v1.AuditEvent
-	(*CreateTenantRequest)(nil),     // 3: controlmap.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),    // 4: controlmap.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),        // 5: controlmap.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),       // 6: controlmap.v1.GetTenantResponse
-	(*CreateApiKeyRequest)(nil),     // 7: controlmap.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),    // 8: controlmap.v1.CreateApiKeyResponse
-	(*ListApiKeysRequest)(nil),      // 9: controlmap.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),     // 10: controlmap.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),     // 11: controlmap.v1.RevokeApiKeyRequest
-	(*RevokeApiKeyResponse)(nil),    // 12: controlmap.v1.RevokeApiKeyResponse
-	(*ListAuditEventsRequest)(nil),  // 13: controlmap.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil), // 14: controlmap.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
-	(Scope)(0),                      // 16: controlmap.v1.Scope
+	(*UpdateTenantRequest)(nil),     // 3: controlmap.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),    // 4: controlmap.v1.UpdateTenantResponse
+	(*CreateTenantRequest)(nil),     // 5: controlmap.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),    // 6: controlmap.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),        // 7: controlmap.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),       // 8: controlmap.v1.GetTenantResponse
+	(*CreateApiKeyRequest)(nil),     // 9: controlmap.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),    // 10: controlmap.v1.CreateApiKeyResponse
+	(*ListApiKeysRequest)(nil),      // 11: controlmap.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),     // 12: controlmap.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),     // 13: controlmap.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),    // 14: controlmap.v1.RevokeApiKeyResponse
+	(*ListAuditEventsRequest)(nil),  // 15: controlmap.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 16: controlmap.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
+	(Scope)(0),                      // 18: controlmap.v1.Scope
+	(*fieldmaskpb.FieldMask)(nil),   // 19: google.protobuf.FieldMask
 }
 var file_controlmap_v1_tenancy_proto_depIdxs = []int32{
-	15, // 0: controlmap.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
-	16, // 1: controlmap.v1.ApiKey.scopes:type_name -> controlmap.v1.Scope
-	15, // 2: controlmap.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	15, // 3: controlmap.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
-	15, // 4: controlmap.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	0,  // 5: controlmap.v1.CreateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
-	0,  // 6: controlmap.v1.CreateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
-	0,  // 7: controlmap.v1.GetTenantResponse.tenant:type_name -> controlmap.v1.Tenant
-	1,  // 8: controlmap.v1.CreateApiKeyRequest.api_key:type_name -> controlmap.v1.ApiKey
-	1,  // 9: controlmap.v1.CreateApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
-	1,  // 10: controlmap.v1.ListApiKeysResponse.api_keys:type_name -> controlmap.v1.ApiKey
-	1,  // 11: controlmap.v1.RevokeApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
-	2,  // 12: controlmap.v1.ListAuditEventsResponse.audit_events:type_name -> controlmap.v1.AuditEvent
-	3,  // 13: controlmap.v1.TenantService.CreateTenant:input_type -> controlmap.v1.CreateTenantRequest
-	5,  // 14: controlmap.v1.TenantService.GetTenant:input_type -> controlmap.v1.GetTenantRequest
-	7,  // 15: controlmap.v1.TenantService.CreateApiKey:input_type -> controlmap.v1.CreateApiKeyRequest
-	9,  // 16: controlmap.v1.TenantService.ListApiKeys:input_type -> controlmap.v1.ListApiKeysRequest
-	11, // 17: controlmap.v1.TenantService.RevokeApiKey:input_type -> controlmap.v1.RevokeApiKeyRequest
-	13, // 18: controlmap.v1.TenantService.ListAuditEvents:input_type -> controlmap.v1.ListAuditEventsRequest
-	4,  // 19: controlmap.v1.TenantService.CreateTenant:output_type -> controlmap.v1.CreateTenantResponse
-	6,  // 20: controlmap.v1.TenantService.GetTenant:output_type -> controlmap.v1.GetTenantResponse
-	8,  // 21: controlmap.v1.TenantService.CreateApiKey:output_type -> controlmap.v1.CreateApiKeyResponse
-	10, // 22: controlmap.v1.TenantService.ListApiKeys:output_type -> controlmap.v1.ListApiKeysResponse
-	12, // 23: controlmap.v1.TenantService.RevokeApiKey:output_type -> controlmap.v1.RevokeApiKeyResponse
-	14, // 24: controlmap.v1.TenantService.ListAuditEvents:output_type -> controlmap.v1.ListAuditEventsResponse
-	19, // [19:25] is the sub-list for method output_type
-	13, // [13:19] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	17, // 0: controlmap.v1.Tenant.create_time:type_name -> google.protobuf.Timestamp
+	18, // 1: controlmap.v1.ApiKey.scopes:type_name -> controlmap.v1.Scope
+	17, // 2: controlmap.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	17, // 3: controlmap.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	17, // 4: controlmap.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	0,  // 5: controlmap.v1.UpdateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
+	19, // 6: controlmap.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 7: controlmap.v1.UpdateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 8: controlmap.v1.CreateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 9: controlmap.v1.CreateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 10: controlmap.v1.GetTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	1,  // 11: controlmap.v1.CreateApiKeyRequest.api_key:type_name -> controlmap.v1.ApiKey
+	1,  // 12: controlmap.v1.CreateApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
+	1,  // 13: controlmap.v1.ListApiKeysResponse.api_keys:type_name -> controlmap.v1.ApiKey
+	1,  // 14: controlmap.v1.RevokeApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
+	2,  // 15: controlmap.v1.ListAuditEventsResponse.audit_events:type_name -> controlmap.v1.AuditEvent
+	5,  // 16: controlmap.v1.TenantService.CreateTenant:input_type -> controlmap.v1.CreateTenantRequest
+	7,  // 17: controlmap.v1.TenantService.GetTenant:input_type -> controlmap.v1.GetTenantRequest
+	3,  // 18: controlmap.v1.TenantService.UpdateTenant:input_type -> controlmap.v1.UpdateTenantRequest
+	9,  // 19: controlmap.v1.TenantService.CreateApiKey:input_type -> controlmap.v1.CreateApiKeyRequest
+	11, // 20: controlmap.v1.TenantService.ListApiKeys:input_type -> controlmap.v1.ListApiKeysRequest
+	13, // 21: controlmap.v1.TenantService.RevokeApiKey:input_type -> controlmap.v1.RevokeApiKeyRequest
+	15, // 22: controlmap.v1.TenantService.ListAuditEvents:input_type -> controlmap.v1.ListAuditEventsRequest
+	6,  // 23: controlmap.v1.TenantService.CreateTenant:output_type -> controlmap.v1.CreateTenantResponse
+	8,  // 24: controlmap.v1.TenantService.GetTenant:output_type -> controlmap.v1.GetTenantResponse
+	4,  // 25: controlmap.v1.TenantService.UpdateTenant:output_type -> controlmap.v1.UpdateTenantResponse
+	10, // 26: controlmap.v1.TenantService.CreateApiKey:output_type -> controlmap.v1.CreateApiKeyResponse
+	12, // 27: controlmap.v1.TenantService.ListApiKeys:output_type -> controlmap.v1.ListApiKeysResponse
+	14, // 28: controlmap.v1.TenantService.RevokeApiKey:output_type -> controlmap.v1.RevokeApiKeyResponse
+	16, // 29: controlmap.v1.TenantService.ListAuditEvents:output_type -> controlmap.v1.ListAuditEventsResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_tenancy_proto_init() }
@@ -1068,7 +1207,7 @@ func file_controlmap_v1_tenancy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_tenancy_proto_rawDesc), len(file_controlmap_v1_tenancy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,13 +35,13 @@ func (s *Store) AuditEvents(ctx context.Context, tenant string, all bool, before
 
 // loadDirectory reads every tenant and key.
 func loadDirectory(ctx context.Context, tx pgx.Tx, rev int64) (*tenancy.Directory, error) {
-	rows, err := tx.Query(ctx, "SELECT id, display_name, create_time, revision FROM tenants")
+	rows, err := tx.Query(ctx, "SELECT id, display_name, create_time, revision, require_admin_approval FROM tenants")
 	if err != nil {
 		return nil, err
 	}
 	tenants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenancy.Tenant, error) {
 		var t tenancy.Tenant
-		err := r.Scan(&t.ID, &t.DisplayName, &t.CreateTime, &t.Revision)
+		err := r.Scan(&t.ID, &t.DisplayName, &t.CreateTime, &t.Revision, &t.RequireAdminApproval)
 		t.CreateTime = t.CreateTime.UTC()
 		return t, err
 	})

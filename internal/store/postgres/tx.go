@@ -300,9 +300,10 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength)
 	case store.KindTenant:
 		t := c.Tenant
-		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision) VALUES ($1, $2, $3, `+thisRevision+`)
-			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, revision = EXCLUDED.revision`,
-			t.ID, t.DisplayName, t.CreateTime)
+		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision, require_admin_approval) VALUES ($1, $2, $3, `+thisRevision+`, $4)
+			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, revision = EXCLUDED.revision,
+				require_admin_approval = EXCLUDED.require_admin_approval`,
+			t.ID, t.DisplayName, t.CreateTime, t.RequireAdminApproval)
 	case store.KindAPIKey:
 		k := c.APIKey
 		scopes := make([]int32, len(k.Scopes))
@@ -566,8 +567,8 @@ func (t *tx) Tenant(id string) (tenancy.Tenant, bool, error) {
 		return tenancy.Tenant{}, false, err
 	}
 	var tn tenancy.Tenant
-	err := t.queryRow("SELECT id, display_name, create_time, revision FROM tenants WHERE id = $1", id).
-		Scan(&tn.ID, &tn.DisplayName, &tn.CreateTime, &tn.Revision)
+	err := t.queryRow("SELECT id, display_name, create_time, revision, require_admin_approval FROM tenants WHERE id = $1", id).
+		Scan(&tn.ID, &tn.DisplayName, &tn.CreateTime, &tn.Revision, &tn.RequireAdminApproval)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tn, false, nil
 	}
