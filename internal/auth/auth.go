@@ -7,13 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/tenancy"
 )
@@ -165,18 +164,14 @@ func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // denied is an auth failure with an ErrorInfo reason clients can switch on.
-func denied(code codes.Code, reason, msg string) error {
-	st := status.New(code, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "controlmap"}); err == nil {
-		st = d
-	}
-	return st.Err()
+func denied(code codes.Code, reason cmv1.ErrorReason, msg string) error {
+	return apierror.New(code, reason, msg)
 }
 
 func (a *Authenticator) authorize(ctx context.Context, method string) (Principal, error) {
 	access, known := Classify(method)
 	if !known {
-		return anonymous, denied(codes.PermissionDenied, "METHOD_NOT_OPEN", "method "+method+" is not open to callers")
+		return anonymous, denied(codes.PermissionDenied, cmv1.ErrorReason_ERROR_REASON_METHOD_NOT_OPEN, "method "+method+" is not open to callers")
 	}
 	infra := !strings.HasPrefix(method, "/controlmap.")
 	token, hasToken := bearer(ctx)
@@ -184,27 +179,27 @@ func (a *Authenticator) authorize(ctx context.Context, method string) (Principal
 	case hasToken && token == "":
 		// A credential of another scheme is not ignored: its sender means
 		// to authenticate and must learn that it did not.
-		return anonymous, denied(codes.Unauthenticated, "UNSUPPORTED_AUTH_SCHEME", "the Authorization header must be one \"Bearer <API key>\"")
+		return anonymous, denied(codes.Unauthenticated, cmv1.ErrorReason_ERROR_REASON_UNSUPPORTED_AUTH_SCHEME, "the Authorization header must be one \"Bearer <API key>\"")
 	case infra && !hasToken:
 		return anonymous, nil
 	case !hasToken && access == Read && a.anonymousRead:
 		return anonymous, nil
 	case !hasToken:
-		return anonymous, denied(codes.Unauthenticated, "MISSING_TOKEN", "send Authorization: Bearer <API key>")
+		return anonymous, denied(codes.Unauthenticated, cmv1.ErrorReason_ERROR_REASON_MISSING_TOKEN, "send Authorization: Bearer <API key>")
 	}
 	p, ok := a.identify(token)
 	if !ok {
 		// A wrong token is refused even where none is needed: a client
 		// with a broken credential should learn it at once.
-		return anonymous, denied(codes.Unauthenticated, "INVALID_TOKEN", "the bearer token is not a valid API key (unknown or revoked)")
+		return anonymous, denied(codes.Unauthenticated, cmv1.ErrorReason_ERROR_REASON_INVALID_TOKEN, "the bearer token is not a valid API key (unknown or revoked)")
 	}
 	switch {
 	case p.Operator || infra:
 		return p, nil
 	case access == Operate:
-		return p, denied(codes.PermissionDenied, "OPERATOR_ONLY", "only the operator's admin token may do this")
+		return p, denied(codes.PermissionDenied, cmv1.ErrorReason_ERROR_REASON_OPERATOR_ONLY, "only the operator's admin token may do this")
 	case !p.Has(required[access]):
-		return p, denied(codes.PermissionDenied, "MISSING_SCOPE", "this API key lacks "+required[access].String())
+		return p, denied(codes.PermissionDenied, cmv1.ErrorReason_ERROR_REASON_MISSING_SCOPE, "this API key lacks "+required[access].String())
 	}
 	return p, nil
 }

@@ -128,25 +128,31 @@ func limitBody(next http.Handler) http.Handler {
 
 type watchedBodyKey struct{}
 
-// watchedBody records whether a read of the body hit the server's read
-// deadline: the body did not arrive in time.
+// watchedBody records why a read of the body failed, if it did for want
+// of time (the server's read deadline) or of room (MaxBodyBytes): the
+// decoder's error that reaches errorHandler keeps only its text.
 type watchedBody struct {
 	io.ReadCloser
-	timedOut atomic.Bool
+	timedOut, tooLarge atomic.Bool
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		b.timedOut.Store(true)
+	case errors.As(err, &tooLarge):
+		b.tooLarge.Store(true)
 	}
 	return n, err
 }
 
-// bodyTimedOut reports whether reading r's body ran out of time.
-func bodyTimedOut(r *http.Request) bool {
+// bodyOf returns the watched body of r, if it has one.
+func bodyOf(r *http.Request) (*watchedBody, bool) {
 	b, ok := r.Context().Value(watchedBodyKey{}).(*watchedBody)
-	return ok && b.timedOut.Load()
+	return b, ok
 }
 
 // withPeer records the HTTP client's address as the gRPC peer, so logs and

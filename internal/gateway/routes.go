@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
@@ -98,11 +100,11 @@ func routingErrorHandler(routes []route) runtime.RoutingErrorHandlerFunc {
 		methods := allowed(routes, r.URL.Path)
 		if httpStatus == http.StatusMethodNotAllowed || (len(methods) > 0 && !slices.Contains(methods, r.Method)) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			writeError(w, m, http.StatusMethodNotAllowed, codes.Unimplemented, "METHOD_NOT_ALLOWED",
-				r.Method+" is not a method of this path; allowed: "+strings.Join(methods, ", "))
+			writeError(w, m, http.StatusMethodNotAllowed, apierror.Status(codes.Unimplemented, cmv1.ErrorReason_ERROR_REASON_METHOD_NOT_ALLOWED,
+				r.Method+" is not a method of this path; allowed: "+strings.Join(methods, ", ")))
 			return
 		}
-		writeError(w, m, http.StatusNotFound, codes.NotFound, "NOT_FOUND", "no API at this path; see /openapi.json")
+		writeError(w, m, http.StatusNotFound, apierror.Status(codes.NotFound, cmv1.ErrorReason_ERROR_REASON_NOT_FOUND, "no API at this path; see /openapi.json"))
 	}
 }
 

@@ -5,11 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/service"
 	"github.com/controlmap/controlmap/internal/store"
 )
@@ -26,7 +27,7 @@ func consistency(st store.Store, wait time.Duration) grpc.UnaryServerInterceptor
 			return handler(ctx, req)
 		}
 		if !st.Ready() {
-			return nil, unavailable("the catalog is still loading from the database; retry shortly", "STORE_NOT_READY")
+			return nil, unavailable("the catalog is still loading from the database; retry shortly", cmv1.ErrorReason_ERROR_REASON_STORE_NOT_READY)
 		}
 		r, ok := req.(interface{ GetMinRevision() int64 })
 		switch {
@@ -44,16 +45,12 @@ func consistency(st store.Store, wait time.Duration) grpc.UnaryServerInterceptor
 			if ctx.Err() != nil {
 				return nil, status.FromContextError(ctx.Err()).Err()
 			}
-			return nil, unavailable("this replica has not reached the requested min_revision yet; retry, or read without it", "REVISION_NOT_REACHED")
+			return nil, unavailable("this replica has not reached the requested min_revision yet; retry, or read without it", cmv1.ErrorReason_ERROR_REASON_REVISION_NOT_REACHED)
 		}
 		return handler(ctx, req)
 	}
 }
 
-func unavailable(msg, reason string) error {
-	st := status.New(codes.Unavailable, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "controlmap"}); err == nil {
-		st = d
-	}
-	return st.Err()
+func unavailable(msg string, reason cmv1.ErrorReason) error {
+	return apierror.New(codes.Unavailable, reason, msg)
 }

@@ -205,3 +205,63 @@ func TestRESTRouting(t *testing.T) {
 		t.Errorf("unknown path: %d %s", r.status, r.raw)
 	}
 }
+
+// Every error carries an ErrorInfo whose reason is a value of ErrorReason,
+// whichever layer answered: the service, the store, authentication, the
+// rate limiter or the REST gateway.
+func TestErrorReasonsAreOneVocabulary(t *testing.T) {
+	s := startDefault(t)
+	created := s.rest(t, "POST", "/v1/mappings", newMapping(), "Authorization", bearer)
+	if created.status != 200 {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	cases := []struct {
+		method, path string
+		body         any
+		header       []string
+		reason       string
+	}{
+		{"GET", "/v1/frameworks/nope", nil, []string{"Authorization", bearer}, "NOT_FOUND"},
+		{"GET", "/v1/frameworks?page_size=-1", nil, []string{"Authorization", bearer}, "INVALID_ARGUMENT"},
+		{"POST", "/v1/mappings", newMapping(), []string{"Authorization", bearer}, "ALREADY_MAPPED"},
+		{"DELETE", "/v1/" + created.str("mapping", "name") + "?etag=1", nil, []string{"Authorization", bearer}, "ETAG_MISMATCH"},
+		{"POST", "/v1/mappings", newMapping(), nil, "MISSING_TOKEN"},
+		{"GET", "/v1/frameworks", nil, []string{"Authorization", "Basic eDp5"}, "UNSUPPORTED_AUTH_SCHEME"},
+		{"PUT", "/v1/frameworks", nil, nil, "METHOD_NOT_ALLOWED"},
+		{"POST", "/v1/mappings", `{"justification": "` + strings.Repeat("a", 2<<20) + `"}`, []string{"Authorization", bearer}, "BODY_TOO_LARGE"},
+		{"DELETE", "/v1/frameworks/iso-27001-2022", nil, []string{"Authorization", bearer}, "NOT_OWNER"},
+		{"POST", "/v1/frameworks?framework_id=x-y", map[string]any{"displayName": "X"}, []string{"Authorization", bearer}, "TENANT_REQUIRED"},
+	}
+	for _, tc := range cases {
+		r := s.rest(t, tc.method, tc.path, tc.body, tc.header...)
+		if got := errorReason(r); got != tc.reason {
+			t.Errorf("%s %s: reason %q, want %q (%d %.300s)", tc.method, tc.path, got, tc.reason, r.status, r.raw)
+		}
+	}
+	// Spend the anonymous rate limit (1/s, bursts of 2).
+	limited := start(t, server.Config{RateLimit: 1})
+	var r restResponse
+	for range 5 {
+		r = limited.rest(t, "GET", "/v1/frameworks", nil)
+	}
+	if got := errorReason(r); got != "RATE_LIMITED" {
+		t.Errorf("over the rate limit: reason %q (%d %s)", got, r.status, r.raw)
+	}
+}
+
+// errorReason is the ErrorInfo reason of a REST error, checked to be a
+// value of ErrorReason.
+func errorReason(r restResponse) string {
+	details, _ := r.body["details"].([]any)
+	for _, d := range details {
+		m, _ := d.(map[string]any)
+		if strings.HasSuffix(fmt.Sprint(m["@type"]), "google.rpc.ErrorInfo") {
+			reason := fmt.Sprint(m["reason"])
+			if _, ok := cmv1.ErrorReason_value["ERROR_REASON_"+reason]; !ok || m["domain"] != "controlmap" {
+				return "not in ErrorReason: " + reason
+			}
+			return reason
+		}
+	}
+	return ""
+}

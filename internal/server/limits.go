@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/auth"
 )
 
@@ -77,12 +79,9 @@ func (l *rateLimiter) interceptor() grpc.UnaryServerInterceptor {
 			r.Cancel()
 			secs := int(math.Ceil(delay.Seconds()))
 			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
-			st := status.New(codes.ResourceExhausted, "rate limit exceeded; retry after "+strconv.Itoa(secs)+"s")
-			if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "RATE_LIMITED", Domain: "controlmap"},
-				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); err == nil {
-				st = d
-			}
-			return nil, st.Err()
+			return nil, apierror.New(codes.ResourceExhausted, cmv1.ErrorReason_ERROR_REASON_RATE_LIMITED,
+				"rate limit exceeded; retry after "+strconv.Itoa(secs)+"s",
+				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)})
 		}
 		return handler(ctx, req)
 	}
@@ -127,7 +126,8 @@ func guardAuth(authenticate grpc.UnaryServerInterceptor) grpc.UnaryServerInterce
 		b := failures.bucket(peerHost(ctx))
 		if b.Tokens() < 1 {
 			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", "1"))
-			return nil, status.Error(codes.ResourceExhausted, "too many failed authentications from this address; retry later")
+			return nil, apierror.New(codes.ResourceExhausted, cmv1.ErrorReason_ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS,
+				"too many failed authentications from this address; retry later")
 		}
 		resp, err := authenticate(ctx, req, info, handler)
 		if md, _ := metadata.FromIncomingContext(ctx); status.Code(err) == codes.Unauthenticated && len(md.Get("authorization")) > 0 {

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -161,8 +160,8 @@ func (s *ChangeServer) sleep(ctx context.Context, d time.Duration) error {
 func (s *ChangeServer) stopped(context.Context) error {
 	select {
 	case <-s.stopping:
-		return withDetails(codes.Unavailable, "the server is shutting down; watch again from the position after the last change received",
-			&errdetails.ErrorInfo{Reason: "SHUTTING_DOWN", Domain: errorDomain})
+		return withDetails(codes.Unavailable, cmv1.ErrorReason_ERROR_REASON_SHUTTING_DOWN,
+			"the server is shutting down; watch again from the position after the last change received")
 	default:
 		return nil
 	}

@@ -12,21 +12,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/writes"
-)
-
-// errorDomain is the ErrorInfo domain of every error this service returns.
-const errorDomain = "controlmap"
-
-// ErrorInfo reasons: stable, machine-readable causes that clients can switch on.
-const (
-	reasonInvalidArgument = "INVALID_ARGUMENT"
-	reasonNotFound        = "NOT_FOUND"
-	reasonAlreadyMapped   = "ALREADY_MAPPED"
-	reasonEtagMismatch    = "ETAG_MISMATCH"
-	reasonUnavailable     = "STORE_UNAVAILABLE"
 )
 
 // maxMessage bounds the message of an error.
@@ -54,24 +44,21 @@ func invalidAll(vs []catalog.Violation) error {
 		}
 		msg += v.Field + ": " + v.Description
 	}
-	return withDetails(codes.InvalidArgument, msg, br, &errdetails.ErrorInfo{Reason: reasonInvalidArgument, Domain: errorDomain})
+	return apierror.New(codes.InvalidArgument, cmv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT, msg, br)
 }
 
 // notFound is NOT_FOUND for a resource of the given type.
 func notFound(resourceType, name string) error {
 	name = catalog.Clip(strings.ToValidUTF8(name, "\uFFFD")) // details must marshal
-	return withDetails(codes.NotFound, fmt.Sprintf("%s %q not found", resourceType, name),
-		&errdetails.ResourceInfo{ResourceType: resourceType, ResourceName: name},
-		&errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain, Metadata: map[string]string{"resource_type": resourceType}})
+	return apierror.WithInfo(codes.NotFound, apierror.Info(cmv1.ErrorReason_ERROR_REASON_NOT_FOUND, "resource_type", resourceType),
+		fmt.Sprintf("%s %q not found", resourceType, name),
+		&errdetails.ResourceInfo{ResourceType: resourceType, ResourceName: name}).Err()
 }
 
-func withDetails(code codes.Code, msg string, details ...protoDetail) error {
-	msg = catalog.ClipTo(msg, maxMessage) // whatever built it, an answer stays small
-	st := status.New(code, strings.ToValidUTF8(msg, "\uFFFD"))
-	if d, err := st.WithDetails(details...); err == nil {
-		st = d
-	}
-	return st.Err()
+// withDetails is an error of the API with its reason and details; its
+// message is bounded.
+func withDetails(code codes.Code, reason cmv1.ErrorReason, msg string, details ...protoDetail) error {
+	return apierror.New(code, reason, catalog.ClipTo(msg, maxMessage), details...)
 }
 
 // Rewrite turns any error a handler or the store returns into a gRPC status
@@ -90,30 +77,26 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 	var ce *store.CompactedError
 	switch {
 	case errors.As(err, &de):
-		return withDetails(codes.PermissionDenied, de.Message, &errdetails.ErrorInfo{Reason: de.Reason, Domain: errorDomain})
+		return withDetails(codes.PermissionDenied, de.Reason, de.Message)
 	case errors.As(err, &ce):
-		return withDetails(codes.OutOfRange, ce.Error()+"; start again from a revision the log keeps",
-			&errdetails.ErrorInfo{Reason: "CHANGES_COMPACTED", Domain: errorDomain,
-				Metadata: map[string]string{"oldest_revision": strconv.FormatInt(ce.Oldest, 10)}})
+		return apierror.WithInfo(codes.OutOfRange, apierror.Info(cmv1.ErrorReason_ERROR_REASON_CHANGES_COMPACTED, "oldest_revision", strconv.FormatInt(ce.Oldest, 10)),
+			ce.Error()+"; start again from a revision the log keeps").Err()
 	case errors.As(err, &inv):
 		return invalidAll(inv.Violations)
 	case errors.As(err, &nf):
 		return notFound(nf.Type, nf.Name)
 	case errors.Is(err, store.ErrNotFound):
-		return withDetails(codes.NotFound, err.Error(), &errdetails.ErrorInfo{Reason: reasonNotFound, Domain: errorDomain})
+		return withDetails(codes.NotFound, cmv1.ErrorReason_ERROR_REASON_NOT_FOUND, err.Error())
+	case errors.Is(err, store.ErrAlreadyMapped):
+		return withDetails(codes.AlreadyExists, cmv1.ErrorReason_ERROR_REASON_ALREADY_MAPPED, err.Error())
 	case errors.Is(err, store.ErrAlreadyExists):
-		reason := "ALREADY_EXISTS"
-		if strings.Contains(err.Error(), "mapped") {
-			reason = reasonAlreadyMapped
-		}
-		return withDetails(codes.AlreadyExists, err.Error(), &errdetails.ErrorInfo{Reason: reason, Domain: errorDomain})
+		return withDetails(codes.AlreadyExists, cmv1.ErrorReason_ERROR_REASON_ALREADY_EXISTS, err.Error())
 	case errors.Is(err, store.ErrEtagMismatch):
-		return withDetails(codes.Aborted, err.Error(), &errdetails.ErrorInfo{Reason: reasonEtagMismatch, Domain: errorDomain})
+		return withDetails(codes.Aborted, cmv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH, err.Error())
 	case errors.Is(err, store.ErrFailedPrecondition):
-		return withDetails(codes.FailedPrecondition, err.Error(), &errdetails.ErrorInfo{Reason: "FAILED_PRECONDITION", Domain: errorDomain})
+		return withDetails(codes.FailedPrecondition, cmv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION, err.Error())
 	case errors.Is(err, store.ErrUnavailable):
-		return withDetails(codes.Unavailable, "the store is unavailable; nothing was written, retry later",
-			&errdetails.ErrorInfo{Reason: reasonUnavailable, Domain: errorDomain})
+		return withDetails(codes.Unavailable, cmv1.ErrorReason_ERROR_REASON_STORE_UNAVAILABLE, "the store is unavailable; nothing was written, retry later")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "the request was canceled")
 	case errors.Is(err, context.DeadlineExceeded):

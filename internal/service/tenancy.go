@@ -92,7 +92,7 @@ func (s *TenantServer) visibleTenant(ctx context.Context, field, name string, ma
 		return "", notFound("tenant", name)
 	}
 	if manage && !p.MayManage(id) {
-		return "", withDetails(codes.PermissionDenied, "this API key lacks SCOPE_ADMIN")
+		return "", withDetails(codes.PermissionDenied, cmv1.ErrorReason_ERROR_REASON_MISSING_SCOPE, "this API key lacks SCOPE_ADMIN")
 	}
 	return id, nil
 }

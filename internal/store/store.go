@@ -16,9 +16,11 @@ import (
 var (
 	// ErrNotFound: the mapping or a control it names does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrAlreadyExists: the pair of controls is already mapped, in either
-	// direction.
+	// ErrAlreadyExists: a resource with the id exists already.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrAlreadyMapped: the pair of controls is mapped already, in either
+	// direction. It matches ErrAlreadyExists too.
+	ErrAlreadyMapped = fmt.Errorf("%w: the pair is mapped", ErrAlreadyExists)
 	// ErrEtagMismatch: the caller's etag is not the current one; someone
 	// else changed the resource since the caller read it.
 	ErrEtagMismatch = errors.New("etag mismatch")

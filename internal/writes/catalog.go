@@ -33,7 +33,7 @@ func checkFramework(f *catalog.Framework) error {
 func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error) {
 	p := principal(ctx)
 	if p.Tenant == "" {
-		return f, denied(ReasonTenantRequired, "internal frameworks belong to a tenant: call with an API key of the tenant")
+		return f, denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "internal frameworks belong to a tenant: call with an API key of the tenant")
 	}
 	if !catalog.ValidFrameworkID(f.ID) || !strings.HasPrefix(f.ID, p.Tenant+"-") {
 		return f, invalid("framework_id", "must match [a-z0-9][a-z0-9.-]{0,62} and start with %q, got %q", p.Tenant+"-", f.ID)

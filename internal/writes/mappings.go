@@ -75,7 +75,7 @@ func ends(tx store.Tx, p auth.Principal, a, b catalog.ControlRef, name string) (
 		}
 	}
 	if !p.Operator && (owner == "" || owner != p.Tenant) {
-		return "", denied(ReasonNotOwner, "a tenant writes mappings of its own internal controls; mappings between public controls are the operator's")
+		return "", denied(cmv1.ErrorReason_ERROR_REASON_NOT_OWNER, "a tenant writes mappings of its own internal controls; mappings between public controls are the operator's")
 	}
 	return owner, nil
 }
@@ -94,7 +94,7 @@ func mayApprove(tx store.Tx, p auth.Principal, owner string, before, after cmv1.
 	if err != nil || !ok || !t.RequireAdminApproval {
 		return err
 	}
-	return denied(ReasonNotAdmin, "tenant %s approves mappings with SCOPE_ADMIN keys only; create it as a DRAFT", owner)
+	return denied(cmv1.ErrorReason_ERROR_REASON_NOT_ADMIN, "tenant %s approves mappings with SCOPE_ADMIN keys only; create it as a DRAFT", owner)
 }
 
 // CreateMapping stores m, whose ends are canonical references, under a new

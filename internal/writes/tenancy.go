@@ -65,7 +65,7 @@ func (w *Writer) UpdateTenant(ctx context.Context, id string, patch TenantPatch)
 		if p.Tenant != id {
 			return tenancy.Tenant{}, store.NotFound("tenant", tenancy.TenantName(id))
 		}
-		return tenancy.Tenant{}, denied(ReasonNotAdmin, "changing the tenant needs a key with SCOPE_ADMIN")
+		return tenancy.Tenant{}, denied(cmv1.ErrorReason_ERROR_REASON_NOT_ADMIN, "changing the tenant needs a key with SCOPE_ADMIN")
 	}
 	var out tenancy.Tenant
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {

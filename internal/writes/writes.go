@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
@@ -35,26 +36,15 @@ type Store interface {
 // New returns a Writer over st.
 func New(st Store) *Writer { return &Writer{st: st} }
 
-// DeniedError is a write the caller may not make; Reason is a stable,
-// machine-readable cause.
+// DeniedError is a write the caller may not make, with its cause.
 type DeniedError struct {
-	Reason  string
+	Reason  cmv1.ErrorReason
 	Message string
 }
 
 func (e *DeniedError) Error() string { return e.Message }
 
-// Reasons of a DeniedError.
-const (
-	// ReasonNotOwner: the caller does not own what it tries to change.
-	ReasonNotOwner = "NOT_OWNER"
-	// ReasonTenantRequired: only a tenant's key may make this write.
-	ReasonTenantRequired = "TENANT_REQUIRED"
-	// ReasonNotAdmin: the write needs a key with SCOPE_ADMIN.
-	ReasonNotAdmin = "NOT_ADMIN"
-)
-
-func denied(reason, format string, args ...any) error {
+func denied(reason cmv1.ErrorReason, format string, args ...any) error {
 	return &DeniedError{Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -136,7 +126,7 @@ func ownedFramework(tx store.Tx, p auth.Principal, id string, lock store.Lock) (
 	case !visible(p, &f):
 		return f, store.NotFound("framework", catalog.FrameworkName(id))
 	case f.Owner == "":
-		return f, denied(ReasonNotOwner, "reference frameworks are read-only; create an internal framework of your tenant")
+		return f, denied(cmv1.ErrorReason_ERROR_REASON_NOT_OWNER, "reference frameworks are read-only; create an internal framework of your tenant")
 	}
 	return f, nil
 }

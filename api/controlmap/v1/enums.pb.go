@@ -626,6 +626,155 @@ func (Scope) EnumDescriptor() ([]byte, []int) {
 	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{9}
 }
 
+// ErrorReason lists why a call failed, as the google.rpc.ErrorInfo detail
+// of an error says it (domain "controlmap"): its reason field is the name of
+// one of these values without the ERROR_REASON_ prefix ("ETAG_MISMATCH").
+// Clients switch on it rather than on messages, which may change.
+type ErrorReason int32
+
+const (
+	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
+	// A field of the request is wrong; BadRequest names it.
+	ErrorReason_ERROR_REASON_INVALID_ARGUMENT ErrorReason = 1
+	// The resource does not exist, or the caller may not see it.
+	ErrorReason_ERROR_REASON_NOT_FOUND ErrorReason = 2
+	// A resource with this id exists already.
+	ErrorReason_ERROR_REASON_ALREADY_EXISTS ErrorReason = 3
+	// The two controls are mapped already, in either direction.
+	ErrorReason_ERROR_REASON_ALREADY_MAPPED ErrorReason = 4
+	// The etag sent is not the resource's: someone changed it since.
+	ErrorReason_ERROR_REASON_ETAG_MISMATCH ErrorReason = 5
+	// Something else must change first (a control's children, say).
+	ErrorReason_ERROR_REASON_FAILED_PRECONDITION ErrorReason = 6
+	// The database cannot be reached; nothing was written. Retry.
+	ErrorReason_ERROR_REASON_STORE_UNAVAILABLE ErrorReason = 7
+	// The replica is still loading the catalog. Retry shortly.
+	ErrorReason_ERROR_REASON_STORE_NOT_READY ErrorReason = 8
+	// The replica has not reached the min_revision asked for. Retry.
+	ErrorReason_ERROR_REASON_REVISION_NOT_REACHED ErrorReason = 9
+	// The caller's rate limit is spent; RetryInfo says when to retry.
+	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 10
+	// Too many bad credentials came from this address. Slow down.
+	ErrorReason_ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS ErrorReason = 11
+	// The method is not open to callers.
+	ErrorReason_ERROR_REASON_METHOD_NOT_OPEN ErrorReason = 12
+	// The Authorization header is not one "Bearer <API key>".
+	ErrorReason_ERROR_REASON_UNSUPPORTED_AUTH_SCHEME ErrorReason = 13
+	// The call needs a key and sent none.
+	ErrorReason_ERROR_REASON_MISSING_TOKEN ErrorReason = 14
+	// The key is unknown or revoked.
+	ErrorReason_ERROR_REASON_INVALID_TOKEN ErrorReason = 15
+	// Only the operator's token may do this.
+	ErrorReason_ERROR_REASON_OPERATOR_ONLY ErrorReason = 16
+	// The key lacks the scope the call needs.
+	ErrorReason_ERROR_REASON_MISSING_SCOPE ErrorReason = 17
+	// The caller does not own what it tries to change (reference
+	// frameworks, public mappings).
+	ErrorReason_ERROR_REASON_NOT_OWNER ErrorReason = 18
+	// Only a tenant's key may do this.
+	ErrorReason_ERROR_REASON_TENANT_REQUIRED ErrorReason = 19
+	// The change needs a key with SCOPE_ADMIN.
+	ErrorReason_ERROR_REASON_NOT_ADMIN ErrorReason = 20
+	// The change log no longer holds the start asked for; metadata
+	// oldest_revision names the oldest kept.
+	ErrorReason_ERROR_REASON_CHANGES_COMPACTED ErrorReason = 21
+	// The server is shutting down; resume elsewhere.
+	ErrorReason_ERROR_REASON_SHUTTING_DOWN ErrorReason = 22
+	// The request body did not arrive in time.
+	ErrorReason_ERROR_REASON_REQUEST_TIMEOUT ErrorReason = 23
+	// The request body is larger than 1 MiB.
+	ErrorReason_ERROR_REASON_BODY_TOO_LARGE ErrorReason = 24
+	// The path does not take this HTTP method; Allow lists those it does.
+	ErrorReason_ERROR_REASON_METHOD_NOT_ALLOWED ErrorReason = 25
+)
+
+// Enum value maps for ErrorReason.
+var (
+	ErrorReason_name = map[int32]string{
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "ERROR_REASON_INVALID_ARGUMENT",
+		2:  "ERROR_REASON_NOT_FOUND",
+		3:  "ERROR_REASON_ALREADY_EXISTS",
+		4:  "ERROR_REASON_ALREADY_MAPPED",
+		5:  "ERROR_REASON_ETAG_MISMATCH",
+		6:  "ERROR_REASON_FAILED_PRECONDITION",
+		7:  "ERROR_REASON_STORE_UNAVAILABLE",
+		8:  "ERROR_REASON_STORE_NOT_READY",
+		9:  "ERROR_REASON_REVISION_NOT_REACHED",
+		10: "ERROR_REASON_RATE_LIMITED",
+		11: "ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS",
+		12: "ERROR_REASON_METHOD_NOT_OPEN",
+		13: "ERROR_REASON_UNSUPPORTED_AUTH_SCHEME",
+		14: "ERROR_REASON_MISSING_TOKEN",
+		15: "ERROR_REASON_INVALID_TOKEN",
+		16: "ERROR_REASON_OPERATOR_ONLY",
+		17: "ERROR_REASON_MISSING_SCOPE",
+		18: "ERROR_REASON_NOT_OWNER",
+		19: "ERROR_REASON_TENANT_REQUIRED",
+		20: "ERROR_REASON_NOT_ADMIN",
+		21: "ERROR_REASON_CHANGES_COMPACTED",
+		22: "ERROR_REASON_SHUTTING_DOWN",
+		23: "ERROR_REASON_REQUEST_TIMEOUT",
+		24: "ERROR_REASON_BODY_TOO_LARGE",
+		25: "ERROR_REASON_METHOD_NOT_ALLOWED",
+	}
+	ErrorReason_value = map[string]int32{
+		"ERROR_REASON_UNSPECIFIED":                     0,
+		"ERROR_REASON_INVALID_ARGUMENT":                1,
+		"ERROR_REASON_NOT_FOUND":                       2,
+		"ERROR_REASON_ALREADY_EXISTS":                  3,
+		"ERROR_REASON_ALREADY_MAPPED":                  4,
+		"ERROR_REASON_ETAG_MISMATCH":                   5,
+		"ERROR_REASON_FAILED_PRECONDITION":             6,
+		"ERROR_REASON_STORE_UNAVAILABLE":               7,
+		"ERROR_REASON_STORE_NOT_READY":                 8,
+		"ERROR_REASON_REVISION_NOT_REACHED":            9,
+		"ERROR_REASON_RATE_LIMITED":                    10,
+		"ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS": 11,
+		"ERROR_REASON_METHOD_NOT_OPEN":                 12,
+		"ERROR_REASON_UNSUPPORTED_AUTH_SCHEME":         13,
+		"ERROR_REASON_MISSING_TOKEN":                   14,
+		"ERROR_REASON_INVALID_TOKEN":                   15,
+		"ERROR_REASON_OPERATOR_ONLY":                   16,
+		"ERROR_REASON_MISSING_SCOPE":                   17,
+		"ERROR_REASON_NOT_OWNER":                       18,
+		"ERROR_REASON_TENANT_REQUIRED":                 19,
+		"ERROR_REASON_NOT_ADMIN":                       20,
+		"ERROR_REASON_CHANGES_COMPACTED":               21,
+		"ERROR_REASON_SHUTTING_DOWN":                   22,
+		"ERROR_REASON_REQUEST_TIMEOUT":                 23,
+		"ERROR_REASON_BODY_TOO_LARGE":                  24,
+		"ERROR_REASON_METHOD_NOT_ALLOWED":              25,
+	}
+)
+
+func (x ErrorReason) Enum() *ErrorReason {
+	p := new(ErrorReason)
+	*p = x
+	return p
+}
+
+func (x ErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlmap_v1_enums_proto_enumTypes[10].Descriptor()
+}
+
+func (ErrorReason) Type() protoreflect.EnumType {
+	return &file_controlmap_v1_enums_proto_enumTypes[10]
+}
+
+func (x ErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorReason.Descriptor instead.
+func (ErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_controlmap_v1_enums_proto_rawDescGZIP(), []int{10}
+}
+
 var File_controlmap_v1_enums_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_enums_proto_rawDesc = "" +
@@ -690,7 +839,35 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_READ\x10\x01\x12\x0f\n" +
 	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
-	"\vSCOPE_ADMIN\x10\x03BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"\vSCOPE_ADMIN\x10\x03*\x82\a\n" +
+	"\vErrorReason\x12\x1c\n" +
+	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
+	"\x16ERROR_REASON_NOT_FOUND\x10\x02\x12\x1f\n" +
+	"\x1bERROR_REASON_ALREADY_EXISTS\x10\x03\x12\x1f\n" +
+	"\x1bERROR_REASON_ALREADY_MAPPED\x10\x04\x12\x1e\n" +
+	"\x1aERROR_REASON_ETAG_MISMATCH\x10\x05\x12$\n" +
+	" ERROR_REASON_FAILED_PRECONDITION\x10\x06\x12\"\n" +
+	"\x1eERROR_REASON_STORE_UNAVAILABLE\x10\a\x12 \n" +
+	"\x1cERROR_REASON_STORE_NOT_READY\x10\b\x12%\n" +
+	"!ERROR_REASON_REVISION_NOT_REACHED\x10\t\x12\x1d\n" +
+	"\x19ERROR_REASON_RATE_LIMITED\x10\n" +
+	"\x120\n" +
+	",ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS\x10\v\x12 \n" +
+	"\x1cERROR_REASON_METHOD_NOT_OPEN\x10\f\x12(\n" +
+	"$ERROR_REASON_UNSUPPORTED_AUTH_SCHEME\x10\r\x12\x1e\n" +
+	"\x1aERROR_REASON_MISSING_TOKEN\x10\x0e\x12\x1e\n" +
+	"\x1aERROR_REASON_INVALID_TOKEN\x10\x0f\x12\x1e\n" +
+	"\x1aERROR_REASON_OPERATOR_ONLY\x10\x10\x12\x1e\n" +
+	"\x1aERROR_REASON_MISSING_SCOPE\x10\x11\x12\x1a\n" +
+	"\x16ERROR_REASON_NOT_OWNER\x10\x12\x12 \n" +
+	"\x1cERROR_REASON_TENANT_REQUIRED\x10\x13\x12\x1a\n" +
+	"\x16ERROR_REASON_NOT_ADMIN\x10\x14\x12\"\n" +
+	"\x1eERROR_REASON_CHANGES_COMPACTED\x10\x15\x12\x1e\n" +
+	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x16\x12 \n" +
+	"\x1cERROR_REASON_REQUEST_TIMEOUT\x10\x17\x12\x1f\n" +
+	"\x1bERROR_REASON_BODY_TOO_LARGE\x10\x18\x12#\n" +
+	"\x1fERROR_REASON_METHOD_NOT_ALLOWED\x10\x19BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_enums_proto_rawDescOnce sync.Once
@@ -704,7 +881,7 @@ func file_controlmap_v1_enums_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_enums_proto_rawDescData
 }
 
-var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_controlmap_v1_enums_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
 var file_controlmap_v1_enums_proto_goTypes = []any{
 	(Relationship)(0),         // 0: controlmap.v1.Relationship
 	(Rationale)(0),            // 1: controlmap.v1.Rationale
@@ -716,6 +893,7 @@ var file_controlmap_v1_enums_proto_goTypes = []any{
 	(GapClass)(0),             // 7: controlmap.v1.GapClass
 	(ImplementationStatus)(0), // 8: controlmap.v1.ImplementationStatus
 	(Scope)(0),                // 9: controlmap.v1.Scope
+	(ErrorReason)(0),          // 10: controlmap.v1.ErrorReason
 }
 var file_controlmap_v1_enums_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -735,7 +913,7 @@ func file_controlmap_v1_enums_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_enums_proto_rawDesc), len(file_controlmap_v1_enums_proto_rawDesc)),
-			NumEnums:      10,
+			NumEnums:      11,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

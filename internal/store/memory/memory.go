@@ -196,7 +196,7 @@ func (t *tx) checkMapping(m *catalog.Mapping) error {
 	}
 	if other, dup := t.g.MappingBetween(a, b); dup && other.ID != m.ID {
 		return fmt.Errorf("%w: %s and %s are already mapped by %s",
-			store.ErrAlreadyExists, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
+			store.ErrAlreadyMapped, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
 	}
 	return nil
 }

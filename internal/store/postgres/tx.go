@@ -330,7 +330,7 @@ func writeError(err error, c *store.Change) error {
 	}
 	switch {
 	case pe.Code == "23505" && c.Kind == store.KindMapping: // unique_violation: the pair
-		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyExists, c.Mapping.Source.Name(), c.Mapping.Target.Name())
+		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyMapped, c.Mapping.Source.Name(), c.Mapping.Target.Name())
 	case pe.Code == "23505":
 		return fmt.Errorf("%w: %s", store.ErrAlreadyExists, c.Name())
 	case pe.Code == "23503" && c.Kind == store.KindMapping: // foreign_key_violation
