@@ -15,6 +15,7 @@ import (
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/server"
 	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 func rootCommand() *cobra.Command {
@@ -38,6 +39,11 @@ var serveEnv = []envBinding{
 	{"admin-token", []string{"CONTROLMAP_ADMIN_TOKEN"}},
 	{"anonymous-read", []string{"CONTROLMAP_ANONYMOUS_READ"}},
 	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
+	{"tenant-rate-limit", []string{"CONTROLMAP_TENANT_RATE_LIMIT"}},
+	{"quota-keys", []string{"CONTROLMAP_QUOTA_KEYS"}},
+	{"quota-frameworks", []string{"CONTROLMAP_QUOTA_FRAMEWORKS"}},
+	{"quota-controls", []string{"CONTROLMAP_QUOTA_CONTROLS"}},
+	{"quota-mappings", []string{"CONTROLMAP_QUOTA_MAPPINGS"}},
 	{"cors-origins", []string{"CONTROLMAP_CORS_ORIGINS"}},
 	{"client-ip-header", []string{"CONTROLMAP_CLIENT_IP_HEADER"}},
 	{"trusted-proxies", []string{"CONTROLMAP_TRUSTED_PROXIES"}},
@@ -106,6 +112,13 @@ variable.`,
 	f.StringVar(&cfg.AdminToken, "admin-token", "", "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
+	f.Float64Var(&cfg.TenantRateLimit, "tenant-rate-limit", 400, "requests per second all keys of one tenant may make together, bursts of twice that; 0 is unlimited (CONTROLMAP_TENANT_RATE_LIMIT)")
+	q := &writes.Quotas{}
+	cfg.Quotas = q
+	f.IntVar(&q.Keys, "quota-keys", writes.DefaultQuotas.Keys, "keys one tenant may hold (not revoked); 0 is unlimited (CONTROLMAP_QUOTA_KEYS)")
+	f.IntVar(&q.Frameworks, "quota-frameworks", writes.DefaultQuotas.Frameworks, "internal frameworks one tenant may hold; 0 is unlimited (CONTROLMAP_QUOTA_FRAMEWORKS)")
+	f.IntVar(&q.Controls, "quota-controls", writes.DefaultQuotas.Controls, "controls one tenant may hold; 0 is unlimited (CONTROLMAP_QUOTA_CONTROLS)")
+	f.IntVar(&q.Mappings, "quota-mappings", writes.DefaultQuotas.Mappings, "mappings of its controls one tenant may hold; 0 is unlimited (CONTROLMAP_QUOTA_MAPPINGS)")
 	f.StringSliceVar(&cfg.CORSOrigins, "cors-origins", nil, "browser origins allowed to call the REST API, comma-separated; * for any (CONTROLMAP_CORS_ORIGINS)")
 	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header the proxies in front of the REST port add the client address to (X-Forwarded-For), for per-address limits; needs --trusted-proxies (CONTROLMAP_CLIENT_IP_HEADER)")
 	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "addresses or CIDR ranges of those proxies, comma-separated: the client is the last address in the header that is not one of them (CONTROLMAP_TRUSTED_PROXIES)")
@@ -134,8 +147,11 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 		return server.Config{}, err
 	}
 	cfg := o.cfg
-	if cfg.RateLimit < 0 {
-		return cfg, fmt.Errorf("--rate-limit (CONTROLMAP_RATE_LIMIT) must not be negative, got %v", cfg.RateLimit)
+	if cfg.RateLimit < 0 || cfg.TenantRateLimit < 0 {
+		return cfg, fmt.Errorf("--rate-limit and --tenant-rate-limit must not be negative, got %v and %v", cfg.RateLimit, cfg.TenantRateLimit)
+	}
+	if q := *cfg.Quotas; q.Keys < 0 || q.Frameworks < 0 || q.Controls < 0 || q.Mappings < 0 {
+		return cfg, fmt.Errorf("the --quota-* settings must not be negative")
 	}
 	if cfg.Limits.MaxConcurrentStreams == 0 {
 		return cfg, fmt.Errorf("--grpc-max-streams (CONTROLMAP_GRPC_MAX_STREAMS) must be at least 1")

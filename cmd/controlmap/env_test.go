@@ -20,7 +20,7 @@ func TestServeSettingsParseStrictly(t *testing.T) {
 		{map[string]string{"CONTROLMAP_ANONYMOUS_READ": "nope"}, nil, `CONTROLMAP_ANONYMOUS_READ="nope"`},
 		{map[string]string{"CONTROLMAP_MIGRATE": "yes"}, nil, `CONTROLMAP_MIGRATE="yes"`},
 		{map[string]string{"CONTROLMAP_RATE_LIMIT": "fast"}, nil, `CONTROLMAP_RATE_LIMIT="fast"`},
-		{map[string]string{"CONTROLMAP_RATE_LIMIT": "-1"}, nil, "--rate-limit (CONTROLMAP_RATE_LIMIT) must not be negative"},
+		{map[string]string{"CONTROLMAP_RATE_LIMIT": "-1"}, nil, "--rate-limit and --tenant-rate-limit must not be negative"},
 		{map[string]string{"CONTROLMAP_REQUEST_TIMEOUT": "10"}, nil, `CONTROLMAP_REQUEST_TIMEOUT="10"`},
 		{map[string]string{"CONTROLMAP_REQUEST_TIMEOUT": "5s", "CONTROLMAP_CONSISTENCY_WAIT": "500ms", "CONTROLMAP_POLL_INTERVAL": "250ms"}, nil, "timeout=5s wait=500ms poll=250ms"},
 		{nil, []string{"--consistency-wait=0s"}, "--consistency-wait must be a positive duration"},

@@ -29,6 +29,7 @@ func keysCommand() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&url, "database-url", databaseURL(), "PostgreSQL connection string (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
 
 	var tenant, scopes, createTenant string
+	var expireIn time.Duration
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Issue an API key for a tenant and print its secret (shown once)",
@@ -50,7 +51,11 @@ func keysCommand() *cobra.Command {
 						return err
 					}
 				}
-				k, secret, _, err := w.CreateAPIKey(ctx, tenant, sc)
+				var expires time.Time
+				if expireIn > 0 {
+					expires = time.Now().Add(expireIn)
+				}
+				k, secret, _, err := w.CreateAPIKey(ctx, tenant, sc, expires)
 				if err != nil {
 					return err
 				}
@@ -62,6 +67,7 @@ func keysCommand() *cobra.Command {
 	create.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	create.Flags().StringVar(&scopes, "scopes", "read", "comma-separated scopes: read, write, admin")
 	create.Flags().StringVar(&createTenant, "create-tenant", "", "create the tenant first, with this display name, if it does not exist")
+	create.Flags().DurationVar(&expireIn, "expire-in", 0, "the key stops working after this long (720h for 30 days); 0: it does not expire")
 
 	var keyName string
 	revoke := &cobra.Command{

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"slices"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -213,7 +214,7 @@ func (a *Authenticator) identify(token string) (Principal, bool) {
 		return anonymous, false
 	}
 	k, ok := a.directory().KeyBySecret(token)
-	if !ok || k.Revoked() {
+	if !ok || !k.Valid(time.Now()) {
 		return anonymous, false
 	}
 	return Principal{Name: tenancy.KeyName(k.Tenant, k.ID), Tenant: k.Tenant, Scopes: k.Scopes}, true

@@ -237,3 +237,19 @@ func edgeOf(m *MappingNode, slot int32, from ControlID) Edge {
 func Counts(status cmv1.MappingStatus, includeDraft bool) bool {
 	return status == cmv1.MappingStatus_MAPPING_STATUS_APPROVED || (includeDraft && status == cmv1.MappingStatus_MAPPING_STATUS_DRAFT)
 }
+
+// MappingsBetween is the number of mappings joining frameworks a and b
+// (slots), in either direction.
+func (g *Graph) MappingsBetween(a, b int32) int { return int(g.frameworks[a].partners[b]) }
+
+// Partners lists the slots of the frameworks some mapping joins f to.
+func (f *FrameworkNode) Partners() []int32 {
+	out := make([]int32, 0, len(f.partners))
+	for other, n := range f.partners {
+		if n > 0 {
+			out = append(out, other)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -95,7 +95,8 @@ func Tenant(t *tenancy.Tenant) *cmv1.Tenant {
 
 // APIKey is k as an API resource: never its hash.
 func APIKey(k *tenancy.APIKey) *cmv1.ApiKey {
-	return &cmv1.ApiKey{Name: tenancy.KeyName(k.Tenant, k.ID), Scopes: k.Scopes, CreateTime: Timestamp(k.CreateTime), RevokeTime: Timestamp(k.RevokeTime)}
+	return &cmv1.ApiKey{Name: tenancy.KeyName(k.Tenant, k.ID), Scopes: k.Scopes, CreateTime: Timestamp(k.CreateTime), RevokeTime: Timestamp(k.RevokeTime),
+		ExpireTime: Timestamp(k.ExpireTime)}
 }
 
 // Timestamp leaves unknown times unset rather than claiming 1970.

@@ -64,15 +64,33 @@ func (l *rateLimiter) bucket(key string) *rate.Limiter {
 }
 
 // interceptor answers RESOURCE_EXHAUSTED (429 over REST, with Retry-After)
-// to a caller over its rate. Health checks and reflection are not counted.
+// to a caller over its rate: each key, and each address of anonymous
+// callers. Health checks and reflection are not counted.
 func (l *rateLimiter) interceptor() grpc.UnaryServerInterceptor {
+	return l.limiting("this key's or address's", func(ctx context.Context) string {
+		if key := auth.PrincipalFrom(ctx).Name; key != "anonymous" {
+			return key
+		}
+		return "addr:" + peerHost(ctx)
+	})
+}
+
+// tenantInterceptor is interceptor for all the keys of a tenant together,
+// so that minting keys does not multiply a tenant's share.
+func (l *rateLimiter) tenantInterceptor() grpc.UnaryServerInterceptor {
+	return l.limiting("the tenant's", func(ctx context.Context) string { return auth.PrincipalFrom(ctx).Tenant })
+}
+
+// limiting limits the calls of each bucket key; an empty key is not
+// limited.
+func (l *rateLimiter) limiting(whose string, keyOf func(context.Context) string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if l.limit <= 0 || !strings.HasPrefix(info.FullMethod, apiPrefix) {
 			return handler(ctx, req)
 		}
-		key := auth.PrincipalFrom(ctx).Name
-		if key == "anonymous" {
-			key = "addr:" + peerHost(ctx)
+		key := keyOf(ctx)
+		if key == "" {
+			return handler(ctx, req)
 		}
 		r := l.bucket(key).Reserve()
 		if delay := r.Delay(); delay > 0 {
@@ -80,7 +98,7 @@ func (l *rateLimiter) interceptor() grpc.UnaryServerInterceptor {
 			secs := int(math.Ceil(delay.Seconds()))
 			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
 			return nil, apierror.New(codes.ResourceExhausted, cmv1.ErrorReason_ERROR_REASON_RATE_LIMITED,
-				"rate limit exceeded; retry after "+strconv.Itoa(secs)+"s",
+				whose+" rate limit is spent; retry after "+strconv.Itoa(secs)+"s",
 				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)})
 		}
 		return handler(ctx, req)

@@ -25,6 +25,7 @@ import (
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/memory"
 	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // Config is everything the server needs to start.
@@ -66,6 +67,12 @@ type Config struct {
 	// StartupGrace is how long a PostgreSQL store bears, at start, an error
 	// that waiting does not cure before the server gives up (default 10s).
 	StartupGrace time.Duration
+	// Quotas bound what one tenant may hold (writes.DefaultQuotas when
+	// nil; a zero field means no bound).
+	Quotas *writes.Quotas
+	// TenantRateLimit is the requests per second all keys of one tenant
+	// may make together (bursts of twice that); 0 turns it off.
+	TenantRateLimit float64
 	// Limits bound what one client connection may hold.
 	Limits Limits
 	// ChangeRetention is how long the change log keeps a change for
@@ -114,6 +121,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.RequestTimeout = 30 * time.Second
 	}
 	cfg.Limits.defaults()
+	if cfg.Quotas == nil {
+		cfg.Quotas = &writes.DefaultQuotas
+	}
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < 32 {
 		log.Warn("the admin token is shorter than 32 characters; use a long random one (openssl rand -hex 32)")
 	}
@@ -136,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		boundDeadline(cfg.RequestTimeout),
 		guardAuth(authn.UnaryInterceptor()),
 		newRateLimiter(cfg.RateLimit).interceptor(),
+		newRateLimiter(cfg.TenantRateLimit).tenantInterceptor(),
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
@@ -148,6 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	)...)
 	s.restConn = gateway.NewConn(interceptor, streamer)
 	s.changes = service.NewChangeServer(st)
+	w := writes.New(st).WithQuotas(*cfg.Quotas)
 	s.health = health.NewServer()
 	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName, cmv1.ChangeService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
@@ -155,10 +167,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// NOT_SERVING until Run starts serving.
 	s.health.Shutdown()
 	for _, r := range []grpc.ServiceRegistrar{s.grpc, s.restConn} {
-		cmv1.RegisterCatalogServiceServer(r, service.NewCatalogServer(st))
-		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st))
+		cmv1.RegisterCatalogServiceServer(r, service.NewCatalogServer(st, w))
+		cmv1.RegisterCrosswalkServiceServer(r, service.NewCrosswalkServer(st, w))
 		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
-		cmv1.RegisterTenantServiceServer(r, service.NewTenantServer(st))
+		cmv1.RegisterTenantServiceServer(r, service.NewTenantServer(st, w))
 		cmv1.RegisterChangeServiceServer(r, s.changes)
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}

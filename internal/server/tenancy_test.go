@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -15,6 +16,7 @@ import (
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/server"
+	"github.com/controlmap/controlmap/internal/writes"
 )
 
 // newTenantWithKey creates a tenant and a key with the given scopes through
@@ -319,5 +321,82 @@ func TestApprovalNeedsAdminWhenTheTenantSaysSo(t *testing.T) {
 	}
 	if r := s.rest(t, "PATCH", "/v1/"+name+"?update_mask=justification", map[string]any{"justification": "Reworded."}, key(writer)...); r.status != 200 {
 		t.Fatalf("a writer edits an approved mapping without changing its status: %d %s", r.status, r.raw)
+	}
+}
+
+// A tenant's holdings are bounded by quotas (RESOURCE_EXHAUSTED naming the
+// quota), its keys share one rate bucket, and a key may expire.
+func TestTenantBounds(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, Quotas: &writes.Quotas{Keys: 3, Frameworks: 1, Controls: 2, Mappings: 1}, TenantRateLimit: 5})
+	_, writer := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	quota := func(r restResponse, want string) {
+		t.Helper()
+		details, _ := r.body["details"].([]any)
+		for _, d := range details {
+			m, _ := d.(map[string]any)
+			if meta, _ := m["metadata"].(map[string]any); m["reason"] == "QUOTA_EXCEEDED" && meta["quota"] == want {
+				if r.status != 429 {
+					t.Fatalf("quota %s: status %d", want, r.status)
+				}
+				return
+			}
+		}
+		t.Fatalf("want the %s quota: %d %s", want, r.status, r.raw)
+	}
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=acme-a", map[string]any{"displayName": "A"}, key(writer)...); r.status != 200 {
+		t.Fatalf("first framework: %d %s", r.status, r.raw)
+	}
+	quota(s.rest(t, "POST", "/v1/frameworks?framework_id=acme-b", map[string]any{"displayName": "B"}, key(writer)...), "frameworks")
+	for _, id := range []string{"C-1", "C-2"} {
+		if r := s.rest(t, "POST", "/v1/frameworks/acme-a/controls?control_id="+id, map[string]any{"title": id}, key(writer)...); r.status != 200 {
+			t.Fatalf("control %s: %d %s", id, r.status, r.raw)
+		}
+	}
+	quota(s.rest(t, "POST", "/v1/frameworks/acme-a/controls?control_id=C-3", map[string]any{"title": "three"}, key(writer)...), "controls")
+	m := newMapping()
+	m["source"] = "frameworks/acme-a/controls/C-1"
+	if r := s.rest(t, "POST", "/v1/mappings", m, key(writer)...); r.status != 200 {
+		t.Fatalf("first mapping: %d %s", r.status, r.raw)
+	}
+	m["source"] = "frameworks/acme-a/controls/C-2"
+	quota(s.rest(t, "POST", "/v1/mappings", m, key(writer)...), "mappings")
+	// Over gRPC too.
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+writer)
+	if _, err := s.catalog.CreateFramework(ctx, &cmv1.CreateFrameworkRequest{FrameworkId: "acme-c", Framework: &cmv1.Framework{DisplayName: "C"}}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("a second framework over gRPC: %v", err)
+	}
+	// Keys: one exists; two more, then the quota.
+	_, k2 := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	_, k3 := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	quota(s.rest(t, "POST", "/v1/tenants/acme/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ"}}, "Authorization", bearer), "keys")
+
+	// A key that expires works until then.
+	other := start(t, server.Config{AdminToken: adminToken})
+	other.rest(t, "POST", "/v1/tenants?tenant_id=globex", map[string]any{"displayName": "Globex"}, "Authorization", bearer)
+	expires := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	r := other.rest(t, "POST", "/v1/tenants/globex/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ"}, "expireTime": expires}, "Authorization", bearer)
+	if r.status != 200 || r.str("apiKey", "expireTime") == "" {
+		t.Fatalf("a key that expires: %d %s", r.status, r.raw)
+	}
+	secret := r.str("secret")
+	if r := other.rest(t, "GET", "/v1/tenants/globex", nil, key(secret)...); r.status != 200 {
+		t.Fatalf("before it expires: %d %s", r.status, r.raw)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if r := other.rest(t, "GET", "/v1/tenants/globex", nil, key(secret)...); r.status != 401 {
+		t.Fatalf("after it expired: %d %s", r.status, r.raw)
+	}
+	if r := other.rest(t, "POST", "/v1/tenants/globex/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ"}, "expireTime": "2001-01-01T00:00:00Z"}, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "api_key.expire_time") {
+		t.Fatalf("a key that expired already: %d %s", r.status, r.raw)
+	}
+
+	// The tenant's keys share one bucket (5/s, bursts of 10): a fresh key
+	// does not start a fresh allowance.
+	var last restResponse
+	for i := range 12 {
+		last = s.rest(t, "GET", "/v1/frameworks", nil, key([]string{writer, k2, k3}[i%3])...)
+	}
+	if last.status != 429 {
+		t.Fatalf("12 quick calls of one tenant: %d %s", last.status, last.raw)
 	}
 }

@@ -21,9 +21,9 @@ type CatalogServer struct {
 	writes *writes.Writer
 }
 
-// NewCatalogServer returns the catalog service over s.
-func NewCatalogServer(s store.Store) *CatalogServer {
-	return &CatalogServer{store: s, writes: writes.New(s)}
+// NewCatalogServer returns the catalog service over s, writing through w.
+func NewCatalogServer(s store.Store, w *writes.Writer) *CatalogServer {
+	return &CatalogServer{store: s, writes: w}
 }
 
 // ListFrameworks implements cmv1.CatalogServiceServer.

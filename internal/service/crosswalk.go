@@ -20,9 +20,9 @@ type CrosswalkServer struct {
 	writes *writes.Writer
 }
 
-// NewCrosswalkServer returns the crosswalk service over s.
-func NewCrosswalkServer(s store.Store) *CrosswalkServer {
-	return &CrosswalkServer{store: s, writes: writes.New(s)}
+// NewCrosswalkServer returns the crosswalk service over s, writing through w.
+func NewCrosswalkServer(s store.Store, w *writes.Writer) *CrosswalkServer {
+	return &CrosswalkServer{store: s, writes: w}
 }
 
 // ListMappings implements cmv1.CrosswalkServiceServer.

@@ -75,7 +75,10 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 	var nf *store.NotFoundError
 	var de *writes.DeniedError
 	var ce *store.CompactedError
+	var qe *writes.QuotaError
 	switch {
+	case errors.As(err, &qe):
+		return apierror.WithInfo(codes.ResourceExhausted, apierror.Info(qe.Reason(), qe.Metadata()...), qe.Error(), qe.Detail()).Err()
 	case errors.As(err, &de):
 		return withDetails(codes.PermissionDenied, de.Reason, de.Message)
 	case errors.As(err, &ce):

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -25,9 +26,9 @@ type TenantServer struct {
 	writes *writes.Writer
 }
 
-// NewTenantServer returns the tenant service over s.
-func NewTenantServer(s store.Store) *TenantServer {
-	return &TenantServer{store: s, writes: writes.New(s)}
+// NewTenantServer returns the tenant service over s, writing through w.
+func NewTenantServer(s store.Store, w *writes.Writer) *TenantServer {
+	return &TenantServer{store: s, writes: w}
 }
 
 const maxDisplayName = 200
@@ -103,7 +104,14 @@ func (s *TenantServer) CreateApiKey(ctx context.Context, req *cmv1.CreateApiKeyR
 	if err != nil {
 		return nil, err
 	}
-	k, secret, rev, err := s.writes.CreateAPIKey(ctx, tenant, req.GetApiKey().GetScopes())
+	var expires time.Time
+	if e := req.GetApiKey().GetExpireTime(); e != nil {
+		if err := e.CheckValid(); err != nil {
+			return nil, invalid("api_key.expire_time", "is not a valid time: %v", err)
+		}
+		expires = e.AsTime()
+	}
+	k, secret, rev, err := s.writes.CreateAPIKey(ctx, tenant, req.GetApiKey().GetScopes(), expires)
 	if err != nil {
 		return nil, err
 	}

@@ -33,10 +33,17 @@ type APIKey struct {
 	CreateTime time.Time
 	// RevokeTime is zero while the key is valid.
 	RevokeTime time.Time
+	// ExpireTime, when not zero, is when the key stops working.
+	ExpireTime time.Time `json:",omitzero"`
 }
 
 // Revoked reports whether the key was revoked.
 func (k *APIKey) Revoked() bool { return !k.RevokeTime.IsZero() }
+
+// Valid reports whether the key works at now: neither revoked nor expired.
+func (k *APIKey) Valid(now time.Time) bool {
+	return !k.Revoked() && (k.ExpireTime.IsZero() || now.Before(k.ExpireTime))
+}
 
 // Has reports whether the key carries scope s.
 func (k *APIKey) Has(s cmv1.Scope) bool { return slices.Contains(k.Scopes, s) }

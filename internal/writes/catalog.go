@@ -46,6 +46,9 @@ func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (cata
 	if err := checkFramework(&f); err != nil {
 		return f, err
 	}
+	if err := w.checkQuota(p.Tenant, "frameworks"); err != nil {
+		return f, err
+	}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
 		if _, err := tx.Framework(f.ID, store.Share); err == nil {
 			return store.Audit{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
@@ -187,6 +190,9 @@ func (w *Writer) CreateControl(ctx context.Context, framework string, c catalog.
 		c.Implementation = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_NOT_IMPLEMENTED
 	}
 	if err := checkControl(&c); err != nil {
+		return c, err
+	}
+	if err := w.checkQuota(p.Tenant, "controls"); err != nil {
 		return c, err
 	}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {

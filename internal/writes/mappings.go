@@ -110,6 +110,9 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 		return m, err
 	}
 	m.ID, m.BuiltIn = store.NewMappingID(), false
+	if err := w.checkQuota(p.Tenant, "mappings"); err != nil {
+		return m, err
+	}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
 		// The store refuses ends that do not exist and a pair mapped
 		// already, at commit.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -137,15 +138,22 @@ func CheckScopes(scopes []cmv1.Scope) error {
 	return nil
 }
 
-// CreateAPIKey issues a key of a tenant with the given scopes and returns
-// it with its secret, which is not stored (only its hash) and never shown
-// again, and the revision of the write.
-func (w *Writer) CreateAPIKey(ctx context.Context, tenant string, scopes []cmv1.Scope) (tenancy.APIKey, string, int64, error) {
+// CreateAPIKey issues a key of a tenant with the given scopes, expiring at
+// expires unless that is zero, and returns it with its secret, which is
+// not stored (only its hash) and never shown again, and the revision of
+// the write.
+func (w *Writer) CreateAPIKey(ctx context.Context, tenant string, scopes []cmv1.Scope, expires time.Time) (tenancy.APIKey, string, int64, error) {
 	if err := CheckScopes(scopes); err != nil {
 		return tenancy.APIKey{}, "", 0, err
 	}
+	if !expires.IsZero() && !expires.After(time.Now()) {
+		return tenancy.APIKey{}, "", 0, invalid("api_key.expire_time", "must be in the future, got %s", expires.Format(time.RFC3339))
+	}
+	if err := w.checkQuota(tenant, "keys"); err != nil {
+		return tenancy.APIKey{}, "", 0, err
+	}
 	id, secret := tenancy.NewSecret()
-	k := tenancy.APIKey{ID: id, Tenant: tenant, Scopes: scopes, Hash: tenancy.Hash(secret)}
+	k := tenancy.APIKey{ID: id, Tenant: tenant, Scopes: scopes, Hash: tenancy.Hash(secret), ExpireTime: expires.UTC().Truncate(time.Microsecond)}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
 		if _, ok, err := tx.Tenant(tenant); err != nil {
 			return store.Audit{}, err

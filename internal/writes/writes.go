@@ -23,7 +23,8 @@ import (
 // Writer applies writes to a store under the rules of this package, on
 // behalf of the principal of each call's context (see auth.WithPrincipal).
 type Writer struct {
-	st Store
+	st     Store
+	quotas Quotas
 }
 
 // Store is what the rules need of a store: its writer and, for the checks
@@ -33,8 +34,11 @@ type Store interface {
 	store.Snapshots
 }
 
-// New returns a Writer over st.
-func New(st Store) *Writer { return &Writer{st: st} }
+// New returns a Writer over st, with the default quotas.
+func New(st Store) *Writer { return &Writer{st: st, quotas: DefaultQuotas} }
+
+// WithQuotas returns a Writer over the same store with other quotas.
+func (w *Writer) WithQuotas(q Quotas) *Writer { return &Writer{st: w.st, quotas: q} }
 
 // DeniedError is a write the caller may not make, with its cause.
 type DeniedError struct {

@@ -686,6 +686,9 @@ const (
 	ErrorReason_ERROR_REASON_BODY_TOO_LARGE ErrorReason = 24
 	// The path does not take this HTTP method; Allow lists those it does.
 	ErrorReason_ERROR_REASON_METHOD_NOT_ALLOWED ErrorReason = 25
+	// The tenant holds as many keys, frameworks, controls or mappings as it
+	// may; metadata quota and limit say which. Delete some first.
+	ErrorReason_ERROR_REASON_QUOTA_EXCEEDED ErrorReason = 26
 )
 
 // Enum value maps for ErrorReason.
@@ -717,6 +720,7 @@ var (
 		23: "ERROR_REASON_REQUEST_TIMEOUT",
 		24: "ERROR_REASON_BODY_TOO_LARGE",
 		25: "ERROR_REASON_METHOD_NOT_ALLOWED",
+		26: "ERROR_REASON_QUOTA_EXCEEDED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                     0,
@@ -745,6 +749,7 @@ var (
 		"ERROR_REASON_REQUEST_TIMEOUT":                 23,
 		"ERROR_REASON_BODY_TOO_LARGE":                  24,
 		"ERROR_REASON_METHOD_NOT_ALLOWED":              25,
+		"ERROR_REASON_QUOTA_EXCEEDED":                  26,
 	}
 )
 
@@ -839,7 +844,7 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_READ\x10\x01\x12\x0f\n" +
 	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
-	"\vSCOPE_ADMIN\x10\x03*\x82\a\n" +
+	"\vSCOPE_ADMIN\x10\x03*\xa3\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -867,7 +872,8 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x16\x12 \n" +
 	"\x1cERROR_REASON_REQUEST_TIMEOUT\x10\x17\x12\x1f\n" +
 	"\x1bERROR_REASON_BODY_TOO_LARGE\x10\x18\x12#\n" +
-	"\x1fERROR_REASON_METHOD_NOT_ALLOWED\x10\x19BAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"\x1fERROR_REASON_METHOD_NOT_ALLOWED\x10\x19\x12\x1f\n" +
+	"\x1bERROR_REASON_QUOTA_EXCEEDED\x10\x1aBAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_enums_proto_rawDescOnce sync.Once

@@ -119,7 +119,10 @@ type ApiKey struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the key was revoked; unset while it is valid. Output only.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// When the key stops working; unset for a key that does not expire.
+	// Optional on create, in the future.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,6 +181,13 @@ func (x *ApiKey) GetCreateTime() *timestamppb.Timestamp {
 func (x *ApiKey) GetRevokeTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *ApiKey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
 	}
 	return nil
 }
@@ -1053,14 +1063,16 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x1a\n" +
 	"\brevision\x18\x04 \x01(\x03R\brevision\x124\n" +
-	"\x16require_admin_approval\x18\x05 \x01(\bR\x14requireAdminApproval\"\xc4\x01\n" +
+	"\x16require_admin_approval\x18\x05 \x01(\bR\x14requireAdminApproval\"\x81\x02\n" +
 	"\x06ApiKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
 	"\x06scopes\x18\x02 \x03(\x0e2\x14.controlmap.v1.ScopeR\x06scopes\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime\"\xfc\x01\n" +
+	"revokeTime\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xfc\x01\n" +
 	"\n" +
 	"AuditEvent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
@@ -1162,37 +1174,38 @@ var file_controlmap_v1_tenancy_proto_depIdxs = []int32{
 	18, // 1: controlmap.v1.ApiKey.scopes:type_name -> controlmap.v1.Scope
 	17, // 2: controlmap.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
 	17, // 3: controlmap.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
-	17, // 4: controlmap.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	0,  // 5: controlmap.v1.UpdateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
-	19, // 6: controlmap.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 7: controlmap.v1.UpdateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
-	0,  // 8: controlmap.v1.CreateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
-	0,  // 9: controlmap.v1.CreateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
-	0,  // 10: controlmap.v1.GetTenantResponse.tenant:type_name -> controlmap.v1.Tenant
-	1,  // 11: controlmap.v1.CreateApiKeyRequest.api_key:type_name -> controlmap.v1.ApiKey
-	1,  // 12: controlmap.v1.CreateApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
-	1,  // 13: controlmap.v1.ListApiKeysResponse.api_keys:type_name -> controlmap.v1.ApiKey
-	1,  // 14: controlmap.v1.RevokeApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
-	2,  // 15: controlmap.v1.ListAuditEventsResponse.audit_events:type_name -> controlmap.v1.AuditEvent
-	5,  // 16: controlmap.v1.TenantService.CreateTenant:input_type -> controlmap.v1.CreateTenantRequest
-	7,  // 17: controlmap.v1.TenantService.GetTenant:input_type -> controlmap.v1.GetTenantRequest
-	3,  // 18: controlmap.v1.TenantService.UpdateTenant:input_type -> controlmap.v1.UpdateTenantRequest
-	9,  // 19: controlmap.v1.TenantService.CreateApiKey:input_type -> controlmap.v1.CreateApiKeyRequest
-	11, // 20: controlmap.v1.TenantService.ListApiKeys:input_type -> controlmap.v1.ListApiKeysRequest
-	13, // 21: controlmap.v1.TenantService.RevokeApiKey:input_type -> controlmap.v1.RevokeApiKeyRequest
-	15, // 22: controlmap.v1.TenantService.ListAuditEvents:input_type -> controlmap.v1.ListAuditEventsRequest
-	6,  // 23: controlmap.v1.TenantService.CreateTenant:output_type -> controlmap.v1.CreateTenantResponse
-	8,  // 24: controlmap.v1.TenantService.GetTenant:output_type -> controlmap.v1.GetTenantResponse
-	4,  // 25: controlmap.v1.TenantService.UpdateTenant:output_type -> controlmap.v1.UpdateTenantResponse
-	10, // 26: controlmap.v1.TenantService.CreateApiKey:output_type -> controlmap.v1.CreateApiKeyResponse
-	12, // 27: controlmap.v1.TenantService.ListApiKeys:output_type -> controlmap.v1.ListApiKeysResponse
-	14, // 28: controlmap.v1.TenantService.RevokeApiKey:output_type -> controlmap.v1.RevokeApiKeyResponse
-	16, // 29: controlmap.v1.TenantService.ListAuditEvents:output_type -> controlmap.v1.ListAuditEventsResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 4: controlmap.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	17, // 5: controlmap.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	0,  // 6: controlmap.v1.UpdateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
+	19, // 7: controlmap.v1.UpdateTenantRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 8: controlmap.v1.UpdateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 9: controlmap.v1.CreateTenantRequest.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 10: controlmap.v1.CreateTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	0,  // 11: controlmap.v1.GetTenantResponse.tenant:type_name -> controlmap.v1.Tenant
+	1,  // 12: controlmap.v1.CreateApiKeyRequest.api_key:type_name -> controlmap.v1.ApiKey
+	1,  // 13: controlmap.v1.CreateApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
+	1,  // 14: controlmap.v1.ListApiKeysResponse.api_keys:type_name -> controlmap.v1.ApiKey
+	1,  // 15: controlmap.v1.RevokeApiKeyResponse.api_key:type_name -> controlmap.v1.ApiKey
+	2,  // 16: controlmap.v1.ListAuditEventsResponse.audit_events:type_name -> controlmap.v1.AuditEvent
+	5,  // 17: controlmap.v1.TenantService.CreateTenant:input_type -> controlmap.v1.CreateTenantRequest
+	7,  // 18: controlmap.v1.TenantService.GetTenant:input_type -> controlmap.v1.GetTenantRequest
+	3,  // 19: controlmap.v1.TenantService.UpdateTenant:input_type -> controlmap.v1.UpdateTenantRequest
+	9,  // 20: controlmap.v1.TenantService.CreateApiKey:input_type -> controlmap.v1.CreateApiKeyRequest
+	11, // 21: controlmap.v1.TenantService.ListApiKeys:input_type -> controlmap.v1.ListApiKeysRequest
+	13, // 22: controlmap.v1.TenantService.RevokeApiKey:input_type -> controlmap.v1.RevokeApiKeyRequest
+	15, // 23: controlmap.v1.TenantService.ListAuditEvents:input_type -> controlmap.v1.ListAuditEventsRequest
+	6,  // 24: controlmap.v1.TenantService.CreateTenant:output_type -> controlmap.v1.CreateTenantResponse
+	8,  // 25: controlmap.v1.TenantService.GetTenant:output_type -> controlmap.v1.GetTenantResponse
+	4,  // 26: controlmap.v1.TenantService.UpdateTenant:output_type -> controlmap.v1.UpdateTenantResponse
+	10, // 27: controlmap.v1.TenantService.CreateApiKey:output_type -> controlmap.v1.CreateApiKeyResponse
+	12, // 28: controlmap.v1.TenantService.ListApiKeys:output_type -> controlmap.v1.ListApiKeysResponse
+	14, // 29: controlmap.v1.TenantService.RevokeApiKey:output_type -> controlmap.v1.RevokeApiKeyResponse
+	16, // 30: controlmap.v1.TenantService.ListAuditEvents:output_type -> controlmap.v1.ListAuditEventsResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_tenancy_proto_init() }

@@ -118,7 +118,7 @@ func TestChangeLogReadableByThePreviousRelease(t *testing.T) {
 	if _, err := w.CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := w.CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ}); err != nil {
+	if _, _, _, err := w.CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	tctx := auth.WithPrincipal(context.Background(), auth.Principal{Name: "tenants/acme/apiKeys/k", Tenant: "acme"}, "/test")

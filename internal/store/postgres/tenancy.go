@@ -55,7 +55,7 @@ func loadDirectory(ctx context.Context, tx pgx.Tx, rev int64) (*tenancy.Director
 	return tenancy.NewDirectory(rev, tenants, keys), nil
 }
 
-const keyQuery = "SELECT id, tenant_id, scopes, hash, create_time, revoke_time FROM api_keys "
+const keyQuery = "SELECT id, tenant_id, scopes, hash, create_time, revoke_time, expire_time FROM api_keys "
 
 func queryKeys(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]tenancy.APIKey, error) {
 	rows, err := tx.Query(ctx, keyQuery+where, args...)
@@ -69,8 +69,11 @@ func scanKey(r pgx.CollectableRow) (tenancy.APIKey, error) {
 	var k tenancy.APIKey
 	var scopes []int32
 	var hash []byte
-	var revoked *time.Time
-	err := r.Scan(&k.ID, &k.Tenant, &scopes, &hash, &k.CreateTime, &revoked)
+	var revoked, expires *time.Time
+	err := r.Scan(&k.ID, &k.Tenant, &scopes, &hash, &k.CreateTime, &revoked, &expires)
+	if expires != nil {
+		k.ExpireTime = expires.UTC()
+	}
 	for _, sc := range scopes {
 		k.Scopes = append(k.Scopes, cmv1.Scope(sc))
 	}

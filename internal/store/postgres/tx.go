@@ -310,13 +310,16 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		for i, sc := range k.Scopes {
 			scopes[i] = int32(sc)
 		}
-		var revoked *time.Time
+		var revoked, expires *time.Time
 		if k.Revoked() {
 			revoked = &k.RevokeTime
 		}
-		b.Queue(`INSERT INTO api_keys (id, tenant_id, scopes, hash, create_time, revoke_time) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, revoke_time = EXCLUDED.revoke_time`,
-			k.ID, k.Tenant, scopes, k.Hash[:], k.CreateTime, revoked)
+		if !k.ExpireTime.IsZero() {
+			expires = &k.ExpireTime
+		}
+		b.Queue(`INSERT INTO api_keys (id, tenant_id, scopes, hash, create_time, revoke_time, expire_time) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, revoke_time = EXCLUDED.revoke_time, expire_time = EXCLUDED.expire_time`,
+			k.ID, k.Tenant, scopes, k.Hash[:], k.CreateTime, revoked, expires)
 	}
 	return b.Len() - n
 }

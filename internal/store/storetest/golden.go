@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -37,7 +38,7 @@ func testRecordsMatchGolden(t *testing.T, s store.Store) {
 	}
 	_, err := w.CreateTenant(op, tenancy.Tenant{ID: "acme", DisplayName: "Acme Corp"})
 	must("create tenant", err)
-	k, _, _, err := w.CreateAPIKey(op, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ, cmv1.Scope_SCOPE_WRITE})
+	k, _, _, err := w.CreateAPIKey(op, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ, cmv1.Scope_SCOPE_WRITE}, time.Time{})
 	must("create key", err)
 	_, _, err = w.RevokeAPIKey(op, "acme", k.ID)
 	must("revoke key", err)

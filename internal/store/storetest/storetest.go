@@ -427,7 +427,7 @@ func testTenantsAndKeys(t *testing.T, s store.Store) {
 	if _, err := writes.New(s).CreateTenant(ctx, tenancy.Tenant{ID: "acme", DisplayName: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("tenant twice: %v", err)
 	}
-	k, secret, rev, err := writes.New(s).CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ})
+	k, secret, rev, err := writes.New(s).CreateAPIKey(ctx, "acme", []cmv1.Scope{cmv1.Scope_SCOPE_READ}, time.Time{})
 	id := k.ID
 	if err != nil || rev != 3 || k.CreateTime.IsZero() {
 		t.Fatalf("create key: %+v %d %v", k, rev, err)
@@ -436,7 +436,7 @@ func testTenantsAndKeys(t *testing.T, s store.Store) {
 	if !ok || got.ID != id || got.Revoked() || !got.Has(cmv1.Scope_SCOPE_READ) || got.Has(cmv1.Scope_SCOPE_WRITE) {
 		t.Fatalf("key by secret: %+v %v", got, ok)
 	}
-	if _, _, _, err := writes.New(s).CreateAPIKey(ctx, "nobody", []cmv1.Scope{cmv1.Scope_SCOPE_READ}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, _, err := writes.New(s).CreateAPIKey(ctx, "nobody", []cmv1.Scope{cmv1.Scope_SCOPE_READ}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("key of an unknown tenant: %v", err)
 	}
 	revoked, _, err := writes.New(s).RevokeAPIKey(ctx, "acme", id)
