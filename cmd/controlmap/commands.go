@@ -33,6 +33,7 @@ func rootCommand() *cobra.Command {
 var serveEnv = []envBinding{
 	{"grpc-addr", []string{"CONTROLMAP_GRPC_ADDR"}},
 	{"http-addr", []string{"CONTROLMAP_HTTP_ADDR"}},
+	{"metrics-addr", []string{"CONTROLMAP_METRICS_ADDR"}},
 	{"datastore", []string{"CONTROLMAP_DATASTORE"}},
 	{"database-url", []string{"CONTROLMAP_DATABASE_URL", "DATABASE_URL"}},
 	{"migrate", []string{"CONTROLMAP_MIGRATE"}},
@@ -106,6 +107,7 @@ variable.`,
 	cfg := &o.cfg
 	f.StringVar(&cfg.GRPCAddr, "grpc-addr", ":9090", "gRPC listen address (CONTROLMAP_GRPC_ADDR)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":8080", "REST listen address (CONTROLMAP_HTTP_ADDR)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics and /debug/pprof/, apart from the API; loopback by default, empty to turn them off (CONTROLMAP_METRICS_ADDR)")
 	f.StringVar(&cfg.Datastore, "datastore", "memory", "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
 	f.BoolVar(&cfg.Migrate, "migrate", false, "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")

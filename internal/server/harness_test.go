@@ -37,7 +37,7 @@ type stack struct {
 // whole suite checks both stores.
 func start(t *testing.T, cfg server.Config) *stack {
 	t.Helper()
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	onPostgres := cfg.Datastore == "" && os.Getenv("CONTROLMAP_TEST_DATASTORE") == "postgres"
 	if onPostgres {
 		cfg.Datastore, cfg.DatabaseURL, cfg.Migrate = "postgres", pgtest.DatabaseURL(t), true

@@ -155,15 +155,33 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.rest(t, "GET", "/v1/frameworks/nope", nil)
-	r := s.rest(t, "GET", "/metrics", nil)
-	body := string(r.raw)
+	ops := "http://" + s.srv.MetricsAddr()
+	resp, err := http.Get(ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(raw)
 	for _, want := range []string{
-		`controlmap_rpc_calls_total{method="/controlmap.v1.CatalogService/ListFrameworks",code="OK"} 2`,
-		`controlmap_rpc_calls_total{method="/controlmap.v1.CatalogService/GetFramework",code="NotFound"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="ListFrameworks",grpc_service="controlmap.v1.CatalogService",grpc_type="unary"} 2`,
+		`grpc_server_handled_total{grpc_code="NotFound",grpc_method="GetFramework",grpc_service="controlmap.v1.CatalogService",grpc_type="unary"} 1`,
+		`grpc_server_handling_seconds_bucket{grpc_method="ListFrameworks",grpc_service="controlmap.v1.CatalogService",grpc_type="unary",le="0.5"} 2`,
 		"controlmap_store_revision 1",
+		"controlmap_store_ready 1",
+		"go_goroutines",
 	} {
 		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s:\n%s", want, body)
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if resp, err := http.Get(ops + "/debug/pprof/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("pprof: %v %v", resp, err)
+	}
+	// The API's port serves neither.
+	for _, path := range []string{"/metrics", "/debug/pprof/"} {
+		if r := s.rest(t, "GET", path, nil); r.status != 404 {
+			t.Errorf("%s on the API port: %d", path, r.status)
 		}
 	}
 }

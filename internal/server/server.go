@@ -73,6 +73,10 @@ type Config struct {
 	// TenantRateLimit is the requests per second all keys of one tenant
 	// may make together (bursts of twice that); 0 turns it off.
 	TenantRateLimit float64
+	// MetricsAddr is where /metrics and /debug/pprof/ are served, apart
+	// from the API so that a network policy can keep them private; empty:
+	// not served.
+	MetricsAddr string
 	// Limits bound what one client connection may hold.
 	Limits Limits
 	// ChangeRetention is how long the change log keeps a change for
@@ -96,6 +100,8 @@ type Server struct {
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	restConn *gateway.Conn
+	ops      *http.Server // metrics and profiles, on their own listener
+	opsLis   net.Listener
 	changes  *service.ChangeServer
 	metrics  *metrics
 }
@@ -137,12 +143,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st}
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
-	s.metrics = &metrics{}
+	s.metrics = newMetrics(st)
 	interceptor := chain(
 		recoverPanics(log),
 		assignRequestID(),
 		logRequests(log),
-		s.metrics.interceptor(),
+		s.metrics.unary(),
 		boundDeadline(cfg.RequestTimeout),
 		guardAuth(authn.UnaryInterceptor()),
 		newRateLimiter(cfg.RateLimit).interceptor(),
@@ -150,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
-	streamer := chainStream(recoverStreamPanics(log), streamThrough(interceptor))
+	streamer := chainStream(recoverStreamPanics(log), s.metrics.stream(), streamThrough(interceptor))
 	s.grpc = grpc.NewServer(append(cfg.Limits.serverOptions(),
 		grpc.UnaryInterceptor(interceptor),
 		grpc.StreamInterceptor(streamer),
@@ -182,7 +188,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.Join(err, st.Close())
 	}
 	root := http.NewServeMux()
-	root.Handle("GET /metrics", s.metrics.handler(func() int64 { return st.Snapshot().Revision() }))
 	root.Handle("/", rest)
 	s.http = &http.Server{
 		Handler:           root,
@@ -197,6 +202,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if s.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
 		return nil, errors.Join(fmt.Errorf("http listener: %w", err), s.grpcLis.Close(), st.Close())
+	}
+	if cfg.MetricsAddr != "" {
+		if s.opsLis, err = lc.Listen(ctx, "tcp", cfg.MetricsAddr); err != nil {
+			return nil, errors.Join(fmt.Errorf("metrics listener: %w", err), s.grpcLis.Close(), s.httpLis.Close(), st.Close())
+		}
+		s.ops = &http.Server{Handler: s.metrics.opsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	}
 	return s, nil
 }
@@ -225,6 +237,15 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 // GRPCAddr is the address the gRPC listener is bound to.
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
+// MetricsAddr is the address the metrics listener is bound to; empty when
+// there is none.
+func (s *Server) MetricsAddr() string {
+	if s.opsLis == nil {
+		return ""
+	}
+	return s.opsLis.Addr().String()
+}
+
 // HTTPAddr is the address the REST listener is bound to.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
@@ -245,6 +266,14 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if s.ops != nil {
+		g.Go(func() error {
+			if err := s.ops.Serve(s.opsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		return s.shutdown()
@@ -290,6 +319,9 @@ func (s *Server) shutdown() error {
 		s.grpc.GracefulStop()
 		close(stopped)
 	}()
+	if s.ops != nil {
+		defer s.ops.Close() // scrapes and profiles need no grace
+	}
 	httpErr := s.http.Shutdown(ctx)
 	select {
 	case <-stopped:

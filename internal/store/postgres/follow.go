@@ -165,10 +165,17 @@ func (s *Store) catchUp(ctx context.Context) error {
 	cur := s.graph.Load()
 	if s.Ready() {
 		if done, err := s.applyLog(ctx, cur); done || err != nil {
+			if err == nil {
+				s.lastSync.Store(time.Now().UnixNano())
+			}
 			return err
 		}
 	}
-	return s.reload(ctx, cur)
+	err := s.reload(ctx, cur)
+	if err == nil {
+		s.lastSync.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // applyLog reads in one statement the revision, the start of the log and

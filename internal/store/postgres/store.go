@@ -58,7 +58,8 @@ type Store struct {
 	ready    atomic.Bool
 	revision store.Revisions
 
-	applyMu sync.Mutex // serializes catching up
+	applyMu  sync.Mutex   // serializes catching up
+	lastSync atomic.Int64 // unix nanoseconds of the last catch-up that succeeded
 
 	wake   chan struct{}
 	failed chan error
@@ -120,6 +121,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.cancel = cancel
 	go s.follow(runCtx)
 	return s, nil
+}
+
+// LastSync is when the store last confirmed it serves the database's
+// revision; zero before the first load.
+func (s *Store) LastSync() time.Time {
+	if n := s.lastSync.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Pool is the store's connection pool, for Migrate.
