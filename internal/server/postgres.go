@@ -19,7 +19,7 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (store.Stor
 		return nil, errors.New("--datastore postgres needs --database-url (or CONTROLMAP_DATABASE_URL, DATABASE_URL)")
 	}
 	pc := postgres.Config{URL: cfg.DatabaseURL, Logger: log, ChangeRetention: cfg.ChangeRetention, PollInterval: cfg.PollInterval,
-		StartupGrace: cfg.StartupGrace}
+		StartupGrace: cfg.StartupGrace, TracerProvider: cfg.TracerProvider}
 	if cfg.Migrate {
 		c, err := content.Load()
 		if err != nil {

@@ -10,6 +10,9 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -73,6 +76,9 @@ type Config struct {
 	// TenantRateLimit is the requests per second all keys of one tenant
 	// may make together (bursts of twice that); 0 turns it off.
 	TenantRateLimit float64
+	// TracerProvider traces calls (gRPC and REST) and database queries;
+	// nil: from the OTEL_* variables (see tracing), or not at all.
+	TracerProvider trace.TracerProvider
 	// MetricsAddr is where /metrics and /debug/pprof/ are served, apart
 	// from the API so that a network policy can keep them private; empty:
 	// not served.
@@ -91,19 +97,20 @@ type Config struct {
 
 // Server is a configured controlmap server with its listeners open.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    store.Store
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	grpcLis  net.Listener
-	httpLis  net.Listener
-	restConn *gateway.Conn
-	ops      *http.Server // metrics and profiles, on their own listener
-	opsLis   net.Listener
-	changes  *service.ChangeServer
-	metrics  *metrics
+	cfg         Config
+	log         *slog.Logger
+	store       store.Store
+	grpc        *grpc.Server
+	health      *health.Server
+	http        *http.Server
+	grpcLis     net.Listener
+	httpLis     net.Listener
+	restConn    *gateway.Conn
+	ops         *http.Server // metrics and profiles, on their own listener
+	stopTracing func(context.Context) error
+	opsLis      net.Listener
+	changes     *service.ChangeServer
+	metrics     *metrics
 }
 
 // New opens the store, builds the services and binds both listeners. It
@@ -136,11 +143,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ClientIPHeader != "" && len(cfg.TrustedProxies) == 0 {
 		return nil, errors.New("--client-ip-header needs --trusted-proxies: the addresses of the proxies that set it (otherwise any client could write it)")
 	}
+	tp, stopTracing, err := tracing(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	cfg.TracerProvider = tp
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, stopTracing(ctx))
 	}
-	s := &Server{cfg: cfg, log: log, store: st}
+	s := &Server{cfg: cfg, log: log, store: st, stopTracing: stopTracing}
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
 	s.metrics = newMetrics(st)
@@ -157,7 +169,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		rewriteErrors(log),
 	)
 	streamer := chainStream(recoverStreamPanics(log), s.metrics.stream(), streamThrough(interceptor))
-	s.grpc = grpc.NewServer(append(cfg.Limits.serverOptions(),
+	opts := cfg.Limits.serverOptions()
+	if tp != nil {
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagator))))
+	}
+	s.grpc = grpc.NewServer(append(opts,
 		grpc.UnaryInterceptor(interceptor),
 		grpc.StreamInterceptor(streamer),
 		// The same bound as the REST facade's body limit.
@@ -189,8 +205,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	root := http.NewServeMux()
 	root.Handle("/", rest)
+	var handler http.Handler = root
+	if tp != nil {
+		handler = otelhttp.NewHandler(root, "controlmap.rest", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	}
 	s.http = &http.Server{
-		Handler:           root,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.Limits.ReceiveTimeout,
 		IdleTimeout:       2 * time.Minute,
@@ -305,7 +326,9 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	err := g.Wait()
-	return errors.Join(err, s.store.Close())
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, s.store.Close(), s.stopTracing(flush))
 }
 
 func (s *Server) shutdown() error {

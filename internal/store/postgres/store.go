@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
@@ -36,6 +37,8 @@ type Config struct {
 	// ChangeRetention is how long the change log keeps a change for
 	// WatchChanges (default 7 days); older ones are deleted.
 	ChangeRetention time.Duration
+	// TracerProvider, when set, traces every statement and batch sent.
+	TracerProvider trace.TracerProvider
 	// StartupGrace is how long, before the first load, the store bears an
 	// error that waiting does not cure (credentials refused, no such
 	// database, no schema) before it gives up and reports it on Failed
@@ -97,6 +100,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	if cfg.TracerProvider != nil {
+		pc.ConnConfig.Tracer = queryTracer{tracer: cfg.TracerProvider.Tracer("github.com/controlmap/controlmap/internal/store/postgres")}
+	}
 	// After a database restart a busy pool holds dead connections: a write
 	// that finds one before its COMMIT went out is retried on another
 	// (Update), rather than pinging before every write.
