@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/controlmap/controlmap/internal/service"
@@ -71,31 +71,13 @@ func chainStream(interceptors ...grpc.StreamServerInterceptor) grpc.StreamServer
 	}
 }
 
-// recoverPanics turns a panic in anything below it into INTERNAL, logged
-// with its stack, so one bad request never takes the process down.
-func recoverPanics(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				resp, err = nil, status.Error(codes.Internal, "internal error")
-			}
-		}()
-		return handler(ctx, req)
-	}
-}
-
-// recoverStreamPanics is recoverPanics for streaming calls.
-func recoverStreamPanics(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ss.Context(), "panic", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
-			}
-		}()
-		return handler(srv, ss)
-	}
+// recoveryOptions turn a panic in anything below them into INTERNAL, logged with
+// its stack, so one bad request never takes the process down.
+func recoveryOptions(log *slog.Logger) []recovery.Option {
+	return []recovery.Option{recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})}
 }
 
 type requestIDKey struct{}
@@ -138,36 +120,24 @@ func validRequestID(s string) bool {
 	return true
 }
 
-// logRequests writes one line per call: failures at warn (server faults at
-// error), successes at debug, so a busy server does not drown its log.
-func logRequests(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		code := status.Code(err)
-		level := slog.LevelDebug
-		switch code {
-		case codes.OK:
-		case codes.Internal, codes.Unknown, codes.DataLoss:
-			level = slog.LevelError
-		default:
-			level = slog.LevelWarn
-		}
-		if log.Enabled(ctx, level) {
-			attrs := []slog.Attr{
-				slog.String("method", info.FullMethod),
-				slog.String("code", code.String()),
-				slog.Duration("duration", time.Since(start)),
+// callLogger writes one line per finished call through go-grpc-middleware's
+// logging: failures at warn (server faults at error), successes at debug,
+// so a busy server does not drown its log.
+func callLogger(log *slog.Logger) (logging.Logger, []logging.Option) {
+	logger := logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
+		log.Log(ctx, slog.Level(level), msg, fields...)
+	})
+	return logger, []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithLevels(func(code codes.Code) logging.Level {
+			switch code {
+			case codes.OK:
+				return logging.LevelDebug
+			case codes.Internal, codes.Unknown, codes.DataLoss:
+				return logging.LevelError
 			}
-			if p, ok := peer.FromContext(ctx); ok {
-				attrs = append(attrs, slog.String("peer", p.Addr.String()))
-			}
-			if err != nil {
-				attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
-			}
-			log.LogAttrs(ctx, level, "rpc", attrs...)
-		}
-		return resp, err
+			return logging.LevelWarn
+		}),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -282,4 +283,33 @@ func errorReason(r restResponse) string {
 		}
 	}
 	return ""
+}
+
+// Each finished call is logged once, by go-grpc-middleware's logging, with
+// its method, code, duration and request id: failures at warn.
+func TestCallLog(t *testing.T) {
+	var logs syncBuffer
+	s := start(t, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	s.rest(t, "GET", "/v1/frameworks", nil)
+	r := s.rest(t, "GET", "/v1/frameworks/nope", nil, "X-Request-Id", "req-42")
+	if r.status != 404 {
+		t.Fatalf("GET: %d", r.status)
+	}
+	var found bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "GetFramework") {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		found = rec["level"] == "WARN" && rec["grpc.code"] == "NotFound" && rec["request_id"] == "req-42" && rec["grpc.time_ms"] != nil
+		if !found {
+			t.Fatalf("log line: %s", line)
+		}
+	}
+	if !found || strings.Contains(logs.String(), "ListFrameworks") {
+		t.Fatalf("want one warn line for the failed call and none for the good one at info:\n%s", logs.String())
+	}
 }

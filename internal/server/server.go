@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
@@ -156,10 +158,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
 	s.metrics = newMetrics(st)
+	callLog, callLogOpts := callLogger(log)
 	interceptor := chain(
-		recoverPanics(log),
+		recovery.UnaryServerInterceptor(recoveryOptions(log)...),
 		assignRequestID(),
-		logRequests(log),
+		logging.UnaryServerInterceptor(callLog, callLogOpts...),
 		s.metrics.unary(),
 		boundDeadline(cfg.RequestTimeout),
 		guardAuth(authn.UnaryInterceptor()),
@@ -168,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		consistency(st, cfg.ConsistencyWait),
 		rewriteErrors(log),
 	)
-	streamer := chainStream(recoverStreamPanics(log), s.metrics.stream(), streamThrough(interceptor))
+	streamer := chainStream(recovery.StreamServerInterceptor(recoveryOptions(log)...), s.metrics.stream(), streamThrough(interceptor))
 	opts := cfg.Limits.serverOptions()
 	if tp != nil {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagator))))
