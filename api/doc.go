@@ -7,7 +7,13 @@ import _ "embed"
 
 //go:generate bash generate.sh
 
-// OpenAPI is the OpenAPI v2 document of the REST facade.
+// OpenAPI is the OpenAPI 3.0 document of the REST facade.
+//
+//go:embed controlmap.openapi.json
+var OpenAPI []byte
+
+// Swagger is the Swagger 2 document grpc-gateway generates, from which
+// OpenAPI is converted.
 //
 //go:embed controlmap.swagger.json
-var OpenAPI []byte
+var Swagger []byte

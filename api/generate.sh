@@ -18,3 +18,5 @@ go tool buf format --diff --exit-code proto
 go tool buf lint proto
 rm -rf api/controlmap
 go tool buf generate proto --template api/buf.gen.yaml
+go run ./internal/openapidoc/gen api/controlmap.swagger.json api/controlmap.openapi.json
+go tool oapi-codegen -config internal/openapidoc/client/oapi-codegen.yaml api/controlmap.openapi.json

@@ -48,8 +48,8 @@ type Options struct {
 
 // New returns the REST facade over conn: every controlmap.v1 route,
 // GET /healthz (the gRPC health check, through the same chain) and
-// GET /openapi.json.
-func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opts Options) (http.Handler, error) {
+// GET /openapi.json (OpenAPI 3.0) and GET /openapi/v2.json (Swagger 2).
+func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []byte, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler{&runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
@@ -81,12 +81,14 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI []byte, opt
 	if err := cmv1.RegisterChangeServiceHandlerClient(ctx, mux, cmv1.NewChangeServiceClient(conn)); err != nil {
 		return nil, err
 	}
-	err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
-	})
-	if err != nil {
-		return nil, err
+	for path, doc := range map[string][]byte{"/openapi.json": openAPI, "/openapi/v2.json": swagger} {
+		err := mux.HandlePath(http.MethodGet, path, func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(doc)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return cors(opts.CORSOrigins, withPeer(opts.ClientIPHeader, opts.TrustedProxies, limitBody(mux))), nil
 }

@@ -56,16 +56,28 @@ func TestHealthAndOpenAPI(t *testing.T) {
 	}
 	r = s.rest(t, "GET", "/openapi.json", nil)
 	var doc struct {
-		Swagger string                    `json:"swagger"`
+		OpenAPI string                    `json:"openapi"`
+		Info    struct{ Title string }    `json:"info"`
 		Paths   map[string]map[string]any `json:"paths"`
+		Comps   struct {
+			SecuritySchemes map[string]any `json:"securitySchemes"`
+		} `json:"components"`
 	}
-	if err := json.Unmarshal(r.raw, &doc); err != nil || doc.Swagger != "2.0" {
-		t.Fatalf("/openapi.json: %v %.200s", err, r.raw)
+	if err := json.Unmarshal(r.raw, &doc); err != nil || doc.OpenAPI != "3.0.3" || doc.Info.Title != "controlmap API" || doc.Comps.SecuritySchemes["bearer"] == nil {
+		t.Fatalf("/openapi.json: %v %.300s", err, r.raw)
 	}
-	for _, p := range []string{"/v1/frameworks", "/v1/{name}", "/v1/mappings", "/v1/crosswalks/{source}/{target}"} {
+	// One path per resource: no template repeated ("/v1/{name}" for five).
+	for _, p := range []string{"/v1/frameworks", "/v1/frameworks/{framework}", "/v1/frameworks/{framework}/controls/{control}:satisfies",
+		"/v1/mappings/{mapping}", "/v1/crosswalks/{source}/{target}", "/v1/tenants/{tenant}"} {
 		if doc.Paths[p] == nil {
 			t.Errorf("OpenAPI lacks %s", p)
 		}
+	}
+	if doc.Paths["/v1/{name}"] != nil {
+		t.Error("OpenAPI has the templated path /v1/{name}")
+	}
+	if r := s.rest(t, "GET", "/openapi/v2.json", nil); r.status != 200 || r.str("swagger") != "2.0" {
+		t.Errorf("/openapi/v2.json: %d %.100s", r.status, r.raw)
 	}
 	if r := s.rest(t, "GET", "/v1/nothing/here", nil); r.status != 404 {
 		t.Errorf("unknown route: %d", r.status)

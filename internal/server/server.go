@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, gateway.Options{CORSOrigins: cfg.CORSOrigins,
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, api.Swagger, gateway.Options{CORSOrigins: cfg.CORSOrigins,
 		ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
