@@ -27,15 +27,21 @@ type Relationship int32
 
 const (
 	Relationship_RELATIONSHIP_UNSPECIFIED Relationship = 0
-	// Source and target require the same things.
+	// Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
 	Relationship_RELATIONSHIP_EQUAL Relationship = 1
-	// Everything the source requires is in the target; the target asks for more.
+	// Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
 	Relationship_RELATIONSHIP_SUBSET_OF Relationship = 2
-	// The source requires everything the target does, and more.
+	// The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
 	Relationship_RELATIONSHIP_SUPERSET_OF Relationship = 3
-	// Source and target overlap; neither contains the other.
+	// Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	Relationship_RELATIONSHIP_INTERSECTS_WITH Relationship = 4
 	// Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship_RELATIONSHIP_NO_RELATIONSHIP Relationship = 5
 )
 

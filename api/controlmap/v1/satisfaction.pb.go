@@ -555,9 +555,13 @@ type ComputeCoverageResponse struct {
 	Target string `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// Store revision the answer was computed at.
 	Revision int64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
-	// Totals over every assessable control of the target.
+	// Totals over every assessable control of the target (the denominator:
+	// ISO clauses that carry requirements, Annex A controls, AI RMF
+	// subcategories; not the headings that group them). Each control counts
+	// once, as the best its sources give it.
 	Totals *CoverageTotals `protobuf:"bytes,3,opt,name=totals,proto3" json:"totals,omitempty"`
-	// The same per top-level group of the target, in document order.
+	// The same per top-level group of the target (an ISO clause or annex
+	// theme, an AI RMF function), in document order.
 	Groups []*GroupCoverage `protobuf:"bytes,4,rep,name=groups,proto3" json:"groups,omitempty"`
 	// Every assessable target control, in document order.
 	Controls []*ControlCoverage `protobuf:"bytes,5,rep,name=controls,proto3" json:"controls,omitempty"`

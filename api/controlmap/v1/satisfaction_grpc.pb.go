@@ -30,6 +30,29 @@ const (
 //
 // SatisfactionService answers what implementing controls does for other
 // frameworks. Answers are mapping statements, not compliance verdicts.
+//
+// What counts: only APPROVED mappings, and DRAFT ones when a request sets
+// include_draft (see MappingStatus). A mapping that counts and joins two
+// controls directly decides what one gives the other, whatever inference
+// says; a direct NO_RELATIONSHIP excludes the pair.
+//
+// Inference: S r1 M and M r2 T give S r T, where r composes as this table
+// says (rows r1, columns r2); every other combination says nothing (SUBSET_OF
+// then SUPERSET_OF, for instance: S and T both inside M), and
+// NO_RELATIONSHIP never composes:
+//
+//	r1 \ r2          EQUAL            SUPERSET_OF      SUBSET_OF        INTERSECTS_WITH
+//	EQUAL            EQUAL            SUPERSET_OF      SUBSET_OF        INTERSECTS_WITH
+//	SUPERSET_OF      SUPERSET_OF      SUPERSET_OF      INTERSECTS_WITH  INTERSECTS_WITH
+//	SUBSET_OF        SUBSET_OF        (none)           SUBSET_OF        (none)
+//	INTERSECTS_WITH  INTERSECTS_WITH  (none)           INTERSECTS_WITH  (none)
+//
+// A path changes framework at every step, never revisits a control, reads
+// each mapping in its direction of travel (the inverse relationship and the
+// reverse strength when it travels a mapping backwards), has the strength of
+// its weakest step and at most max_hops steps (default 3, at most 5), and is
+// marked inferred. The composed relationship gives FULL or PARTIAL as
+// Satisfaction says.
 type SatisfactionServiceClient interface {
 	// Satisfies lists, per framework, the controls that implementing the
 	// given control satisfies fully or partly, directly or by inference.
@@ -86,6 +109,29 @@ func (c *satisfactionServiceClient) Explain(ctx context.Context, in *ExplainRequ
 //
 // SatisfactionService answers what implementing controls does for other
 // frameworks. Answers are mapping statements, not compliance verdicts.
+//
+// What counts: only APPROVED mappings, and DRAFT ones when a request sets
+// include_draft (see MappingStatus). A mapping that counts and joins two
+// controls directly decides what one gives the other, whatever inference
+// says; a direct NO_RELATIONSHIP excludes the pair.
+//
+// Inference: S r1 M and M r2 T give S r T, where r composes as this table
+// says (rows r1, columns r2); every other combination says nothing (SUBSET_OF
+// then SUPERSET_OF, for instance: S and T both inside M), and
+// NO_RELATIONSHIP never composes:
+//
+//	r1 \ r2          EQUAL            SUPERSET_OF      SUBSET_OF        INTERSECTS_WITH
+//	EQUAL            EQUAL            SUPERSET_OF      SUBSET_OF        INTERSECTS_WITH
+//	SUPERSET_OF      SUPERSET_OF      SUPERSET_OF      INTERSECTS_WITH  INTERSECTS_WITH
+//	SUBSET_OF        SUBSET_OF        (none)           SUBSET_OF        (none)
+//	INTERSECTS_WITH  INTERSECTS_WITH  (none)           INTERSECTS_WITH  (none)
+//
+// A path changes framework at every step, never revisits a control, reads
+// each mapping in its direction of travel (the inverse relationship and the
+// reverse strength when it travels a mapping backwards), has the strength of
+// its weakest step and at most max_hops steps (default 3, at most 5), and is
+// marked inferred. The composed relationship gives FULL or PARTIAL as
+// Satisfaction says.
 type SatisfactionServiceServer interface {
 	// Satisfies lists, per framework, the controls that implementing the
 	// given control satisfies fully or partly, directly or by inference.

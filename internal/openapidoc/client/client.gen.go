@@ -608,7 +608,8 @@ type V1ComputeCoverageResponse struct {
 	// Controls Every assessable target control, in document order.
 	Controls *[]V1ControlCoverage `json:"controls,omitempty"`
 
-	// Groups The same per top-level group of the target, in document order.
+	// Groups The same per top-level group of the target (an ISO clause or annex
+	// theme, an AI RMF function), in document order.
 	Groups *[]V1GroupCoverage `json:"groups,omitempty"`
 
 	// Notice What the report is and is not.
@@ -753,11 +754,17 @@ type V1CoverageContribution struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// Satisfaction Satisfaction is what implementing one control does for another, read
@@ -922,11 +929,17 @@ type V1ExplainedPath struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// Satisfaction Satisfaction is what implementing one control does for another, read
@@ -1184,11 +1197,17 @@ type V1Mapping struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// ReverseStrength How much of the source's requirements implementing the target
@@ -1245,11 +1264,17 @@ type V1PathStep struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// Status MappingStatus is the review state of a mapping.
@@ -1314,11 +1339,22 @@ type V1Rationale string
 // V1Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 // "source RELATIONSHIP target", each control seen as the set of things it requires.
 //
-//   - RELATIONSHIP_EQUAL: Source and target require the same things.
-//   - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-//   - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-//   - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+//   - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+//
+// Strength 10, reverse strength 10.
+//   - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+//
+// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+//   - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+//
+// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+//   - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+//
+// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+// its own.
 //   - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+//
+// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 type V1Relationship string
 
 // V1RelationshipCount RelationshipCount counts mappings of one relationship.
@@ -1328,11 +1364,17 @@ type V1RelationshipCount struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 }
 
@@ -1385,11 +1427,17 @@ type V1SatisfiedControl struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// Satisfaction Satisfaction is what implementing one control does for another, read
@@ -1613,11 +1661,17 @@ type CrosswalkServiceListCrosswalkMappingsParams struct {
 
 	// Relationship Only mappings with this relationship, read from source to target.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *CrosswalkServiceListCrosswalkMappingsParamsRelationship `form:"relationship,omitempty" json:"relationship,omitempty"`
 
 	// MinRevision Answer from this store revision or a later one: a replica that has not
@@ -1889,11 +1943,17 @@ type CrosswalkServiceListMappingsParams struct {
 
 	// Relationship Only mappings with this relationship, in their stored direction.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *CrosswalkServiceListMappingsParamsRelationship `form:"relationship,omitempty" json:"relationship,omitempty"`
 
 	// Status Only mappings with this status.
@@ -1958,11 +2018,17 @@ type CrosswalkServiceUpdateMappingJSONBody struct {
 	// Relationship Relationship is the NIST IR 8477 set-theory relationship of a mapping, read
 	// "source RELATIONSHIP target", each control seen as the set of things it requires.
 	//
-	//  - RELATIONSHIP_EQUAL: Source and target require the same things.
-	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for more.
-	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more.
-	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other.
+	//  - RELATIONSHIP_EQUAL: Source and target require the same things. Read in reverse: EQUAL.
+	// Strength 10, reverse strength 10.
+	//  - RELATIONSHIP_SUBSET_OF: Everything the source requires is in the target; the target asks for
+	// more. Read in reverse: SUPERSET_OF. Strength 1-9, reverse strength 10.
+	//  - RELATIONSHIP_SUPERSET_OF: The source requires everything the target does, and more. Read in
+	// reverse: SUBSET_OF. Strength 10, reverse strength 1-9.
+	//  - RELATIONSHIP_INTERSECTS_WITH: Source and target overlap; neither contains the other. Read in reverse:
+	// INTERSECTS_WITH. Strength 1-9 and reverse strength 1-9, each scored on
+	// its own.
 	//  - RELATIONSHIP_NO_RELATIONSHIP: Reviewed and found unrelated (differs from a pair nobody reviewed).
+	// Read in reverse: NO_RELATIONSHIP. Strength 0, reverse strength 0.
 	Relationship *V1Relationship `json:"relationship,omitempty"`
 
 	// ReverseStrength How much of the source's requirements implementing the target
