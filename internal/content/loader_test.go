@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
 )
 
@@ -195,4 +196,42 @@ func TestLoaderRejectsBadData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLoader holds what the loader does with any framework or crosswalk
+// file: it refuses it with every problem located ("file:line: ..." or
+// naming the file), or loads content whose catalog builds and whose
+// mappings pass the mapping rules.
+func FuzzLoader(f *testing.F) {
+	f.Add(alphaFramework, alphaBeta)
+	f.Add(strings.Replace(alphaFramework, "kind: ANNEX_CONTROL", "kind: FUNCTION", 1), alphaBeta)
+	f.Add(alphaFramework, strings.Replace(alphaBeta, "strength: 6", "strength: 60", 1))
+	f.Add("id: alpha\ncontrols: [", alphaBeta)
+	f.Add(alphaFramework, "mappings:\n  - {source: A.1.1, target: GOVERN-1, relationship: EQUAL}\n")
+	f.Fuzz(func(t *testing.T, framework, crosswalk string) {
+		files := validFiles()
+		files["frameworks/alpha.yaml"], files["crosswalks/alpha_beta.yaml"] = framework, crosswalk
+		c, err := content.LoadFS(testFS(files))
+		if err != nil {
+			errs := []error{err}
+			if joined, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = joined.Unwrap()
+			}
+			for _, e := range errs {
+				if msg := e.Error(); !strings.Contains(msg, ".yaml") && !strings.HasPrefix(msg, "content:") {
+					t.Fatalf("an error that names no file: %q", msg)
+				}
+			}
+			return
+		}
+		g, err := c.Graph(1)
+		if err != nil {
+			t.Fatalf("loaded content does not build: %v", err)
+		}
+		for m := range g.Mappings() {
+			if vs := catalog.CheckMapping(&m.Mapping); len(vs) > 0 {
+				t.Fatalf("loaded mapping %s breaks a rule: %v", m.ID, vs)
+			}
+		}
+	})
 }

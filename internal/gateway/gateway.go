@@ -51,11 +51,7 @@ type Options struct {
 // GET /openapi.json (OpenAPI 3.0) and GET /openapi/v2.json (Swagger 2).
 func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []byte, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler{&runtime.JSONPb{
-			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
-			// A misspelt field is an error, not a silently ignored value.
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newMarshaler()),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithHealthzEndpoint(grpc_health_v1.NewHealthClient(conn)),
@@ -91,6 +87,15 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []
 		}
 	}
 	return cors(opts.CORSOrigins, withPeer(opts.ClientIPHeader, opts.TrustedProxies, limitBody(mux))), nil
+}
+
+// newMarshaler is the facade's JSON: protojson, every field written, and a
+// misspelt field an error rather than a silently ignored value.
+func newMarshaler() marshaler {
+	return marshaler{&runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
 }
 
 // incomingHeader forwards the request id besides what grpc-gateway forwards
