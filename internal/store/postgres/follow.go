@@ -99,6 +99,10 @@ func startError(err error, migrating bool) (string, bool) {
 		if !migrating {
 			return "the database has no controlmap schema (" + pe.Message + "): run `controlmap migrate`, or serve with --migrate", true
 		}
+	case "42703": // undefined column
+		if !migrating {
+			return "the database schema is older than this release (" + pe.Message + "): run `controlmap migrate` of this release", true
+		}
 	case "42501": // insufficient privilege
 		return "the role of --database-url may not do what controlmap needs: " + pe.Message, true
 	}
