@@ -59,7 +59,11 @@ func keysCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "key:    %s\nscopes: %s\nsecret: %s\n", tenancy.KeyName(k.Tenant, k.ID), scopes, secret)
+				fmt.Fprintf(cmd.OutOrStdout(), "key:    %s\nscopes: %s\n", tenancy.KeyName(k.Tenant, k.ID), scopes)
+				if !k.ExpireTime.IsZero() {
+					fmt.Fprintf(cmd.OutOrStdout(), "expires: %s\n", k.ExpireTime.Format(time.RFC3339))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "secret: %s\n", secret)
 				return nil
 			})
 		},
