@@ -101,7 +101,7 @@ func (s *serverSide) Context() context.Context { return s.ctx }
 func (s *serverSide) SendMsg(m any) error {
 	_ = s.SendHeader(nil)
 	select {
-	case s.msgs <- m.(proto.Message):
+	case s.msgs <- proto.Clone(m.(proto.Message)): // the handler may reuse m once SendMsg returns
 		return nil
 	case <-s.pipe.ctx.Done():
 		return status.FromContextError(s.pipe.ctx.Err()).Err()

@@ -59,7 +59,10 @@ type Change struct {
 	Framework catalog.Framework `json:",omitzero"`
 	Control   catalog.Control   `json:",omitzero"`
 	Mapping   catalog.Mapping   `json:",omitzero"`
-	Tenant    tenancy.Tenant    `json:",omitzero"`
+	// New says the row must not exist yet: the write fails with
+	// ErrAlreadyExists if another one created it first.
+	New    bool           `json:"-"`
+	Tenant tenancy.Tenant `json:",omitzero"`
 	// APIKey is the key written; its hash is never serialized.
 	APIKey tenancy.APIKey `json:",omitzero"`
 	// Content is the built-in content version a KindContent change loaded.
@@ -179,7 +182,9 @@ type Tx interface {
 	// Framework reads a framework; a *NotFoundError when there is none.
 	Framework(id string, lock Lock) (catalog.Framework, error)
 	// Frameworks reads the frameworks with the given ids that exist, in
-	// one read, without holding them.
+	// one read, and keeps them from being deleted (or their controls
+	// deleted) until commit: a write that refers to their controls either
+	// commits first or sees them gone.
 	Frameworks(ids ...string) ([]catalog.Framework, error)
 	// Control reads a control by its canonical id; a *NotFoundError when
 	// there is none.
@@ -194,7 +199,7 @@ type Tx interface {
 	// of one of its controls when control is not empty.
 	MappingsOf(framework, control string) ([]catalog.Mapping, error)
 	// Tenant reads a tenant.
-	Tenant(id string) (tenancy.Tenant, bool, error)
+	Tenant(id string, lock Lock) (tenancy.Tenant, bool, error)
 	// APIKey reads a key of a tenant and locks it exclusively; a
 	// *NotFoundError when there is none.
 	APIKey(tenant, id string) (tenancy.APIKey, error)

@@ -55,7 +55,7 @@ func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (cata
 		} else if !isNotFound(err) {
 			return store.Audit{}, err
 		}
-		tx.Write(store.Change{Kind: store.KindFramework, Owner: f.Owner, Framework: f})
+		tx.Write(store.Change{Kind: store.KindFramework, New: true, Owner: f.Owner, Framework: f})
 		return store.Audit{Resource: catalog.FrameworkName(f.ID), Tenant: f.Owner, After: frameworkAfter(f)}, nil
 	})
 	f.Revision = rev
@@ -210,7 +210,7 @@ func (w *Writer) CreateControl(ctx context.Context, framework string, c catalog.
 		if c.Parent != "" && !slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.ID == c.Parent }) {
 			return store.Audit{}, invalid("control.parent", "is not a control of %s", catalog.FrameworkName(framework))
 		}
-		tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: c})
+		tx.Write(store.Change{Kind: store.KindControl, New: true, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: c})
 		return store.Audit{Resource: catalog.ControlName(framework, c.ID), Tenant: f.Owner, After: controlAfter(framework, c)}, nil
 	})
 	c.Revision = rev

@@ -90,7 +90,7 @@ func mayApprove(tx store.Tx, p auth.Principal, owner string, before, after cmv1.
 	if !approving || p.Operator || owner == "" || p.Has(cmv1.Scope_SCOPE_ADMIN) {
 		return nil
 	}
-	t, ok, err := tx.Tenant(owner)
+	t, ok, err := tx.Tenant(owner, store.Share)
 	if err != nil || !ok || !t.RequireAdminApproval {
 		return err
 	}
@@ -124,7 +124,7 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 			return store.Audit{}, err
 		}
 		m.Provenance.CreateTime, m.Provenance.UpdateTime = tx.Now(), tx.Now()
-		tx.Write(store.Change{Kind: store.KindMapping, Owner: owner, Mapping: m})
+		tx.Write(store.Change{Kind: store.KindMapping, New: true, Owner: owner, Mapping: m})
 		return store.Audit{Resource: catalog.MappingName(m.ID), Tenant: owner, After: mappingAfter(m)}, nil
 	})
 	m.Revision = rev

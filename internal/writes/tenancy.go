@@ -34,13 +34,13 @@ func (w *Writer) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Te
 		return t, err
 	}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		if _, taken, err := tx.Tenant(t.ID); err != nil {
+		if _, taken, err := tx.Tenant(t.ID, store.Share); err != nil {
 			return store.Audit{}, err
 		} else if taken {
 			return store.Audit{}, fmt.Errorf("%w: tenant %s", store.ErrAlreadyExists, tenancy.TenantName(t.ID))
 		}
 		t.CreateTime = tx.Now()
-		tx.Write(store.Change{Kind: store.KindTenant, Owner: t.ID, Tenant: t})
+		tx.Write(store.Change{Kind: store.KindTenant, New: true, Owner: t.ID, Tenant: t})
 		return store.Audit{Resource: tenancy.TenantName(t.ID), Tenant: t.ID, After: func(rev int64) string {
 			t := t
 			t.Revision = rev
@@ -70,7 +70,7 @@ func (w *Writer) UpdateTenant(ctx context.Context, id string, patch TenantPatch)
 	}
 	var out tenancy.Tenant
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		before, ok, err := tx.Tenant(id)
+		before, ok, err := tx.Tenant(id, store.Exclusive)
 		switch {
 		case err != nil:
 			return store.Audit{}, err
@@ -155,13 +155,13 @@ func (w *Writer) CreateAPIKey(ctx context.Context, tenant string, scopes []cmv1.
 	id, secret := tenancy.NewSecret()
 	k := tenancy.APIKey{ID: id, Tenant: tenant, Scopes: scopes, Hash: tenancy.Hash(secret), ExpireTime: expires.UTC().Truncate(time.Microsecond)}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		if _, ok, err := tx.Tenant(tenant); err != nil {
+		if _, ok, err := tx.Tenant(tenant, store.Share); err != nil {
 			return store.Audit{}, err
 		} else if !ok {
 			return store.Audit{}, store.NotFound("tenant", tenancy.TenantName(tenant))
 		}
 		k.CreateTime = tx.Now()
-		tx.Write(store.Change{Kind: store.KindAPIKey, Owner: tenant, APIKey: k})
+		tx.Write(store.Change{Kind: store.KindAPIKey, New: true, Owner: tenant, APIKey: k})
 		after := resourceJSON(resource.APIKey(&k))
 		return store.Audit{Resource: tenancy.KeyName(tenant, id), Tenant: tenant, After: func(int64) string { return after }}, nil
 	})

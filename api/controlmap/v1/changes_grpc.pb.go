@@ -39,7 +39,9 @@ type ChangeServiceClient interface {
 	// changes, such as a framework deleted with its controls). To resume
 	// after a broken stream, call again with start_revision set to the last
 	// change's revision and start_index to its index plus one: nothing is
-	// missed and nothing is seen twice. The log keeps changes for a
+	// missed and nothing is seen twice. After a change with revision_end set,
+	// start_revision = its revision + 1 and start_index = 0 resume as well,
+	// and keep working once the log has dropped that revision. The log keeps changes for a
 	// configured time (7 days by default); a start older than that is
 	// OUT_OF_RANGE, naming the oldest revision still kept
 	// (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).
@@ -100,7 +102,9 @@ type ChangeServiceServer interface {
 	// changes, such as a framework deleted with its controls). To resume
 	// after a broken stream, call again with start_revision set to the last
 	// change's revision and start_index to its index plus one: nothing is
-	// missed and nothing is seen twice. The log keeps changes for a
+	// missed and nothing is seen twice. After a change with revision_end set,
+	// start_revision = its revision + 1 and start_index = 0 resume as well,
+	// and keep working once the log has dropped that revision. The log keeps changes for a
 	// configured time (7 days by default); a start older than that is
 	// OUT_OF_RANGE, naming the oldest revision still kept
 	// (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).

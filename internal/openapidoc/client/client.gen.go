@@ -2273,7 +2273,9 @@ type ClientInterface interface {
 	// changes, such as a framework deleted with its controls). To resume
 	// after a broken stream, call again with start_revision set to the last
 	// change's revision and start_index to its index plus one: nothing is
-	// missed and nothing is seen twice. The log keeps changes for a
+	// missed and nothing is seen twice. After a change with revision_end set,
+	// start_revision = its revision + 1 and start_index = 0 resume as well,
+	// and keep working once the log has dropped that revision. The log keeps changes for a
 	// configured time (7 days by default); a start older than that is
 	// OUT_OF_RANGE, naming the oldest revision still kept
 	// (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).
@@ -2564,7 +2566,9 @@ type ClientInterface interface {
 // changes, such as a framework deleted with its controls). To resume
 // after a broken stream, call again with start_revision set to the last
 // change's revision and start_index to its index plus one: nothing is
-// missed and nothing is seen twice. The log keeps changes for a
+// missed and nothing is seen twice. After a change with revision_end set,
+// start_revision = its revision + 1 and start_index = 0 resume as well,
+// and keep working once the log has dropped that revision. The log keeps changes for a
 // configured time (7 days by default); a start older than that is
 // OUT_OF_RANGE, naming the oldest revision still kept
 // (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).
@@ -5192,7 +5196,9 @@ type ClientWithResponsesInterface interface {
 	// changes, such as a framework deleted with its controls). To resume
 	// after a broken stream, call again with start_revision set to the last
 	// change's revision and start_index to its index plus one: nothing is
-	// missed and nothing is seen twice. The log keeps changes for a
+	// missed and nothing is seen twice. After a change with revision_end set,
+	// start_revision = its revision + 1 and start_index = 0 resume as well,
+	// and keep working once the log has dropped that revision. The log keeps changes for a
 	// configured time (7 days by default); a start older than that is
 	// OUT_OF_RANGE, naming the oldest revision still kept
 	// (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).
@@ -7067,7 +7073,9 @@ func (r TenantServiceListAuditEventsResponse) ContentType() string {
 // changes, such as a framework deleted with its controls). To resume
 // after a broken stream, call again with start_revision set to the last
 // change's revision and start_index to its index plus one: nothing is
-// missed and nothing is seen twice. The log keeps changes for a
+// missed and nothing is seen twice. After a change with revision_end set,
+// start_revision = its revision + 1 and start_index = 0 resume as well,
+// and keep working once the log has dropped that revision. The log keeps changes for a
 // configured time (7 days by default); a start older than that is
 // OUT_OF_RANGE, naming the oldest revision still kept
 // (ErrorInfo reason CHANGES_COMPACTED, metadata oldest_revision).

@@ -211,6 +211,7 @@ func (t *tx) flush() error {
 	g, err := t.g.Apply(t.rev, t.pending)
 	t.pending = nil
 	if err != nil {
+		t.err = err // the transaction cannot commit
 		return err
 	}
 	t.g = g
@@ -338,7 +339,7 @@ func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
 	return out, nil
 }
 
-func (t *tx) Tenant(id string) (tenancy.Tenant, bool, error) {
+func (t *tx) Tenant(id string, _ store.Lock) (tenancy.Tenant, bool, error) {
 	i := slices.IndexFunc(t.tenants, func(x tenancy.Tenant) bool { return x.ID == id })
 	if i < 0 {
 		return tenancy.Tenant{}, false, nil

@@ -67,10 +67,12 @@ func (s *Store) prune(ctx context.Context) error {
 			time.Now().Add(-s.cfg.ChangeRetention)).Scan(&cut); err != nil || cut == nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE store_state SET log_start = greatest(log_start, $1)", *cut+1); err != nil {
+		// The rows first, the row of the revision (which writers lock) last,
+		// held only to commit.
+		if _, err := tx.Exec(ctx, "DELETE FROM changes WHERE revision <= $1", *cut); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM changes WHERE revision <= $1", *cut)
+		_, err := tx.Exec(ctx, "UPDATE store_state SET log_start = greatest(log_start, $1)", *cut+1)
 		return err
 	})
 }

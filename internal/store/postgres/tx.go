@@ -245,10 +245,10 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		}
 		tags, _ := json.Marshal(f.Tags)
 		b.Queue(`INSERT INTO frameworks (id, display_name, version, publisher, kind, description, tags, built_in, revision, owner)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, false, `+thisRevision+`, $8)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, false, `+thisRevision+`, $8)`+unlessNew(c, `
 			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, version = EXCLUDED.version,
 				publisher = EXCLUDED.publisher, kind = EXCLUDED.kind, description = EXCLUDED.description, tags = EXCLUDED.tags,
-				revision = EXCLUDED.revision, owner = EXCLUDED.owner`,
+				revision = EXCLUDED.revision, owner = EXCLUDED.owner`),
 			f.ID, f.DisplayName, f.Version, f.Publisher, int32(f.Kind), f.Description, tags, f.Owner)
 	case store.KindControl:
 		if c.Delete {
@@ -263,11 +263,11 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		b.Queue(`INSERT INTO controls (framework_id, id, position, parent_id, title, summary, kind, assessable, aliases, tags,
 				built_in, revision, implementation, owner, evidence)
 			SELECT $1, $2, coalesce(max(position), -1) + 1, $3, $4, $5, $6, $7, $8, $9, false, `+thisRevision+`, $10, $11, $12
-			FROM controls WHERE framework_id = $1
+			FROM controls WHERE framework_id = $1`+unlessNew(c, `
 			ON CONFLICT (framework_id, id) DO UPDATE SET parent_id = EXCLUDED.parent_id, title = EXCLUDED.title,
 				summary = EXCLUDED.summary, kind = EXCLUDED.kind, assessable = EXCLUDED.assessable, aliases = EXCLUDED.aliases,
 				tags = EXCLUDED.tags, revision = EXCLUDED.revision, implementation = EXCLUDED.implementation,
-				owner = EXCLUDED.owner, evidence = EXCLUDED.evidence`,
+				owner = EXCLUDED.owner, evidence = EXCLUDED.evidence`),
 			c.Framework.ID, ctl.ID, ctl.Parent, ctl.Title, ctl.Summary, int32(ctl.Kind), ctl.Assessable,
 			nonNil(ctl.Aliases), nonNil(ctl.Tags), int32(ctl.Implementation), ctl.Owner, nonNil(ctl.Evidence))
 	case store.KindMapping:
@@ -289,20 +289,20 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
 				create_time, update_time, built_in, revision, reverse_strength)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)`+unlessNew(c, `
 			ON CONFLICT (id) DO UPDATE SET relationship = EXCLUDED.relationship, strength = EXCLUDED.strength,
 				rationale = EXCLUDED.rationale, justification = EXCLUDED.justification, document = EXCLUDED.document,
 				method = EXCLUDED.method, status = EXCLUDED.status, author = EXCLUDED.author, update_time = EXCLUDED.update_time,
-				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, user_modified = mappings.built_in`,
+				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, user_modified = mappings.built_in`),
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author,
 			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength)
 	case store.KindTenant:
 		t := c.Tenant
-		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision, require_admin_approval) VALUES ($1, $2, $3, `+thisRevision+`, $4)
+		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision, require_admin_approval) VALUES ($1, $2, $3, `+thisRevision+`, $4)`+unlessNew(c, `
 			ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, revision = EXCLUDED.revision,
-				require_admin_approval = EXCLUDED.require_admin_approval`,
+				require_admin_approval = EXCLUDED.require_admin_approval`),
 			t.ID, t.DisplayName, t.CreateTime, t.RequireAdminApproval)
 	case store.KindAPIKey:
 		k := c.APIKey
@@ -317,11 +317,20 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		if !k.ExpireTime.IsZero() {
 			expires = &k.ExpireTime
 		}
-		b.Queue(`INSERT INTO api_keys (id, tenant_id, scopes, hash, create_time, revoke_time, expire_time) VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, revoke_time = EXCLUDED.revoke_time, expire_time = EXCLUDED.expire_time`,
+		b.Queue(`INSERT INTO api_keys (id, tenant_id, scopes, hash, create_time, revoke_time, expire_time) VALUES ($1, $2, $3, $4, $5, $6, $7)`+unlessNew(c, `
+			ON CONFLICT (id) DO UPDATE SET scopes = EXCLUDED.scopes, revoke_time = EXCLUDED.revoke_time, expire_time = EXCLUDED.expire_time`),
 			k.ID, k.Tenant, scopes, k.Hash[:], k.CreateTime, revoked, expires)
 	}
 	return b.Len() - n
+}
+
+// unlessNew is the conflict clause of a put, left out when the row must be
+// new: then a row created meanwhile is a unique violation (ErrAlreadyExists).
+func unlessNew(c store.Change, clause string) string {
+	if c.New {
+		return ""
+	}
+	return clause
 }
 
 // writeError names what a write refers to that the database found missing
@@ -537,7 +546,11 @@ func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query("SELECT "+frameworkColumns+" FROM frameworks WHERE id = ANY($1) ORDER BY id", ids)
+	// FOR KEY SHARE conflicts with the FOR UPDATE of a delete of the
+	// framework or of one of its controls (writes.DeleteFramework,
+	// DeleteControl): a delete never lists a framework's mappings while a
+	// write that refers to them is still open.
+	rows, err := t.query("SELECT "+frameworkColumns+" FROM frameworks WHERE id = ANY($1) ORDER BY id FOR KEY SHARE", ids)
 	if err != nil {
 		return nil, t.fail(err)
 	}
@@ -565,12 +578,12 @@ func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
 	return out, nil
 }
 
-func (t *tx) Tenant(id string) (tenancy.Tenant, bool, error) {
+func (t *tx) Tenant(id string, lock store.Lock) (tenancy.Tenant, bool, error) {
 	if err := t.read(); err != nil {
 		return tenancy.Tenant{}, false, err
 	}
 	var tn tenancy.Tenant
-	err := t.queryRow("SELECT id, display_name, create_time, revision, require_admin_approval FROM tenants WHERE id = $1", id).
+	err := t.queryRow("SELECT id, display_name, create_time, revision, require_admin_approval FROM tenants WHERE id = $1"+forUpdate(lock), id).
 		Scan(&tn.ID, &tn.DisplayName, &tn.CreateTime, &tn.Revision, &tn.RequireAdminApproval)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return tn, false, nil

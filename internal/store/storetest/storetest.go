@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListsAndFiltersSeeWrites", testLists},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
 		{"ConcurrentCreatesOfOnePair", testConcurrentCreates},
+		{"ConcurrentCreatesOfOneID", testConcurrentCreatesOfOneID},
 		{"TenantsAndKeys", testTenantsAndKeys},
 		{"AuditTrail", testAuditTrail},
 		{"InternalFrameworks", testInternalFrameworks},
@@ -621,4 +622,43 @@ func first(g *catalog.Graph) *catalog.MappingNode {
 		return m
 	}
 	return nil
+}
+
+// Writers racing to create one tenant, or one framework: exactly one wins,
+// the others get ErrAlreadyExists, and the winner's row is the one kept.
+func testConcurrentCreatesOfOneID(t *testing.T, s store.Store) {
+	w := writes.New(s)
+	for _, create := range []func(i int) error{
+		func(i int) error {
+			_, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: fmt.Sprintf("Acme %d", i)})
+			return err
+		},
+		func(i int) error {
+			_, err := w.CreateFramework(tenantCtx(t, "acme"), catalog.Framework{ID: "acme-isms", DisplayName: fmt.Sprintf("ISMS %d", i)})
+			return err
+		},
+	} {
+		var mu sync.Mutex
+		won, lost := 0, 0
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				err := create(i)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case errors.Is(err, store.ErrAlreadyExists):
+					lost++
+				default:
+					t.Errorf("create: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 || lost != 7 {
+			t.Fatalf("%d won, %d conflicts", won, lost)
+		}
+	}
 }
