@@ -41,11 +41,7 @@ func (w *Writer) CreateTenant(ctx context.Context, t tenancy.Tenant) (tenancy.Te
 		}
 		t.CreateTime = tx.Now()
 		tx.Write(store.Change{Kind: store.KindTenant, New: true, Owner: t.ID, Tenant: t})
-		return store.Audit{Resource: tenancy.TenantName(t.ID), Tenant: t.ID, After: func(rev int64) string {
-			t := t
-			t.Revision = rev
-			return resourceJSON(resource.Tenant(&t))
-		}}, nil
+		return store.Audit{Resource: tenancy.TenantName(t.ID), Tenant: t.ID, After: tenantAfter(t)}, nil
 	})
 	t.Revision = rev
 	return t, err
@@ -86,14 +82,18 @@ func (w *Writer) UpdateTenant(ctx context.Context, id string, patch TenantPatch)
 			return store.Audit{}, invalid("tenant.display_name", "is required: valid UTF-8, at most %d characters", MaxDisplayName)
 		}
 		tx.Write(store.Change{Kind: store.KindTenant, Owner: id, Tenant: out})
-		return store.Audit{Resource: tenancy.TenantName(id), Tenant: id, Before: resourceJSON(resource.Tenant(&before)), After: func(rev int64) string {
-			t := out
-			t.Revision = rev
-			return resourceJSON(resource.Tenant(&t))
-		}}, nil
+		return store.Audit{Resource: tenancy.TenantName(id), Tenant: id, Before: resourceJSON(resource.Tenant(&before)), After: tenantAfter(out)}, nil
 	})
 	out.Revision = rev
 	return out, err
+}
+
+// tenantAfter renders t as written, for the audit trail.
+func tenantAfter(t tenancy.Tenant) func(int64) string {
+	return func(rev int64) string {
+		t.Revision = rev
+		return resourceJSON(resource.Tenant(&t))
+	}
 }
 
 func (w *Writer) freeTenantID(id string) error {

@@ -387,29 +387,14 @@ func testConcurrentUpdates(t *testing.T, s store.Store) {
 func testConcurrentCreates(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	pair := unmappedPairs(t, s.Snapshot(), 1)[0]
-	var wins sync.WaitGroup
-	var mu sync.Mutex
-	won, lost := 0, 0
-	for i := range 8 {
-		wins.Go(func() {
-			p := pair
-			if i%2 == 1 {
-				p = [2]catalog.ControlRef{pair[1], pair[0]}
-			}
-			_, err := writes.New(s).CreateMapping(ctx, mapping(p))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, store.ErrAlreadyExists):
-				lost++
-			default:
-				t.Errorf("create: %v", err)
-			}
-		})
-	}
-	wins.Wait()
+	won, lost := race(t, 8, func(i int) error {
+		p := pair
+		if i%2 == 1 {
+			p = [2]catalog.ControlRef{pair[1], pair[0]}
+		}
+		_, err := writes.New(s).CreateMapping(ctx, mapping(p))
+		return err
+	})
 	g := s.Snapshot()
 	if won != 1 || lost != 7 || g.Revision() != 2 {
 		t.Fatalf("%d won, %d conflicts, revision %d", won, lost, g.Revision())
@@ -638,27 +623,33 @@ func testConcurrentCreatesOfOneID(t *testing.T, s store.Store) {
 			return err
 		},
 	} {
-		var mu sync.Mutex
-		won, lost := 0, 0
-		var wg sync.WaitGroup
-		for i := range 8 {
-			wg.Go(func() {
-				err := create(i)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					won++
-				case errors.Is(err, store.ErrAlreadyExists):
-					lost++
-				default:
-					t.Errorf("create: %v", err)
-				}
-			})
-		}
-		wg.Wait()
+		won, lost := race(t, 8, create)
 		if won != 1 || lost != 7 {
 			t.Fatalf("%d won, %d conflicts", won, lost)
 		}
 	}
+}
+
+// race runs n writes at once and counts those that succeeded and those
+// refused with ErrAlreadyExists; any other outcome fails the test.
+func race(t *testing.T, n int, write func(i int) error) (won, lost int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			err := write(i)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrAlreadyExists):
+				lost++
+			default:
+				t.Errorf("write: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	return won, lost
 }
