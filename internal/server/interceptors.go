@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/controlmap/controlmap/internal/service"
+	"github.com/controlmap/controlmap/internal/store"
 )
 
 // chain composes interceptors into one, the first outermost, the way
@@ -80,21 +81,13 @@ func recoveryOptions(log *slog.Logger) []recovery.Option {
 	})}
 }
 
-type requestIDKey struct{}
-
-// requestIDFrom returns the id of the request ctx belongs to.
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // assignRequestID takes the caller's x-request-id when it is sensible,
 // otherwise makes one, and returns it in the response headers.
 func assignRequestID() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		id := ""
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if v := md.Get("x-request-id"); len(v) > 0 && validRequestID(v[0]) {
+			if v := md.Get("x-request-id"); len(v) > 0 && service.ValidRequestID(v[0]) {
 				id = v[0]
 			}
 		}
@@ -104,21 +97,10 @@ func assignRequestID() grpc.UnaryServerInterceptor {
 			id = hex.EncodeToString(b[:])
 		}
 		_ = grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
-		return handler(context.WithValue(ctx, requestIDKey{}, id), req)
+		return handler(store.WithRequestID(ctx, id), req)
 	}
 }
 
-func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x21 || r > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 // callLogger writes one line per finished call through go-grpc-middleware's
 // logging: failures at warn (server faults at error), successes at debug,
@@ -157,7 +139,7 @@ func rewriteErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := requestIDFrom(ctx); id != "" {
+	if id := store.RequestIDFrom(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)

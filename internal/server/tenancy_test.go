@@ -127,8 +127,11 @@ func TestAuditTrail(t *testing.T) {
 	keyName, _ := newTenantWithKey(t, s, "acme", "SCOPE_READ")
 	r := s.rest(t, "POST", "/v1/mappings", newMapping(), "Authorization", bearer)
 	mapping := r.str("mapping", "name")
-	s.rest(t, "PATCH", "/v1/"+mapping, map[string]any{"strength": 4}, "Authorization", bearer)
+	s.rest(t, "PATCH", "/v1/"+mapping, map[string]any{"strength": 4}, "Authorization", bearer, "X-Request-Id", "client-update-1")
 	s.rest(t, "DELETE", "/v1/"+mapping, nil, "Authorization", bearer)
+	if r := s.rest(t, "DELETE", "/v1/"+mapping, nil, "Authorization", bearer, "X-Request-Id", "client-delete-again"); r.status != 404 {
+		t.Fatalf("second delete: %d %s", r.status, r.raw)
+	}
 	s.rest(t, "POST", "/v1/"+keyName+":revoke", map[string]any{}, key(acme)...)
 
 	// The operator sees everything, newest first, one event per write.
@@ -169,6 +172,27 @@ func TestAuditTrail(t *testing.T) {
 	}
 	if r := s.rest(t, "GET", "/v1/tenants/acme/auditEvents?page_token=zz", nil, key(acme)...); r.status != 400 {
 		t.Errorf("bad page token: %d", r.status)
+	}
+
+	// A client settles a write by its request id: one event if it
+	// happened, none if it did not.
+	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?request_id=client-update-1", nil, "Authorization", bearer)
+	if got := toMaps(r.body["auditEvents"]); len(got) != 1 || got[0]["requestId"] != "client-update-1" || !strings.HasSuffix(got[0]["method"].(string), "UpdateMapping") {
+		t.Errorf("events of client-update-1: %s", r.raw)
+	}
+	resp, err := cmv1.NewTenantServiceClient(s.conn).ListAuditEvents(admin(ctxT(t)), &cmv1.ListAuditEventsRequest{Parent: "tenants/-", RequestId: "client-delete-again"})
+	if err != nil || len(resp.GetAuditEvents()) != 0 {
+		t.Errorf("a refused write has events: %v %v", resp, err)
+	}
+	if r := s.rest(t, "GET", "/v1/tenants/-/auditEvents?request_id=has%20space", nil, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "request_id") {
+		t.Errorf("bad request id: %d %s", r.status, r.raw)
+	}
+	// The server assigns an id to a call that brings none, and returns it.
+	r = s.rest(t, "POST", "/v1/mappings", newMapping(), "Authorization", bearer)
+	assigned := r.header.Get("X-Request-Id")
+	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?request_id="+assigned, nil, "Authorization", bearer)
+	if got := toMaps(r.body["auditEvents"]); assigned == "" || len(got) != 1 || !strings.HasSuffix(got[0]["method"].(string), "CreateMapping") {
+		t.Errorf("events of the assigned id %q: %s", assigned, r.raw)
 	}
 }
 

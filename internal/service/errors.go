@@ -98,6 +98,9 @@ func Rewrite(ctx context.Context, log *slog.Logger, err error) error {
 		return withDetails(codes.Aborted, cmv1.ErrorReason_ERROR_REASON_ETAG_MISMATCH, err.Error())
 	case errors.Is(err, store.ErrFailedPrecondition):
 		return withDetails(codes.FailedPrecondition, cmv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION, err.Error())
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		return withDetails(codes.Unknown, cmv1.ErrorReason_ERROR_REASON_WRITE_OUTCOME_UNKNOWN,
+			"the database failed while the write was committing, so it may have happened; before retrying, look for this request's x-request-id in the audit trail (ListAuditEvents with request_id) or read the resource")
 	case errors.Is(err, store.ErrUnavailable):
 		return withDetails(codes.Unavailable, cmv1.ErrorReason_ERROR_REASON_STORE_UNAVAILABLE, "the store is unavailable; nothing was written, retry later")
 	case errors.Is(err, context.Canceled):

@@ -184,7 +184,10 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 			return nil, invalid("page_token", "is not a token this service issued")
 		}
 	}
-	events, err := s.store.AuditEvents(ctx, tenant, all, before, size+1)
+	if id := req.GetRequestId(); id != "" && !ValidRequestID(id) {
+		return nil, invalid("request_id", "must be 1 to 128 printable ASCII characters without spaces")
+	}
+	events, err := s.store.AuditEvents(ctx, store.AuditQuery{Tenant: tenant, All: all, Before: before, RequestID: req.GetRequestId(), Limit: size + 1})
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +204,7 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 		resp.AuditEvents = append(resp.AuditEvents, &cmv1.AuditEvent{
 			Name: "tenants/" + owner + "/auditEvents/" + strconv.FormatInt(e.Revision, 10), Time: timestamppb.New(e.Time),
 			Tenant: e.Tenant, Actor: e.Actor, Method: e.Method, Resource: e.Resource, Before: e.Before, After: e.After, Revision: e.Revision,
+			RequestId: e.RequestID,
 		})
 	}
 	return resp, nil
@@ -209,3 +213,17 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 func tenantProto(t tenancy.Tenant) *cmv1.Tenant { return resource.Tenant(&t) }
 
 func keyProto(k *tenancy.APIKey) *cmv1.ApiKey { return resource.APIKey(k) }
+
+// ValidRequestID reports whether id is acceptable as an x-request-id: 1 to
+// 128 printable ASCII characters, no spaces.
+func ValidRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -31,6 +31,10 @@ var (
 	// not confirmed: it almost always did not happen, and retrying is safe
 	// (a create then conflicts, an update with an etag is refused).
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrOutcomeUnknown: the storage failed while the write was
+	// committing, so it may or may not have happened. The audit trail
+	// settles it: the write happened if an event carries its request id.
+	ErrOutcomeUnknown = errors.New("write outcome unknown")
 )
 
 // NotFoundError says which resource does not exist; it matches ErrNotFound.
@@ -72,10 +76,9 @@ type Snapshots interface {
 
 // AuditLog reads the audit trail.
 type AuditLog interface {
-	// AuditEvents returns up to limit events, newest first, with a revision
-	// below before (0: from the newest): the tenant's, or every event when
-	// all is true.
-	AuditEvents(ctx context.Context, tenant string, all bool, before int64, limit int) ([]tenancy.AuditEvent, error)
+	// AuditEvents returns up to q.Limit events that q selects, newest
+	// first.
+	AuditEvents(ctx context.Context, q AuditQuery) ([]tenancy.AuditEvent, error)
 }
 
 // ChangeLog reads what writes changed, in commit order.
@@ -120,6 +123,24 @@ func NewMappingID() string {
 	return "m" + hex.EncodeToString(b[:])
 }
 
+// AuditQuery selects audit events.
+type AuditQuery struct {
+	// Tenant whose events to list ("" for the operator's own), unless All.
+	Tenant string
+	All    bool
+	// Before, when positive, keeps events of older revisions only.
+	Before int64
+	// RequestID, when set, keeps the events of that request only.
+	RequestID string
+	// Limit is the most events returned.
+	Limit int
+}
+
+// Match reports whether e is selected by q, Limit aside.
+func (q AuditQuery) Match(e *tenancy.AuditEvent) bool {
+	return (q.All || e.Tenant == q.Tenant) && (q.Before <= 0 || e.Revision < q.Before) && (q.RequestID == "" || e.RequestID == q.RequestID)
+}
+
 type actorKey struct{}
 
 // WithActor records who acts in ctx, for the audit events of the writes made
@@ -128,10 +149,27 @@ func WithActor(ctx context.Context, a tenancy.Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
-// ActorFrom returns the actor of ctx; the operator when none was recorded.
+// ActorFrom returns the actor of ctx, the operator when none was recorded,
+// with the request id of ctx.
 func ActorFrom(ctx context.Context) tenancy.Actor {
-	if a, ok := ctx.Value(actorKey{}).(tenancy.Actor); ok {
-		return a
+	a, ok := ctx.Value(actorKey{}).(tenancy.Actor)
+	if !ok {
+		a = tenancy.Actor{Name: "admin"}
 	}
-	return tenancy.Actor{Name: "admin"}
+	a.RequestID = RequestIDFrom(ctx)
+	return a
+}
+
+type requestIDKey struct{}
+
+// WithRequestID records the id of the request ctx belongs to; the audit
+// events of its writes carry it.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the id recorded by WithRequestID, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }

@@ -222,7 +222,9 @@ type Writer interface {
 	// revision of the write, or 0 when fn wrote nothing (then nothing is
 	// recorded). When fn fails, nothing is written and its error is
 	// returned as it is. An error of the engine is ErrUnavailable when the
-	// storage could not be reached, or a sentinel of this package.
+	// storage could not be reached before the write committed,
+	// ErrOutcomeUnknown when it failed while the write was committing, or
+	// a sentinel of this package.
 	Update(ctx context.Context, fn func(Tx) (Audit, error)) (int64, error)
 }
 
@@ -234,7 +236,7 @@ func Event(ctx context.Context, a Audit, rev int64) tenancy.AuditEvent {
 	if tenant == "" {
 		tenant = actor.Tenant
 	}
-	ev := tenancy.AuditEvent{Revision: rev, Tenant: tenant, Actor: actor.Name, Method: actor.Method, Resource: a.Resource, Before: a.Before}
+	ev := tenancy.AuditEvent{Revision: rev, Tenant: tenant, Actor: actor.Name, Method: actor.Method, Resource: a.Resource, Before: a.Before, RequestID: actor.RequestID}
 	if a.After != nil {
 		ev.After = a.After(rev)
 	}

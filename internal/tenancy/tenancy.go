@@ -59,6 +59,9 @@ type AuditEvent struct {
 	Resource string
 	// Before and After are JSON; empty when the resource did not exist.
 	Before, After string
+	// RequestID is the x-request-id of the call that made the change;
+	// empty for changes made outside the API.
+	RequestID string
 }
 
 // Actor is who makes a change, as a store records it in the audit trail.
@@ -67,6 +70,8 @@ type Actor struct {
 	// Name is the key's resource name, or "admin" for the operator.
 	Name   string
 	Method string
+	// RequestID is the x-request-id of the call.
+	RequestID string
 }
 
 // secretPrefix marks controlmap secrets, so a leaked one is recognisable

@@ -9,6 +9,7 @@ import (
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/memory"
 	"github.com/controlmap/controlmap/internal/writes"
 )
@@ -35,7 +36,7 @@ func TestCascadeAuditIsBounded(t *testing.T) {
 	if _, err := w.DeleteFramework(ctx, "acme-big"); err != nil {
 		t.Fatal(err)
 	}
-	events, err := st.AuditEvents(ctx, "acme", false, 0, 1)
+	events, err := st.AuditEvents(ctx, store.AuditQuery{Tenant: "acme", Limit: 1})
 	if err != nil || len(events) != 1 {
 		t.Fatalf("audit: %v %v", events, err)
 	}

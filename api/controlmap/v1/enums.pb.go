@@ -695,6 +695,11 @@ const (
 	// The tenant holds as many keys, frameworks, controls or mappings as it
 	// may; metadata quota and limit say which. Delete some first.
 	ErrorReason_ERROR_REASON_QUOTA_EXCEEDED ErrorReason = 26
+	// The connection to the database failed while the write was committing:
+	// it may or may not have happened. Before retrying, look for the
+	// request's x-request-id in the audit trail (ListAuditEvents with
+	// request_id) or read the resource.
+	ErrorReason_ERROR_REASON_WRITE_OUTCOME_UNKNOWN ErrorReason = 27
 )
 
 // Enum value maps for ErrorReason.
@@ -727,6 +732,7 @@ var (
 		24: "ERROR_REASON_BODY_TOO_LARGE",
 		25: "ERROR_REASON_METHOD_NOT_ALLOWED",
 		26: "ERROR_REASON_QUOTA_EXCEEDED",
+		27: "ERROR_REASON_WRITE_OUTCOME_UNKNOWN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                     0,
@@ -756,6 +762,7 @@ var (
 		"ERROR_REASON_BODY_TOO_LARGE":                  24,
 		"ERROR_REASON_METHOD_NOT_ALLOWED":              25,
 		"ERROR_REASON_QUOTA_EXCEEDED":                  26,
+		"ERROR_REASON_WRITE_OUTCOME_UNKNOWN":           27,
 	}
 )
 
@@ -850,7 +857,7 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_READ\x10\x01\x12\x0f\n" +
 	"\vSCOPE_WRITE\x10\x02\x12\x0f\n" +
-	"\vSCOPE_ADMIN\x10\x03*\xa3\a\n" +
+	"\vSCOPE_ADMIN\x10\x03*\xcb\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -879,7 +886,8 @@ const file_controlmap_v1_enums_proto_rawDesc = "" +
 	"\x1cERROR_REASON_REQUEST_TIMEOUT\x10\x17\x12\x1f\n" +
 	"\x1bERROR_REASON_BODY_TOO_LARGE\x10\x18\x12#\n" +
 	"\x1fERROR_REASON_METHOD_NOT_ALLOWED\x10\x19\x12\x1f\n" +
-	"\x1bERROR_REASON_QUOTA_EXCEEDED\x10\x1aBAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
+	"\x1bERROR_REASON_QUOTA_EXCEEDED\x10\x1a\x12&\n" +
+	"\"ERROR_REASON_WRITE_OUTCOME_UNKNOWN\x10\x1bBAZ?github.com/controlmap/controlmap/api/controlmap/v1;controlmapv1b\x06proto3"
 
 var (
 	file_controlmap_v1_enums_proto_rawDescOnce sync.Once

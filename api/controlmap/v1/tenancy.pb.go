@@ -217,7 +217,12 @@ type AuditEvent struct {
 	Before string `protobuf:"bytes,7,opt,name=before,proto3" json:"before,omitempty"`
 	After  string `protobuf:"bytes,8,opt,name=after,proto3" json:"after,omitempty"`
 	// Store revision of the change.
-	Revision      int64 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int64 `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
+	// The x-request-id of the call that made the change (the caller's own
+	// when it sent a valid one, otherwise the id the server assigned and
+	// returned in the response headers); empty for changes made outside the
+	// API.
+	RequestId     string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +318,13 @@ func (x *AuditEvent) GetRevision() int64 {
 		return x.Revision
 	}
 	return 0
+}
+
+func (x *AuditEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // UpdateTenantRequest changes a tenant.
@@ -942,7 +954,13 @@ type ListAuditEventsRequest struct {
 	// Maximum number of events (default 100, clamped to 1000).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only the events of the call with this x-request-id. A client whose
+	// write ended without an answer (WRITE_OUTCOME_UNKNOWN, a dropped
+	// connection) sends its writes with its own request id and asks here
+	// whether the write happened: one event if it did, none if it did not.
+	// 1 to 128 printable ASCII characters.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -994,6 +1012,13 @@ func (x *ListAuditEventsRequest) GetPageSize() int32 {
 func (x *ListAuditEventsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1072,7 +1097,7 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12;\n" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xfc\x01\n" +
+	"expireTime\"\x9b\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
@@ -1083,7 +1108,10 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\bresource\x18\x06 \x01(\tR\bresource\x12\x16\n" +
 	"\x06before\x18\a \x01(\tR\x06before\x12\x14\n" +
 	"\x05after\x18\b \x01(\tR\x05after\x12\x1a\n" +
-	"\brevision\x18\t \x01(\x03R\brevision\"\x81\x01\n" +
+	"\brevision\x18\t \x01(\x03R\brevision\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\n" +
+	" \x01(\tR\trequestId\"\x81\x01\n" +
 	"\x13UpdateTenantRequest\x12-\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x15.controlmap.v1.TenantR\x06tenant\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
@@ -1116,12 +1144,14 @@ const file_controlmap_v1_tenancy_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"b\n" +
 	"\x14RevokeApiKeyResponse\x12.\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x15.controlmap.v1.ApiKeyR\x06apiKey\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision\"l\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"\x8b\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x7f\n" +
 	"\x17ListAuditEventsResponse\x12<\n" +
 	"\faudit_events\x18\x01 \x03(\v2\x19.controlmap.v1.AuditEventR\vauditEvents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9e\a\n" +

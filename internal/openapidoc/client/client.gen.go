@@ -558,6 +558,12 @@ type V1AuditEvent struct {
 	// for the operator's own changes.
 	Name *string `json:"name,omitempty"`
 
+	// RequestId The x-request-id of the call that made the change (the caller's own
+	// when it sent a valid one, otherwise the id the server assigned and
+	// returned in the response headers); empty for changes made outside the
+	// API.
+	RequestId *string `json:"requestId,omitempty"`
+
 	// Resource Name of the resource changed.
 	Resource *string `json:"resource,omitempty"`
 
@@ -2086,6 +2092,13 @@ type TenantServiceListAuditEventsParams struct {
 
 	// PageToken Token from a previous response.
 	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+
+	// RequestId Only the events of the call with this x-request-id. A client whose
+	// write ended without an answer (WRITE_OUTCOME_UNKNOWN, a dropped
+	// connection) sends its writes with its own request id and asks here
+	// whether the write happened: one event if it did, none if it did not.
+	// 1 to 128 printable ASCII characters.
+	RequestId *string `form:"requestId,omitempty" json:"requestId,omitempty"`
 }
 
 // SatisfactionServiceComputeCoverageJSONRequestBody defines body for SatisfactionServiceComputeCoverage for application/json ContentType.
@@ -5119,6 +5132,18 @@ func NewTenantServiceListAuditEventsRequest(server string, tenant string, params
 		if params.PageToken != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "requestId", *params.RequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

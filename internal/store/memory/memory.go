@@ -150,19 +150,17 @@ func (s *Store) Changes(ctx context.Context, from store.Position, limit int) ([]
 }
 
 // AuditEvents implements store.Store.
-func (s *Store) AuditEvents(ctx context.Context, tenant string, all bool, before int64, limit int) ([]tenancy.AuditEvent, error) {
+func (s *Store) AuditEvents(ctx context.Context, q store.AuditQuery) ([]tenancy.AuditEvent, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []tenancy.AuditEvent
-	for i := len(s.audit) - 1; i >= 0 && len(out) < limit; i-- {
-		e := s.audit[i]
-		if (before > 0 && e.Revision >= before) || (!all && e.Tenant != tenant) {
-			continue
+	for i := len(s.audit) - 1; i >= 0 && len(out) < q.Limit; i-- {
+		if q.Match(&s.audit[i]) {
+			out = append(out, s.audit[i])
 		}
-		out = append(out, e)
 	}
 	return out, nil
 }

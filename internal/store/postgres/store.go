@@ -214,7 +214,7 @@ func classify(err error) error {
 	case errors.As(err, &compacted):
 		return err
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrEtagMismatch),
-		errors.Is(err, store.ErrFailedPrecondition),
+		errors.Is(err, store.ErrFailedPrecondition), errors.Is(err, store.ErrOutcomeUnknown),
 		errors.As(err, &inv), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &pe):

@@ -7,23 +7,26 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
 // AuditEvents implements store.Store. The trail is read from the database:
 // it is not part of the serving snapshot.
-func (s *Store) AuditEvents(ctx context.Context, tenant string, all bool, before int64, limit int) ([]tenancy.AuditEvent, error) {
+func (s *Store) AuditEvents(ctx context.Context, q store.AuditQuery) ([]tenancy.AuditEvent, error) {
+	before := q.Before
 	if before <= 0 {
 		before = 1 << 62
 	}
-	rows, err := s.pool.Query(ctx, `SELECT revision, time, tenant, actor, method, resource, before, after FROM audit_events
-		WHERE revision < $1 AND ($2 OR tenant = $3) ORDER BY revision DESC LIMIT $4`, before, all, tenant, limit)
+	rows, err := s.pool.Query(ctx, `SELECT revision, time, tenant, actor, method, resource, before, after, request_id FROM audit_events
+		WHERE revision < $1 AND ($2 OR tenant = $3) AND ($4 = '' OR request_id = $4) ORDER BY revision DESC LIMIT $5`,
+		before, q.All, q.Tenant, q.RequestID, q.Limit)
 	if err != nil {
 		return nil, classify(err)
 	}
 	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenancy.AuditEvent, error) {
 		var e tenancy.AuditEvent
-		err := r.Scan(&e.Revision, &e.Time, &e.Tenant, &e.Actor, &e.Method, &e.Resource, &e.Before, &e.After)
+		err := r.Scan(&e.Revision, &e.Time, &e.Tenant, &e.Actor, &e.Method, &e.Resource, &e.Before, &e.After, &e.RequestID)
 		e.Time = e.Time.UTC()
 		return e, err
 	})

@@ -84,7 +84,26 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) (store.Audit, 
 	}
 	ev := store.Event(ctx, a, revisionPlaceholder)
 	committing = true
-	return t.flush(true, ev)
+	if rev, err = t.flush(true, ev); err != nil {
+		return 0, commitError(err)
+	}
+	return rev, nil
+}
+
+// commitError reports a failure of the batch that ends in COMMIT. An error
+// the database answered for one of its statements means the transaction
+// rolled back. A connection that failed once the batch was sent, or a
+// session the server ended (a shutdown, a crash), leaves the outcome
+// unknown: COMMIT may have been carried out with its answer lost.
+func commitError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Severity != "FATAL" && pe.Severity != "PANIC" && pe.Code[:2] != "08" && pe.Code[:3] != "57P" {
+		return err
+	}
+	if pgconn.SafeToRetry(err) { // nothing was sent
+		return err
+	}
+	return fmt.Errorf("%w: %v", store.ErrOutcomeUnknown, err)
 }
 
 // preCommitError is a failure before anything could be committed.
@@ -377,10 +396,10 @@ func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
 			unnest($1::text[], $2::boolean[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(kind, deleted, owner, body, at, ord)`,
 		kinds, deleted, owners, bodies, revisionAt, t.now)
 	placeholder := strconv.FormatInt(revisionPlaceholder, 10)
-	b.Queue(`INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after)
+	b.Queue(`INSERT INTO audit_events (revision, time, tenant, actor, method, resource, before, after, request_id)
 		SELECT r, $1, $2, $3, $4, $5, $6,
-			replace(replace($7, '"revision":"'||$8||'"', '"revision":"'||r||'"'), '"etag":"'||$8||'"', '"etag":"'||r||'"')
-		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder)
+			replace(replace($7, '"revision":"'||$8||'"', '"revision":"'||r||'"'), '"etag":"'||$8||'"', '"etag":"'||r||'"'), $9
+		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder, ev.RequestID)
 	b.Queue("SELECT pg_notify($1, "+thisRevision+"::text)", changesChannel)
 	b.Queue("COMMIT")
 }

@@ -76,7 +76,7 @@ func testRecordsMatchGolden(t *testing.T, s store.Store) {
 	_, err = w.DeleteFramework(ctx, "acme-isms")
 	must("delete framework with its controls and mappings", err)
 
-	events, err := s.AuditEvents(op, "", true, 0, 100)
+	events, err := s.AuditEvents(op, store.AuditQuery{All: true, Limit: 100})
 	must("audit events", err)
 	records, err := s.Changes(op, store.Position{Revision: 2}, 1000)
 	must("changes", err)

@@ -461,16 +461,16 @@ func testAuditTrail(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.UpdateMapping(ctx, m.ID, "", set(4, "audited")); err != nil {
+	if _, err := w.UpdateMapping(store.WithRequestID(ctx, "req-update"), m.ID, "", set(4, "audited")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.DeleteMapping(ctx, m.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.DeleteMapping(ctx, m.ID, ""); err == nil {
+	if _, err := w.DeleteMapping(store.WithRequestID(ctx, "req-refused"), m.ID, ""); err == nil {
 		t.Fatal("second delete succeeded")
 	}
-	events, err := s.AuditEvents(ctx, "acme", false, 0, 10)
+	events, err := s.AuditEvents(ctx, store.AuditQuery{Tenant: "acme", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,16 +490,25 @@ func testAuditTrail(t *testing.T, s store.Store) {
 		crt.Resource != catalog.MappingName(m.ID) {
 		t.Fatalf("before/after: %+v", events[:3])
 	}
-	older, err := s.AuditEvents(ctx, "acme", false, events[1].Revision, 10)
+	// A request settles by its id: the update happened, the refused
+	// delete did not.
+	if byID, err := s.AuditEvents(ctx, store.AuditQuery{Tenant: "acme", RequestID: "req-update", Limit: 10}); err != nil || len(byID) != 1 ||
+		byID[0].Revision != upd.Revision || byID[0].RequestID != "req-update" || events[0].RequestID != "" {
+		t.Fatalf("events of request req-update: %+v %v", byID, err)
+	}
+	if byID, err := s.AuditEvents(ctx, store.AuditQuery{Tenant: "acme", RequestID: "req-refused", Limit: 10}); err != nil || len(byID) != 0 {
+		t.Fatalf("a refused write left events: %+v %v", byID, err)
+	}
+	older, err := s.AuditEvents(ctx, store.AuditQuery{Tenant: "acme", Before: events[1].Revision, Limit: 10})
 	if err != nil || len(older) != 4 || older[0].Revision != events[2].Revision {
 		t.Fatalf("page before %d: %+v %v", events[1].Revision, older, err)
 	}
-	if other, _ := s.AuditEvents(ctx, "other", false, 0, 10); len(other) != 0 {
+	if other, _ := s.AuditEvents(ctx, store.AuditQuery{Tenant: "other", Limit: 10}); len(other) != 0 {
 		t.Fatalf("another tenant sees %d events", len(other))
 	}
 	// Everything: these and whatever else wrote (such as loading the
 	// built-in content).
-	if all, _ := s.AuditEvents(ctx, "", true, 0, 100); len(all) < 6 || all[0].Revision != events[0].Revision {
+	if all, _ := s.AuditEvents(ctx, store.AuditQuery{All: true, Limit: 100}); len(all) < 6 || all[0].Revision != events[0].Revision {
 		t.Fatalf("all events: %d", len(all))
 	}
 }
@@ -582,7 +591,7 @@ func testInternalFrameworks(t *testing.T, s store.Store) {
 	if _, ok := s.Snapshot().Mapping(m.ID); ok {
 		t.Fatal("the deleted control's mapping is still there")
 	}
-	if ev, err := s.AuditEvents(ctx, "", true, 0, 1); err != nil || len(ev) != 1 || !strings.Contains(ev[0].Before, m.ID) || !strings.Contains(ev[0].Before, "LOG-1") {
+	if ev, err := s.AuditEvents(ctx, store.AuditQuery{All: true, Limit: 1}); err != nil || len(ev) != 1 || !strings.Contains(ev[0].Before, m.ID) || !strings.Contains(ev[0].Before, "LOG-1") {
 		t.Fatalf("the delete's audit event does not keep what it took: %+v %v", ev, err)
 	}
 	name := "Acme 2"
