@@ -101,7 +101,6 @@ func assignRequestID() grpc.UnaryServerInterceptor {
 	}
 }
 
-
 // callLogger writes one line per finished call through go-grpc-middleware's
 // logging: failures at warn (server faults at error), successes at debug,
 // so a busy server does not drown its log.
