@@ -97,8 +97,14 @@ func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) (store.Audit, 
 // unknown: COMMIT may have been carried out with its answer lost.
 func commitError(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Severity != "FATAL" && pe.Severity != "PANIC" && pe.Code[:2] != "08" && pe.Code[:3] != "57P" {
-		return err
+	var inv *catalog.InvalidError
+	switch {
+	case errors.As(err, &pe):
+		if pe.Severity != "FATAL" && pe.Severity != "PANIC" && pe.Code[:2] != "08" && pe.Code[:3] != "57P" {
+			return err
+		}
+	case errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrNotFound), errors.As(err, &inv):
+		return err // an answer of the database, named by writeError
 	}
 	if pgconn.SafeToRetry(err) { // nothing was sent
 		return err
