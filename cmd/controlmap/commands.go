@@ -25,7 +25,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), keysCommand(), versionCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), keysCommand(), mcpCommand(), versionCommand())
 	return root
 }
 
@@ -39,6 +39,7 @@ var serveEnv = []envBinding{
 	{"migrate", []string{"CONTROLMAP_MIGRATE"}},
 	{"admin-token", []string{"CONTROLMAP_ADMIN_TOKEN"}},
 	{"anonymous-read", []string{"CONTROLMAP_ANONYMOUS_READ"}},
+	{"mcp", []string{"CONTROLMAP_MCP"}},
 	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
 	{"tenant-rate-limit", []string{"CONTROLMAP_TENANT_RATE_LIMIT"}},
 	{"quota-keys", []string{"CONTROLMAP_QUOTA_KEYS"}},
@@ -70,6 +71,7 @@ type serveOptions struct {
 	logLevel       string
 	logFormat      string
 	anonymousRead  bool
+	mcp            bool
 }
 
 func serveCommand() *cobra.Command {
@@ -113,6 +115,7 @@ variable.`,
 	f.BoolVar(&cfg.Migrate, "migrate", false, "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
 	f.StringVar(&cfg.AdminToken, "admin-token", "", "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
+	f.BoolVar(&o.mcp, "mcp", true, "serve the Model Context Protocol for AI assistants at /mcp on the REST port, with the REST API's authentication (CONTROLMAP_MCP)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.Float64Var(&cfg.TenantRateLimit, "tenant-rate-limit", 400, "requests per second all keys of one tenant may make together, bursts of twice that; 0 is unlimited (CONTROLMAP_TENANT_RATE_LIMIT)")
 	q := &writes.Quotas{}
@@ -184,6 +187,8 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 	}
 	cfg.Logger = log
 	cfg.DenyAnonymous = !o.anonymousRead
+	cfg.DisableMCP = !o.mcp
+	cfg.Version = buildVersion()
 	return cfg, nil
 }
 

@@ -205,6 +205,10 @@ func (a *Authenticator) authorize(ctx context.Context, method string) (Principal
 	return p, nil
 }
 
+// Identify returns who a bearer token belongs to; false for a token that
+// is no one's (unknown, revoked or expired).
+func (a *Authenticator) Identify(token string) (Principal, bool) { return a.identify(token) }
+
 // identify finds who a bearer token belongs to.
 func (a *Authenticator) identify(token string) (Principal, bool) {
 	if a.enabled && a.matches(token) {

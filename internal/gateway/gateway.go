@@ -162,6 +162,13 @@ func bodyOf(r *http.Request) (*watchedBody, bool) {
 	return b, ok
 }
 
+// WithPeer wraps another handler of the REST port (such as /mcp) so that
+// the calls it makes through the in-process connection see the client's
+// address as the facade's own calls do.
+func WithPeer(opts Options, next http.Handler) http.Handler {
+	return withPeer(opts.ClientIPHeader, opts.TrustedProxies, next)
+}
+
 // withPeer records the HTTP client's address as the gRPC peer, so logs and
 // per-address limits see who called whichever way the call came in: the
 // connection's address, or, on a connection from a trusted proxy, the

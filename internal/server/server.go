@@ -26,6 +26,7 @@ import (
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/gateway"
+	"github.com/controlmap/controlmap/internal/mcpserver"
 	"github.com/controlmap/controlmap/internal/service"
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/memory"
@@ -59,6 +60,11 @@ type Config struct {
 	// DenyAnonymous refuses callers without a token, even for reads of
 	// public data (by default they may read it).
 	DenyAnonymous bool
+	// DisableMCP turns off the Model Context Protocol endpoint, /mcp on the
+	// REST port (served by default).
+	DisableMCP bool
+	// Version of the binary, as MCP clients are told.
+	Version string
 	// RateLimit is the requests per second each caller may make (bursts
 	// of twice that); 0 turns limiting off.
 	RateLimit float64
@@ -201,13 +207,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, api.Swagger, gateway.Options{CORSOrigins: cfg.CORSOrigins,
-		ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies})
+	gwOpts := gateway.Options{CORSOrigins: cfg.CORSOrigins, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies}
+	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, api.Swagger, gwOpts)
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
 	root := http.NewServeMux()
 	root.Handle("/", rest)
+	if !cfg.DisableMCP {
+		root.Handle("/mcp", gateway.WithPeer(gwOpts, mcpserver.HTTPHandler(s.restConn, mcpserver.HTTPOptions{
+			Version: cfg.Version, Anonymous: !cfg.DenyAnonymous, MaxBodyBytes: gateway.MaxBodyBytes,
+			Identify: func(token string) (string, bool) {
+				p, ok := authn.Identify(token)
+				return p.Name, ok
+			},
+		})))
+	}
 	var handler http.Handler = root
 	if tp != nil {
 		handler = otelhttp.NewHandler(root, "controlmap.rest", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagator),
