@@ -181,17 +181,19 @@ const (
 type Tx interface {
 	// Framework reads a framework; a *NotFoundError when there is none.
 	Framework(id string, lock Lock) (catalog.Framework, error)
-	// Frameworks reads the frameworks with the given ids that exist, in
-	// one read, and keeps them from being deleted (or their controls
-	// deleted) until commit: a write that refers to their controls either
-	// commits first or sees them gone.
+	// Frameworks reads several frameworks (those found, in id order) in
+	// one read, without locking them. A write that refers to controls of
+	// theirs needs no lock: the database's own checks of a new mapping's
+	// ends hold its controls until commit, and a delete locks the controls
+	// it takes with it before it lists their mappings, so either the write
+	// commits first and the delete sees it, or the write finds them gone.
 	Frameworks(ids ...string) ([]catalog.Framework, error)
 	// Control reads a control by its canonical id; a *NotFoundError when
 	// there is none.
 	Control(framework, id string, lock Lock) (catalog.Control, error)
 	// Controls reads every control of a framework in document order,
-	// parents before children.
-	Controls(framework string) ([]catalog.Control, error)
+	// parents before children; Exclusive locks them all.
+	Controls(framework string, lock Lock) ([]catalog.Control, error)
 	// Mapping reads a mapping and locks it exclusively; a *NotFoundError
 	// when there is none.
 	Mapping(id string) (catalog.Mapping, error)

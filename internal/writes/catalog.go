@@ -119,7 +119,9 @@ func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) 
 		if err != nil {
 			return store.Audit{}, err
 		}
-		controls, err := tx.Controls(id)
+		// Locked before their mappings are listed: a mapping written
+		// meanwhile either committed (and is listed) or finds them gone.
+		controls, err := tx.Controls(id, store.Exclusive)
 		if err != nil {
 			return store.Audit{}, err
 		}
@@ -200,7 +202,7 @@ func (w *Writer) CreateControl(ctx context.Context, framework string, c catalog.
 		if err != nil {
 			return store.Audit{}, err
 		}
-		controls, err := tx.Controls(framework)
+		controls, err := tx.Controls(framework, store.Share)
 		if err != nil {
 			return store.Audit{}, err
 		}
@@ -267,14 +269,15 @@ func (w *Writer) DeleteControl(ctx context.Context, framework, id string) (int64
 		if err != nil {
 			return store.Audit{}, err
 		}
-		controls, err := tx.Controls(framework)
+		// Locked before its mappings are listed, as in DeleteFramework.
+		if _, err := tx.Control(framework, id, store.Exclusive); err != nil {
+			return store.Audit{}, err
+		}
+		controls, err := tx.Controls(framework, store.Share)
 		if err != nil {
 			return store.Audit{}, err
 		}
 		i := slices.IndexFunc(controls, func(x catalog.Control) bool { return x.ID == id })
-		if i < 0 {
-			return store.Audit{}, store.NotFound("control", catalog.ControlName(framework, id))
-		}
 		if slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.Parent == id }) {
 			return store.Audit{}, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
 		}

@@ -274,7 +274,7 @@ func (t *tx) Control(framework, id string, _ store.Lock) (catalog.Control, error
 	return catalog.Control{}, store.NotFound("control", catalog.ControlName(framework, id))
 }
 
-func (t *tx) Controls(framework string) ([]catalog.Control, error) {
+func (t *tx) Controls(framework string, _ store.Lock) ([]catalog.Control, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}

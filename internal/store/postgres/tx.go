@@ -538,11 +538,11 @@ func (t *tx) Control(framework, id string, lock store.Lock) (catalog.Control, er
 	return c, nil
 }
 
-func (t *tx) Controls(framework string) ([]catalog.Control, error) {
+func (t *tx) Controls(framework string, lock store.Lock) ([]catalog.Control, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query("SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 ORDER BY position, id", framework)
+	rows, err := t.query("SELECT "+controlColumns+" FROM controls WHERE framework_id = $1 ORDER BY position, id"+forUpdate(lock), framework)
 	if err != nil {
 		return nil, t.fail(err)
 	}
@@ -571,11 +571,10 @@ func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
-	// FOR KEY SHARE conflicts with the FOR UPDATE of a delete of the
-	// framework or of one of its controls (writes.DeleteFramework,
-	// DeleteControl): a delete never lists a framework's mappings while a
-	// write that refers to them is still open.
-	rows, err := t.query("SELECT "+frameworkColumns+" FROM frameworks WHERE id = ANY($1) ORDER BY id FOR KEY SHARE", ids)
+	// No lock (see store.Tx): a share lock that every mapping write took on
+	// the same few framework rows made PostgreSQL track each row's lockers
+	// in a multixact, at a cost every write paid.
+	rows, err := t.query("SELECT "+frameworkColumns+" FROM frameworks WHERE id = ANY($1) ORDER BY id", ids)
 	if err != nil {
 		return nil, t.fail(err)
 	}

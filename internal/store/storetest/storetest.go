@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
 		{"ConcurrentCreatesOfOnePair", testConcurrentCreates},
 		{"ConcurrentCreatesOfOneID", testConcurrentCreatesOfOneID},
+		{"DeletesRacingMappingWrites", testDeletesRacingMappingWrites},
 		{"TenantsAndKeys", testTenantsAndKeys},
 		{"AuditTrail", testAuditTrail},
 		{"InternalFrameworks", testInternalFrameworks},
@@ -661,4 +662,90 @@ func race(t *testing.T, n int, write func(i int) error) (won, lost int) {
 	}
 	wg.Wait()
 	return won, lost
+}
+
+// Deletes of controls and of a whole framework racing creates of mappings
+// of theirs: every mapping a create acknowledged is gone afterwards, and
+// the change log says so (a replica following the log drops it too); a
+// create that lost is refused as NotFound.
+func testDeletesRacingMappingWrites(t *testing.T, s store.Store) {
+	w := writes.New(s)
+	if _, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := tenantCtx(t, "acme")
+	if _, err := w.CreateFramework(ctx, catalog.Framework{ID: "acme-isms", DisplayName: "ISMS"}); err != nil {
+		t.Fatal(err)
+	}
+	const controls = 6
+	for i := range controls {
+		if _, err := w.CreateControl(ctx, "acme-isms", catalog.Control{ID: fmt.Sprintf("C%d", i), Title: "Control"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var targets []catalog.ControlRef // distinct public controls
+	seen := map[catalog.ControlRef]bool{}
+	for _, p := range unmappedPairs(t, s.Snapshot(), 120) {
+		for _, c := range p {
+			if !seen[c] && len(targets) < 40 {
+				seen[c] = true
+				targets = append(targets, c)
+			}
+		}
+	}
+	start := s.Snapshot().Revision()
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for i, target := range targets {
+		wg.Go(func() {
+			m, err := w.CreateMapping(ctx, mapping([2]catalog.ControlRef{{Framework: "acme-isms", Control: fmt.Sprintf("C%d", i%controls)}, target}))
+			switch {
+			case err == nil:
+				mu.Lock()
+				acked = append(acked, m.ID)
+				mu.Unlock()
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("create racing a delete: %v", err)
+			}
+		})
+		if i == 10 {
+			wg.Go(func() {
+				// NotFound when the framework's delete came first.
+				if _, err := w.DeleteControl(ctx, "acme-isms", "C0"); err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("delete control: %v", err)
+				}
+			})
+		}
+		if i == 25 {
+			wg.Go(func() {
+				if _, err := w.DeleteFramework(ctx, "acme-isms"); err != nil {
+					t.Errorf("delete framework: %v", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	g := s.Snapshot()
+	deleted := map[string]bool{}
+	records, err := s.Changes(ctx, store.Position{Revision: start + 1}, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		if r.Change.Kind == store.KindMapping && r.Change.Delete {
+			deleted[r.Change.Mapping.ID] = true
+		}
+	}
+	for _, id := range acked {
+		if _, ok := g.Mapping(id); ok {
+			t.Errorf("mapping %s outlived the delete of its framework", id)
+		}
+		if !deleted[id] {
+			t.Errorf("mapping %s was acknowledged, then deleted without a change in the log", id)
+		}
+	}
+	if _, ok := g.Framework("acme-isms"); ok {
+		t.Error("the framework is still there")
+	}
 }
