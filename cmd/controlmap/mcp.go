@@ -13,8 +13,9 @@ import (
 
 func mcpCommand() *cobra.Command {
 	var (
-		addr   string
-		useTLS bool
+		addr      string
+		useTLS    bool
+		plaintext bool
 	)
 	cmd := &cobra.Command{
 		Use:   "mcp",
@@ -26,7 +27,7 @@ the operator's token); without one the calls are anonymous and see public
 data only. Logs go to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := client.Dial(addr, client.Options{Token: os.Getenv("CONTROLMAP_TOKEN"), TLS: useTLS})
+			conn, err := client.Dial(addr, client.Options{Token: os.Getenv("CONTROLMAP_TOKEN"), TLS: useTLS, Plaintext: plaintext})
 			if err != nil {
 				return err
 			}
@@ -37,6 +38,7 @@ data only. Logs go to stderr.`,
 	}
 	cmd.Flags().StringVar(&addr, "server", env("CONTROLMAP_SERVER", "localhost:9090"), "host:port of controlmap's gRPC port (CONTROLMAP_SERVER)")
 	cmd.Flags().BoolVar(&useTLS, "tls", false, "connect with TLS, verifying the server against the system's roots")
+	cmd.Flags().BoolVar(&plaintext, "plaintext", false, "send the token without TLS to a server on another host (only where the network encrypts, such as a service mesh)")
 	return cmd
 }
 

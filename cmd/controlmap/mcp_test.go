@@ -44,7 +44,7 @@ func TestMCPCommandOverStdio(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("get_control: %v %+v", err, res)
 	}
-	if m, _ := res.StructuredContent.(map[string]any); m["title"] == "" || m["name"] != "frameworks/iso-42001-2023/controls/A.5.2" {
+	if m, _ := res.StructuredContent.(map[string]any); m["title"] == nil || m["title"] == "" || m["name"] != "frameworks/iso-42001-2023/controls/A.5.2" {
 		t.Errorf("get_control answered %v", res.StructuredContent)
 	}
 	session.Close()

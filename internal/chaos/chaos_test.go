@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
@@ -182,12 +182,16 @@ type state struct {
 }
 
 // history is every committed write of each mapping, in revision order.
-type history map[string][]state
+type history struct {
+	writes map[string][]state
+	// deleteSent is when the committed delete of a mapping was sent.
+	deleteSent map[string]time.Time
+}
 
 func (h history) at(mapping string, rev int64) (state, bool) {
 	var s state
 	ok := false
-	for _, e := range h[mapping] {
+	for _, e := range h.writes[mapping] {
 		if e.revision > rev {
 			break
 		}
@@ -240,6 +244,9 @@ func settleAndCheckAudit(t *testing.T, r *replica, writes []*write) history {
 				t.Errorf("refused %s %s (%s) was written: %v", w.op, w.requestID, w.reason, got)
 			}
 		case unknown:
+			if w.code == codes.Internal {
+				t.Errorf("%s %s: INTERNAL (%s), a fault of the server", w.op, w.requestID, w.reason)
+			}
 			// Settled as a client would: by the request id.
 			resp, err := tenants.ListAuditEvents(op, &cmv1.ListAuditEventsRequest{Parent: "tenants/" + tenant, RequestId: w.requestID})
 			if err != nil {
@@ -248,6 +255,7 @@ func settleAndCheckAudit(t *testing.T, r *replica, writes []*write) history {
 			switch byID := resp.GetAuditEvents(); len(byID) {
 			case 0:
 			case 1:
+				t.Logf("%s %s of unknown outcome (%s after %v) committed at revision %d", w.op, w.requestID, w.reason, w.took.Round(time.Millisecond), byID[0].GetRevision())
 				w.revision = byID[0].GetRevision()
 				if w.op == "create" {
 					w.mapping = byID[0].GetResource()
@@ -274,18 +282,21 @@ func settleAndCheckAudit(t *testing.T, r *replica, writes []*write) history {
 		}
 	}
 	sort.Slice(done, func(i, j int) bool { return done[i].revision < done[j].revision })
-	h := history{}
+	h := history{writes: map[string][]state{}, deleteSent: map[string]time.Time{}}
 	for i, w := range done {
 		if i > 0 && done[i-1].revision == w.revision {
 			t.Errorf("two writes at revision %d: %s and %s", w.revision, done[i-1].requestID, w.requestID)
 		}
 		// A mapping is created once, then changed, and once deleted
 		// stays so.
-		prev := h[w.mapping]
+		prev := h.writes[w.mapping]
 		if (len(prev) == 0) != (w.op == "create") || len(prev) > 0 && prev[len(prev)-1].deleted {
 			t.Errorf("%s %s committed at revision %d after %+v", w.op, w.requestID, w.revision, prev)
 		}
-		h[w.mapping] = append(prev, state{revision: w.revision, deleted: w.op == "delete", strength: w.strength, justification: w.justification})
+		h.writes[w.mapping] = append(prev, state{revision: w.revision, deleted: w.op == "delete", strength: w.strength, justification: w.justification})
+		if w.op == "delete" {
+			h.deleteSent[w.mapping] = w.sent
+		}
 	}
 	return h
 }
@@ -293,7 +304,7 @@ func settleAndCheckAudit(t *testing.T, r *replica, writes []*write) history {
 // final is what the history leaves of each mapping.
 func (h history) final() map[string]state {
 	out := map[string]state{}
-	for name, states := range h {
+	for name, states := range h.writes {
 		if s := states[len(states)-1]; !s.deleted {
 			out[name] = s
 		}
@@ -439,10 +450,11 @@ func checkReads(t *testing.T, seen []observation, h history) {
 	for _, o := range seen {
 		if !o.found {
 			// Not found at a revision at or after the one asked for, at
-			// which the mapping existed: only a committed delete explains it.
-			if slices.IndexFunc(h[o.mapping], func(s state) bool { return s.deleted }) < 0 {
+			// which the mapping existed: only a delete that committed, and
+			// was sent before the answer came, explains it.
+			if sent, ok := h.deleteSent[o.mapping]; !ok || !sent.Before(o.returned) {
 				bad++
-				t.Errorf("%s at min_revision %d: NOT_FOUND, but it was never deleted", o.mapping, o.minRevision)
+				t.Errorf("%s at min_revision %d: NOT_FOUND, but no delete of it was sent before the answer", o.mapping, o.minRevision)
 			}
 			continue
 		}

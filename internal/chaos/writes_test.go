@@ -41,8 +41,11 @@ type write struct {
 	justification string
 	staleEtag     bool
 	outcome       outcome
-	reason        string // of a refusal or an unknown outcome
-	revision      int64  // of an acknowledged or settled write
+	code          codes.Code
+	reason        string    // of a refusal or an unknown outcome
+	revision      int64     // of an acknowledged or settled write
+	sent          time.Time // when the request left
+	took          time.Duration
 }
 
 // ack is an acknowledged write readers ask about.
@@ -119,7 +122,7 @@ func (w *writer) run(ctx context.Context) {
 // a random replica's connection.
 func (w *writer) call(ctx context.Context, op string) (*write, context.Context, context.CancelFunc, *replica) {
 	w.seq++
-	wr := &write{requestID: fmt.Sprintf("chaos-w%d-%d", w.id, w.seq), op: op}
+	wr := &write{requestID: fmt.Sprintf("chaos-w%d-%d", w.id, w.seq), op: op, sent: time.Now()}
 	w.writes = append(w.writes, wr)
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	cctx = metadata.AppendToOutgoingContext(cctx, "authorization", "Bearer "+w.key, "x-request-id", wr.requestID)
@@ -139,6 +142,7 @@ func (w *writer) create(ctx context.Context) {
 		Strength: wr.strength, ReverseStrength: 5, Rationale: cmv1.Rationale_RATIONALE_FUNCTIONAL, Justification: wr.justification,
 	}})
 	wr.outcome, wr.reason = classify(err)
+	wr.code, wr.took = status.Code(err), time.Since(wr.sent)
 	w.taken[pair] = true
 	switch wr.outcome {
 	case acknowledged:
@@ -165,6 +169,7 @@ func (w *writer) update(ctx context.Context, i int) {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"strength", "justification"}},
 	})
 	wr.outcome, wr.reason = classify(err)
+	wr.code, wr.took = status.Code(err), time.Since(wr.sent)
 	switch wr.outcome {
 	case acknowledged:
 		wr.revision = resp.GetRevision()
@@ -192,6 +197,7 @@ func (w *writer) delete(ctx context.Context, i int) {
 	}
 	resp, err := cmv1.NewCrosswalkServiceClient(r.conn).DeleteMapping(cctx, &cmv1.DeleteMappingRequest{Name: m.name, Etag: etag})
 	wr.outcome, wr.reason = classify(err)
+	wr.code, wr.took = status.Code(err), time.Since(wr.sent)
 	switch wr.outcome {
 	case acknowledged:
 		wr.revision = resp.GetRevision()
@@ -262,6 +268,7 @@ type observation struct {
 	minRevision int64
 	served      int64 // revision of the answer; 0 for NOT_FOUND
 	found       bool
+	returned    time.Time
 	// The mapping as answered.
 	revision      int64
 	strength      int32
@@ -293,10 +300,10 @@ func (r *reader) run(ctx context.Context) {
 		switch status.Code(err) {
 		case codes.OK:
 			m := resp.GetMapping()
-			r.seen = append(r.seen, observation{mapping: a.mapping, minRevision: a.revision, served: resp.GetRevision(), found: true,
+			r.seen = append(r.seen, observation{mapping: a.mapping, minRevision: a.revision, served: resp.GetRevision(), found: true, returned: time.Now(),
 				revision: m.GetRevision(), strength: m.GetStrength(), justification: m.GetJustification()})
 		case codes.NotFound:
-			r.seen = append(r.seen, observation{mapping: a.mapping, minRevision: a.revision})
+			r.seen = append(r.seen, observation{mapping: a.mapping, minRevision: a.revision, returned: time.Now()})
 		default:
 			r.failed++ // unavailable, not reached yet: no answer, nothing to check
 		}

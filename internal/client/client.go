@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"net"
+	"net/netip"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -16,9 +19,12 @@ type Options struct {
 	// calls anonymously.
 	Token string
 	// TLS verifies the server against the system's roots; without it the
-	// connection is plain text (a server on the same host, or behind a
-	// proxy that terminates TLS).
+	// connection is plain text.
 	TLS bool
+	// Plaintext allows sending the token without TLS to a server that is
+	// not on this host (a network that encrypts on its own, such as a
+	// service mesh); without it Dial refuses.
+	Plaintext bool
 }
 
 // Dial returns a connection to the gRPC port at target (host:port). It
@@ -26,6 +32,9 @@ type Options struct {
 func Dial(target string, o Options) (*grpc.ClientConn, error) {
 	if target == "" {
 		return nil, errors.New("no server address: give host:port of controlmap's gRPC port")
+	}
+	if o.Token != "" && !o.TLS && !o.Plaintext && !loopback(target) {
+		return nil, fmt.Errorf("refusing to send the token in plain text to %s: connect with TLS, or allow plain text explicitly", target)
 	}
 	transport := insecure.NewCredentials()
 	if o.TLS {
@@ -49,3 +58,16 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 }
 
 func (b bearer) RequireTransportSecurity() bool { return b.secure }
+
+// loopback reports whether target (host:port) names this host.
+func loopback(target string) bool {
+	host, _, err := net.SplitHostPort(target)
+	if err != nil {
+		host = target
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

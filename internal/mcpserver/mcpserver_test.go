@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -232,6 +233,10 @@ func (f *fixture) exercise(t *testing.T, s *mcp.ClientSession) {
 		names string // what the error must name
 	}{
 		{"find_controls", map[string]any{"framework": "no-such-framework"}, "no-such-framework"},
+		{"find_controls", map[string]any{"framework": ""}, "framework:"},
+		{"get_control", map[string]any{"control": "A.5.1"}, "control:"},
+		{"coverage", map[string]any{"target": "iso-42001-2023"}, "source_framework or source_controls"},
+		{"coverage", map[string]any{"source_framework": "nowhere", "target": "iso-42001-2023"}, "frameworks/nowhere"},
 		{"find_controls", map[string]any{"framework": "iso-27001-2022", "page_token": "garbage"}, "page_token"},
 		{"satisfies", map[string]any{"control": "frameworks/iso-27001-2022/controls/A.5.1", "max_hops": 9}, "max_hops"},
 		{"satisfies", map[string]any{"control": "A.5.1"}, "control"},
@@ -319,66 +324,66 @@ func (f *fixture) exercise(t *testing.T, s *mcp.ClientSession) {
 	}
 }
 
-// An HTTP session stays bound to the principal that opened it; tokens are
-// checked as over REST.
-func TestHTTPSessionsAndAuthentication(t *testing.T) {
+// /mcp is stateless: each request is authenticated on its own, as over
+// REST, with the same budget of failed attempts per address.
+func TestHTTPAuthentication(t *testing.T) {
 	f := start(t, server.Config{})
-	s := f.overHTTP(t, f.acme)
-	post := func(token, session string) int {
-		body := `{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{}}`
-		req, _ := http.NewRequest("POST", f.base+"/mcp", strings.NewReader(body))
+	post := func(base, token, host string) *http.Response {
+		body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+		req, _ := http.NewRequest("POST", base+"/mcp", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", s.InitializeResult().ProtocolVersion)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		if session != "" {
-			req.Header.Set("Mcp-Session-Id", session)
+		if host != "" {
+			req.Host = host
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		return resp.StatusCode
+		return resp
 	}
-	if code := post(f.acme, s.ID()); code != http.StatusOK {
-		t.Errorf("the session's own key: %d", code)
+	if resp := post(f.base, f.acme, ""); resp.StatusCode != http.StatusOK || resp.Header.Get("Mcp-Session-Id") != "" {
+		t.Errorf("initialize with a key: %d, session %q (want 200 and no session)", resp.StatusCode, resp.Header.Get("Mcp-Session-Id"))
 	}
-	if code := post(f.globex, s.ID()); code != http.StatusForbidden {
-		t.Errorf("another tenant's key on acme's session: %d, want 403", code)
+	if resp, err := http.Get(f.base + "/mcp"); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /mcp (a stream that would outlive the request): %v %v", resp.StatusCode, err)
 	}
-	if code := post("", s.ID()); code != http.StatusForbidden {
-		t.Errorf("no key on acme's session: %d, want 403", code)
-	}
-	if code := post("cmk_not-a-key", ""); code != http.StatusUnauthorized {
-		t.Errorf("an unknown key: %d, want 401", code)
-	}
-	// Without a token a session reads public data, as REST does.
+	// Without a token a client reads public data, as REST does.
 	var fws mcpserver.ListFrameworksOutput
 	call(t, f.overHTTP(t, ""), "list_frameworks", nil, &fws)
 	if len(fws.Frameworks) != 3 {
-		t.Errorf("anonymous session: %+v", fws.Frameworks)
+		t.Errorf("anonymous: %+v", fws.Frameworks)
+	}
+	// Bad tokens are refused, and an address that keeps guessing is
+	// held off, even with a good token.
+	codes := map[int]int{}
+	for range 12 {
+		codes[post(f.base, "cmk_not-a-key", "").StatusCode]++
+	}
+	if codes[http.StatusUnauthorized] == 0 || codes[http.StatusTooManyRequests] == 0 {
+		t.Errorf("12 bad tokens: %v", codes)
+	}
+	if resp := post(f.base, f.acme, ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a good token right after the guessing: %d, want 429", resp.StatusCode)
 	}
 
-	// Refused when anonymous reads are off, and gone with --mcp=false.
-	closed := start(t, server.Config{DenyAnonymous: true})
-	resp, err := http.Post(closed.base+"/mcp", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
+	// Refused without a token when anonymous reads are off; gone with
+	// MCP off; a proxy's host name is accepted once proxies are trusted.
+	if resp := post(start(t, server.Config{DenyAnonymous: true}).base, "", ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token, anonymous reads off: %d", resp.StatusCode)
 	}
-	off := start(t, server.Config{DisableMCP: true})
-	resp, err = http.Post(off.base+"/mcp", "application/json", strings.NewReader(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
+	if resp := post(start(t, server.Config{DisableMCP: true}).base, "", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/mcp with MCP off: %d, want 404", resp.StatusCode)
+	}
+	if resp := post(f.base, "", "controlmap.example.com"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another host name on loopback: %d, want 403 (DNS rebinding protection)", resp.StatusCode)
+	}
+	proxied := start(t, server.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, ClientIPHeader: "X-Forwarded-For"})
+	if resp := post(proxied.base, "", "controlmap.example.com"); resp.StatusCode != http.StatusOK {
+		t.Errorf("through a trusted proxy: %d", resp.StatusCode)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 )
@@ -40,7 +42,7 @@ func (a *api) readFramework(ctx context.Context, req *mcp.ReadResourceRequest) (
 	}
 	f, err := a.catalog.GetFramework(a.call(ctx), &cmv1.GetFrameworkRequest{Name: "frameworks/" + id})
 	if err != nil {
-		return nil, toolError(err)
+		return nil, resourceError(uri, err)
 	}
 	fw := f.GetFramework()
 	out := FrameworkResource{Framework: Framework{Name: fw.GetName(), Title: fw.GetDisplayName(), Version: fw.GetVersion(),
@@ -50,7 +52,7 @@ func (a *api) readFramework(ctx context.Context, req *mcp.ReadResourceRequest) (
 	for {
 		resp, err := a.catalog.ListControls(a.call(ctx), &cmv1.ListControlsRequest{Parent: fw.GetName(), PageSize: 1000, PageToken: token, MinRevision: f.GetRevision()})
 		if err != nil {
-			return nil, toolError(err)
+			return nil, resourceError(uri, err)
 		}
 		for _, c := range resp.GetControls() {
 			out.Controls = append(out.Controls, Control{Name: c.GetName(), ID: c.GetRefId(), Framework: c.GetFramework(), Title: c.GetTitle(),
@@ -88,7 +90,7 @@ func (a *api) readCrosswalk(ctx context.Context, req *mcp.ReadResourceRequest) (
 		resp, err := a.crosswalk.ListCrosswalkMappings(a.call(ctx), &cmv1.ListCrosswalkMappingsRequest{Source: source, Target: target,
 			PageSize: 1000, PageToken: token, MinRevision: out.Revision})
 		if err != nil {
-			return nil, toolError(err)
+			return nil, resourceError(uri, err)
 		}
 		cw := resp.GetCrosswalk()
 		out.Source, out.Target, out.MappingCount, out.Revision = cw.GetSource(), cw.GetTarget(), cw.GetMappingCount(), resp.GetRevision()
@@ -103,6 +105,15 @@ func (a *api) readCrosswalk(ctx context.Context, req *mcp.ReadResourceRequest) (
 		}
 	}
 	return jsonContents(uri, out)
+}
+
+// resourceError reports a framework or crosswalk the caller cannot see as
+// not found, anything else as the service said it.
+func resourceError(uri string, err error) error {
+	if status.Code(err) == codes.NotFound {
+		return mcp.ResourceNotFoundError(uri)
+	}
+	return toolError(err, nil)
 }
 
 func jsonContents(uri string, v any) (*mcp.ReadResourceResult, error) {

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -66,24 +65,40 @@ type api struct {
 }
 
 // toolError turns a gRPC error into the message an assistant reads: the
-// code, what the service said, and each field it named.
-func toolError(err error) error {
+// code and what the service said, with each field at fault named as the
+// tool's argument (args maps the request's field names to the tool's
+// where they differ).
+func toolError(err error, args map[string]string) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", st.Code(), st.Message())
+	var violations []string
 	for _, d := range st.Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
-				if !strings.Contains(st.Message(), v.GetDescription()) {
-					fmt.Fprintf(&b, "; %s: %s", v.GetField(), v.GetDescription())
-				}
+				violations = append(violations, argumentOf(v.GetField(), args)+": "+v.GetDescription())
 			}
 		}
 	}
-	return errors.New(b.String())
+	if len(violations) == 0 {
+		return fmt.Errorf("%s: %s", st.Code(), st.Message())
+	}
+	return fmt.Errorf("%s: %s", st.Code(), strings.Join(violations, "; "))
+}
+
+// argumentOf renames the request field (or its prefix) to the argument.
+func argumentOf(field string, args map[string]string) string {
+	best := ""
+	for f := range args {
+		if (field == f || strings.HasPrefix(field, f+".") || strings.HasPrefix(field, f+"[")) && len(f) > len(best) {
+			best = f
+		}
+	}
+	if best == "" {
+		return field
+	}
+	return args[best] + field[len(best):]
 }
 
 // enumName is an enum value without its type prefix (SUBSET_OF, FULL).

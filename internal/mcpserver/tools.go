@@ -268,7 +268,7 @@ func (a *api) listFrameworks(ctx context.Context, _ *mcp.CallToolRequest, _ List
 	for {
 		resp, err := a.catalog.ListFrameworks(a.call(ctx), &cmv1.ListFrameworksRequest{PageSize: 1000, PageToken: token})
 		if err != nil {
-			return nil, out, toolError(err)
+			return nil, out, toolError(err, nil)
 		}
 		for _, f := range resp.GetFrameworks() {
 			out.Frameworks = append(out.Frameworks, Framework{Name: f.GetName(), Title: f.GetDisplayName(), Version: f.GetVersion(),
@@ -295,7 +295,7 @@ func (a *api) findControls(ctx context.Context, _ *mcp.CallToolRequest, in FindC
 	}
 	resp, err := a.catalog.ListControls(a.call(ctx), &cmv1.ListControlsRequest{Parent: frameworkName(in.Framework), Query: in.Query, PageSize: size, PageToken: in.PageToken})
 	if err != nil {
-		return nil, out, toolError(err)
+		return nil, out, toolError(err, map[string]string{"parent": "framework"})
 	}
 	for _, c := range resp.GetControls() {
 		out.Controls = append(out.Controls, ControlSummary{Name: c.GetName(), ID: c.GetRefId(), Title: c.GetTitle(),
@@ -316,7 +316,7 @@ func (a *api) findControls(ctx context.Context, _ *mcp.CallToolRequest, in FindC
 func (a *api) getControl(ctx context.Context, _ *mcp.CallToolRequest, in GetControlInput) (*mcp.CallToolResult, Control, error) {
 	resp, err := a.catalog.GetControl(a.call(ctx), &cmv1.GetControlRequest{Name: in.Control})
 	if err != nil {
-		return nil, Control{}, toolError(err)
+		return nil, Control{}, toolError(err, map[string]string{"name": "control"})
 	}
 	c := resp.GetControl()
 	out := Control{Name: c.GetName(), ID: c.GetRefId(), Framework: c.GetFramework(), Title: c.GetTitle(), Summary: c.GetSummary(),
@@ -332,7 +332,7 @@ func (a *api) satisfies(ctx context.Context, _ *mcp.CallToolRequest, in Satisfie
 	resp, err := a.satisfaction.Satisfies(a.call(ctx), &cmv1.SatisfiesRequest{Control: in.Control, TargetFrameworks: in.TargetFrameworks,
 		MaxHops: in.MaxHops, MinStrength: in.MinStrength, IncludeInferred: in.IncludeInferred, IncludeDraft: in.IncludeDraft})
 	if err != nil {
-		return nil, SatisfiesOutput{}, toolError(err)
+		return nil, SatisfiesOutput{}, toolError(err, nil)
 	}
 	out := SatisfiesOutput{Control: resp.GetControl(), Frameworks: []FrameworkResults{}, Revision: resp.GetRevision()}
 	var b strings.Builder
@@ -373,7 +373,8 @@ func (a *api) coverage(ctx context.Context, _ *mcp.CallToolRequest, in CoverageI
 	resp, err := a.satisfaction.ComputeCoverage(a.call(ctx), &cmv1.ComputeCoverageRequest{Source: src, Target: in.Target,
 		MaxHops: in.MaxHops, MinStrength: in.MinStrength, IncludeInferred: in.IncludeInferred, IncludeDraft: in.IncludeDraft})
 	if err != nil {
-		return nil, CoverageOutput{}, toolError(err)
+		return nil, CoverageOutput{}, toolError(err, map[string]string{"source": "source_framework or source_controls",
+			"source.framework": "source_framework", "source.controls": "source_controls"})
 	}
 	out := CoverageOutput{Target: resp.GetTarget(), Totals: totals(resp.GetTotals()), Groups: []GroupTotals{}, Reuse: []string{}, Extend: []string{}, New: []string{},
 		Contributing: resp.GetReuse().GetControls(), Notice: resp.GetNotice(), Revision: resp.GetRevision()}
@@ -409,7 +410,7 @@ func totals(t *cmv1.CoverageTotals) Totals {
 func (a *api) explain(ctx context.Context, _ *mcp.CallToolRequest, in ExplainInput) (*mcp.CallToolResult, ExplainOutput, error) {
 	resp, err := a.satisfaction.Explain(a.call(ctx), &cmv1.ExplainRequest{Source: in.Source, Target: in.Target, MaxHops: in.MaxHops, IncludeDraft: in.IncludeDraft})
 	if err != nil {
-		return nil, ExplainOutput{}, toolError(err)
+		return nil, ExplainOutput{}, toolError(err, nil)
 	}
 	out := ExplainOutput{Source: resp.GetSource(), Target: resp.GetTarget(), Summary: resp.GetSummary(), Paths: []Path{}, Revision: resp.GetRevision()}
 	mappings := map[string]*cmv1.Mapping{}
@@ -423,7 +424,7 @@ func (a *api) explain(ctx context.Context, _ *mcp.CallToolRequest, in ExplainInp
 				// the paths were found at.
 				r, err := a.crosswalk.GetMapping(a.call(ctx), &cmv1.GetMappingRequest{Name: st.GetMapping(), MinRevision: resp.GetRevision()})
 				if err != nil {
-					return nil, ExplainOutput{}, toolError(err)
+					return nil, ExplainOutput{}, toolError(err, nil)
 				}
 				m = r.GetMapping()
 				mappings[st.GetMapping()] = m
@@ -461,7 +462,7 @@ func (a *api) getCrosswalk(ctx context.Context, _ *mcp.CallToolRequest, in Cross
 	resp, err := a.crosswalk.ListCrosswalkMappings(a.call(ctx), &cmv1.ListCrosswalkMappingsRequest{Source: in.Source, Target: in.Target,
 		Relationship: rel, PageSize: in.PageSize, PageToken: in.PageToken})
 	if err != nil {
-		return nil, CrosswalkOutput{}, toolError(err)
+		return nil, CrosswalkOutput{}, toolError(err, nil)
 	}
 	cw := resp.GetCrosswalk()
 	out := CrosswalkOutput{Source: cw.GetSource(), Target: cw.GetTarget(), MappingCount: cw.GetMappingCount(), Relationships: map[string]int{},

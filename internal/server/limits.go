@@ -21,6 +21,7 @@ import (
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/apierror"
 	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/mcpserver"
 )
 
 // maxBuckets bounds the rate limiter's memory (a burst of new anonymous
@@ -138,8 +139,7 @@ const failedAuthLimit = 5
 // guardAuth wraps the auth interceptor: an address that has presented bad
 // credentials too often is refused (RESOURCE_EXHAUSTED) before its token is
 // even looked at, until its bucket refills.
-func guardAuth(authenticate grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
-	failures := newRateLimiter(failedAuthLimit)
+func guardAuth(authenticate grpc.UnaryServerInterceptor, failures *rateLimiter) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		b := failures.bucket(peerHost(ctx))
 		if b.Tokens() < 1 {
@@ -152,5 +152,22 @@ func guardAuth(authenticate grpc.UnaryServerInterceptor) grpc.UnaryServerInterce
 			b.Allow() // spend a token per credential refused (not for a missing one)
 		}
 		return resp, err
+	}
+}
+
+// mcpAuthenticator checks the bearer token of a request to /mcp as
+// guardAuth and the auth interceptor do a call's, on the same per-address
+// budget of failures.
+func mcpAuthenticator(authn *auth.Authenticator, failures *rateLimiter) func(ctx context.Context, token string) error {
+	return func(ctx context.Context, token string) error {
+		b := failures.bucket(peerHost(ctx))
+		if b.Tokens() < 1 {
+			return mcpserver.ErrTooManyFailures
+		}
+		if _, ok := authn.Identify(token); !ok {
+			b.Allow()
+			return mcpserver.ErrUnauthenticated
+		}
+		return nil
 	}
 }

@@ -163,6 +163,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st, stopTracing: stopTracing}
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
+	failedAuth := newRateLimiter(failedAuthLimit)
 	s.metrics = newMetrics(st)
 	callLog, callLogOpts := callLogger(log)
 	interceptor := chain(
@@ -171,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logging.UnaryServerInterceptor(callLog, callLogOpts...),
 		s.metrics.unary(),
 		boundDeadline(cfg.RequestTimeout),
-		guardAuth(authn.UnaryInterceptor()),
+		guardAuth(authn.UnaryInterceptor(), failedAuth),
 		newRateLimiter(cfg.RateLimit).interceptor(),
 		newRateLimiter(cfg.TenantRateLimit).tenantInterceptor(),
 		consistency(st, cfg.ConsistencyWait),
@@ -217,10 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !cfg.DisableMCP {
 		root.Handle("/mcp", gateway.WithPeer(gwOpts, mcpserver.HTTPHandler(s.restConn, mcpserver.HTTPOptions{
 			Version: cfg.Version, Anonymous: !cfg.DenyAnonymous, MaxBodyBytes: gateway.MaxBodyBytes,
-			Identify: func(token string) (string, bool) {
-				p, ok := authn.Identify(token)
-				return p.Name, ok
-			},
+			Authenticate: mcpAuthenticator(authn, failedAuth), BehindProxy: len(cfg.TrustedProxies) > 0,
 		})))
 	}
 	var handler http.Handler = root

@@ -18,9 +18,16 @@ func (s *Store) AuditEvents(ctx context.Context, q store.AuditQuery) ([]tenancy.
 	if before <= 0 {
 		before = 1 << 62
 	}
-	rows, err := s.pool.Query(ctx, `SELECT revision, time, tenant, actor, method, resource, before, after, request_id FROM audit_events
-		WHERE revision < $1 AND ($2 OR tenant = $3) AND ($4 = '' OR request_id = $4) ORDER BY revision DESC LIMIT $5`,
-		before, q.All, q.Tenant, q.RequestID, q.Limit)
+	const columns = "SELECT revision, time, tenant, actor, method, resource, before, after, request_id FROM audit_events "
+	var rows pgx.Rows
+	var err error
+	if q.RequestID != "" { // its own statement, so that its plan uses the request id index
+		rows, err = s.pool.Query(ctx, columns+`WHERE request_id = $4 AND revision < $1 AND ($2 OR tenant = $3) ORDER BY revision DESC LIMIT $5`,
+			before, q.All, q.Tenant, q.RequestID, q.Limit)
+	} else {
+		rows, err = s.pool.Query(ctx, columns+`WHERE revision < $1 AND ($2 OR tenant = $3) ORDER BY revision DESC LIMIT $4`,
+			before, q.All, q.Tenant, q.Limit)
+	}
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -100,7 +100,11 @@ func commitError(err error) error {
 	var inv *catalog.InvalidError
 	switch {
 	case errors.As(err, &pe):
-		if pe.Severity != "FATAL" && pe.Severity != "PANIC" && pe.Code[:2] != "08" && pe.Code[:3] != "57P" {
+		severity := pe.SeverityUnlocalized // not translated by lc_messages; empty before PostgreSQL 9.6
+		if severity == "" {
+			severity = pe.Severity
+		}
+		if severity != "FATAL" && severity != "PANIC" && pe.Code[:2] != "08" && pe.Code[:3] != "57P" {
 			return err
 		}
 	case errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrNotFound), errors.As(err, &inv):
