@@ -181,8 +181,9 @@ const (
 type Tx interface {
 	// Framework reads a framework; a *NotFoundError when there is none.
 	Framework(id string, lock Lock) (catalog.Framework, error)
-	// Frameworks reads several frameworks (those found, in id order) in
-	// one read, without locking them. A write that refers to controls of
+	// Frameworks reads who owns several frameworks (those found, in id
+	// order: their id, kind, owner and revision; an engine may fill in
+	// more) in one read, without locking them. A write that refers to controls of
 	// theirs needs no lock: the database's own checks of a new mapping's
 	// ends hold its controls until commit, and a delete locks the controls
 	// it takes with it before it lists their mappings, so either the write
