@@ -61,6 +61,7 @@ type Store struct {
 	ready    atomic.Bool
 	revision store.Revisions
 
+	group    group        // writes waiting to commit together
 	applyMu  sync.Mutex   // serializes catching up
 	lastSync atomic.Int64 // unix nanoseconds of the last catch-up that succeeded
 

@@ -17,79 +17,6 @@ import (
 	"github.com/controlmap/controlmap/internal/tenancy"
 )
 
-// Update implements store.Writer. fn reads the rows as stored (locking
-// what it changes) while other writers do the same; its writes then go in
-// one round trip with the revision, the change log, the audit event, the
-// notification and COMMIT. Writers wait on each other only for that last
-// step (the row of the revision is locked from its update to COMMIT), so
-// revisions commit in order.
-func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	var rev int64
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		rev, err = s.updateOnce(ctx, fn)
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		return 0, classify(err)
-	}
-	if rev > 0 {
-		// Read your writes: answer once this replica serves the write. The
-		// follower catches up on many writes in one read of the log, so
-		// concurrent writers share that cost.
-		if err := s.WaitForRevision(ctx, rev); err != nil {
-			s.log.WarnContext(ctx, "write committed, this replica has not caught up yet", "revision", rev, "err", err)
-		}
-	}
-	return rev, nil
-}
-
-// updateOnce runs fn in one transaction. Until the batch with COMMIT is
-// sent nothing can have been written, so a failure of the connection
-// before then (a connection the database dropped while idle, say after a
-// restart) is safe to retry on another connection.
-func (s *Store) updateOnce(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (rev int64, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return 0, beforeCommit(err)
-	}
-	// A connection left inside a transaction (an error, a cancelled
-	// context) is closed by the pool rather than reused.
-	defer conn.Release()
-	t := &tx{ctx: ctx, q: conn.Conn(), now: time.Now().UTC().Truncate(time.Microsecond)}
-	committing := false
-	defer func() {
-		if t.begun && err != nil {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-		if err != nil && !committing {
-			err = beforeCommit(err)
-		}
-	}()
-	a, err := fn(t)
-	switch {
-	case t.failed != nil:
-		return 0, t.failed
-	case err != nil:
-		return 0, callerError{err}
-	case len(t.changes)+len(t.pending) == 0:
-		if t.begun { // let go of the read locks
-			_, err = conn.Exec(ctx, "ROLLBACK")
-		}
-		return 0, err
-	}
-	ev := store.Event(ctx, a, revisionPlaceholder)
-	committing = true
-	if rev, err = t.flush(true, ev); err != nil {
-		return 0, commitError(err)
-	}
-	return rev, nil
-}
-
 // commitError reports a failure of the batch that ends in COMMIT. An error
 // the database answered for one of its statements means the transaction
 // rolled back. A connection that failed once the batch was sent, or a
@@ -155,9 +82,12 @@ type querier interface {
 // tx implements store.Tx on a PostgreSQL transaction. Writes wait in
 // pending until commit, or until a read needs them applied first.
 type tx struct {
-	ctx     context.Context
-	q       querier
-	begun   bool // BEGIN went with the first statement
+	ctx context.Context
+	q   querier
+	// prelude goes with the first statement of the write: its savepoint
+	// and its revision (see group); opened once it has.
+	prelude []statement
+	opened  bool
 	now     time.Time
 	rev     int64 // once a flush has taken it
 	pending []store.Change
@@ -185,7 +115,7 @@ func (t *tx) read() error {
 		return t.failed
 	}
 	if len(t.pending) > 0 {
-		if _, err := t.flush(false, tenancy.AuditEvent{}); err != nil {
+		if _, err := t.flush(writesOnly, tenancy.AuditEvent{}); err != nil {
 			return t.fail(err)
 		}
 	}
@@ -198,25 +128,25 @@ func (t *tx) read() error {
 // the row's versions: every write updates that one row.
 const thisRevision = "(SELECT current_setting('controlmap.revision')::bigint)"
 
-// takeRevision advances the revision and keeps it for thisRevision.
-const takeRevision = `WITH r AS (UPDATE store_state SET revision = revision + 1 RETURNING revision)
-	SELECT revision, set_config('controlmap.revision', revision::text, true) FROM r`
+// flushEnd says what a flush sends after the pending writes.
+type flushEnd int
+
+const (
+	// writesOnly: a read needs them applied.
+	writesOnly flushEnd = iota
+	// endOfWrite: the write is complete; its changes are logged, its
+	// audit event recorded and its savepoint released (see group).
+	endOfWrite
+)
 
 // flush sends the pending writes in one batch (opening the transaction
-// if no statement has yet). The first flush takes the revision; with
-// commit, the batch goes on to log the changes, record the audit event
-// ev, notify the replicas and COMMIT. It returns the revision.
-func (t *tx) flush(commit bool, ev tenancy.AuditEvent) (int64, error) {
+// if no statement has yet; the first flush of a transaction of its own
+// takes the revision). At the end of the write the batch goes on to log
+// the changes, record the audit event ev and release the write's
+// savepoint. It returns the revision.
+func (t *tx) flush(end flushEnd, ev tenancy.AuditEvent) (int64, error) {
 	b := &pgx.Batch{}
-	opens := !t.begun
-	if opens {
-		b.Queue("BEGIN")
-		t.begun = true
-	}
-	takes := t.rev == 0
-	if takes {
-		b.Queue(takeRevision)
-	}
+	opens := t.open(b)
 	var sent []store.Change // the change of each statement, to name what failed
 	for i := 0; i < len(t.pending); {
 		c := t.pending[i]
@@ -234,22 +164,18 @@ func (t *tx) flush(commit bool, ev tenancy.AuditEvent) (int64, error) {
 		i += n
 	}
 	t.pending = nil
-	if commit {
-		t.queueCommit(b, ev)
+	if end == endOfWrite {
+		t.queueLog(b, ev)
+		b.Queue("RELEASE SAVEPOINT write")
 	}
 	res := t.q.SendBatch(t.ctx, b)
 	defer res.Close()
-	if opens {
+	for range opens {
 		if _, err := res.Exec(); err != nil {
 			return 0, err
 		}
 	}
-	if takes {
-		if err := res.QueryRow().Scan(&t.rev, nil); err != nil {
-			return 0, err
-		}
-	}
-	for i := range b.Len() - btoi(opens) - btoi(takes) {
+	for i := range b.Len() - opens {
 		if _, err := res.Exec(); err != nil {
 			if i < len(sent) {
 				return 0, writeError(err, &sent[i])
@@ -258,13 +184,6 @@ func (t *tx) flush(commit bool, ev tenancy.AuditEvent) (int64, error) {
 		}
 	}
 	return t.rev, res.Close()
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // queueWrite queues the statements of a change (for a run of deletes of
@@ -393,10 +312,10 @@ func writeError(err error, c *store.Change) error {
 	return err
 }
 
-// queueCommit queues what every write ends with: its changes in the log
-// (without revisions: readers take them from the revision column), its
-// audit event, the notification to the replicas, and COMMIT.
-func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
+// queueLog queues what every write ends with: its changes in the log
+// (without revisions: readers take them from the revision column) and its
+// audit event.
+func (t *tx) queueLog(b *pgx.Batch, ev tenancy.AuditEvent) {
 	n := len(t.changes)
 	kinds, owners, bodies, revisionAt := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deleted := make([]bool, n)
@@ -416,8 +335,6 @@ func (t *tx) queueCommit(b *pgx.Batch, ev tenancy.AuditEvent) {
 		SELECT r, $1, $2, $3, $4, $5, $6,
 			replace(replace($7, '"revision":"'||$8||'"', '"revision":"'||r||'"'), '"etag":"'||$8||'"', '"etag":"'||r||'"'), $9
 		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder, ev.RequestID)
-	b.Queue("SELECT pg_notify($1, "+thisRevision+"::text)", changesChannel)
-	b.Queue("COMMIT")
 }
 
 // logKind is the kind column of a change. Changes to tenants and keys are
@@ -450,21 +367,41 @@ func revisionKey(c *store.Change) string {
 	return ""
 }
 
-// query runs a read; the first statement of the transaction opens it in
-// the same round trip.
+// statement is a statement with its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// open queues the prelude before the first statement of the write and
+// returns how many statements it queued.
+func (t *tx) open(b *pgx.Batch) int {
+	if t.opened {
+		return 0
+	}
+	t.opened = true
+	for _, p := range t.prelude {
+		b.Queue(p.sql, p.args...)
+	}
+	return len(t.prelude)
+}
+
+// query runs a read; the first statement of the write sends the prelude
+// in the same round trip.
 func (t *tx) query(sql string, args ...any) (pgx.Rows, error) {
-	if t.begun {
+	if t.opened {
 		return t.q.Query(t.ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	opens := t.open(b)
 	b.Queue(sql, args...)
 	res := t.q.SendBatch(t.ctx, b)
-	if _, err := res.Exec(); err != nil {
-		res.Close()
-		return nil, err
+	for range opens {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return nil, err
+		}
 	}
-	t.begun = true
 	rows, err := res.Query()
 	if err != nil {
 		res.Close()
