@@ -135,26 +135,56 @@ func (s *Store) commitGroup(jobs []*job) {
 		return
 	}
 	var done []*job // written, waiting for COMMIT
-	for i, j := range jobs {
+	var held *carry // the end of the last of them, not sent yet
+	for i := 0; i < len(jobs); i++ {
+		j := jobs[i]
 		if err := j.ctx.Err(); err != nil {
 			j.err = err // gave up before its turn: nothing written
 			continue
 		}
 		rev := base + int64(len(done)) + 1
+		t := &tx{q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), carry: held}
+		if held != nil {
+			t.prelude = append(t.prelude, held.stmts...)
+		}
+		t.prelude = append(t.prelude, statement{sql: "SAVEPOINT write"},
+			statement{sql: "SELECT set_config('controlmap.revision', $1, true)", args: []any{strconv.FormatInt(rev, 10)}})
 		// The write's statements belong to its caller's trace, but not to
 		// its cancellation: the group goes on whatever one caller does.
 		wctx, wcancel := context.WithDeadline(context.WithoutCancel(j.ctx), deadline)
-		t := &tx{ctx: wctx, q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), prelude: []statement{
-			{sql: "SAVEPOINT write"},
-			{sql: "SELECT set_config('controlmap.revision', $1, true)", args: []any{strconv.FormatInt(rev, 10)}},
-		}}
-		err := s.runWrite(j, t)
+		t.ctx = wctx
+		end, err := s.runWrite(j, t)
 		wcancel()
+		if t.opened {
+			held = nil // it went with this write's first statement
+		}
+		if t.carryErr != nil {
+			// The previous write failed after all: it alone is rolled
+			// back, and this one runs again.
+			if connectionLost(t.carryErr) {
+				rollback(conn.Conn(), ctx)
+				setAll(append(done, jobs[i:]...), beforeCommit(t.carryErr))
+				return
+			}
+			p := done[len(done)-1]
+			done = done[:len(done)-1]
+			p.err, p.rev = t.carryErr, 0
+			if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
+				rollback(conn.Conn(), ctx)
+				setAll(append(done, jobs[i:]...), beforeCommit(err))
+				return
+			}
+			j.rev = 0
+			i--
+			continue
+		}
 		switch {
 		case err == nil && j.rev > 0:
 			done = append(done, j)
+			if end != nil {
+				held = end
+			}
 		case err == nil:
-			continue
 		case connectionLost(err):
 			// Nothing is committed: this write and every other of the
 			// group may be retried.
@@ -174,55 +204,88 @@ func (s *Store) commitGroup(jobs []*job) {
 			}
 		}
 	}
-	if len(done) == 0 {
-		rollback(conn.Conn(), ctx)
-		return
-	}
-	last := base + int64(len(done))
-	b = &pgx.Batch{}
-	b.Queue("UPDATE store_state SET revision = $1", last)
-	b.Queue("SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(last, 10))
-	b.Queue("COMMIT")
-	res = conn.SendBatch(ctx, b)
-	for range b.Len() {
-		if _, err = res.Exec(); err != nil {
-			break
-		}
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		rollback(conn.Conn(), ctx)
-		setAll(done, commitError(err))
-		for _, j := range done {
-			j.rev = 0
-		}
-	}
+	s.commitWrites(ctx, conn.Conn(), base, done, held)
 }
 
-// runWrite runs one job's function and sends its writes; j.rev is set
-// when it wrote anything. The error is the function's (as a callerError)
-// or the database's.
-func (s *Store) runWrite(j *job, t *tx) error {
+// commitWrites sends the end of the last write, if held, with the new
+// revision, the notification and COMMIT, and sets the writes' outcomes.
+func (s *Store) commitWrites(ctx context.Context, conn *pgx.Conn, base int64, done []*job, held *carry) {
+	for len(done) > 0 {
+		b := &pgx.Batch{}
+		n := 0
+		if held != nil {
+			for _, st := range held.stmts {
+				b.Queue(st.sql, st.args...)
+			}
+			n = len(held.stmts)
+		}
+		last := base + int64(len(done))
+		b.Queue("UPDATE store_state SET revision = $1", last)
+		b.Queue("SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(last, 10))
+		b.Queue("COMMIT")
+		res := conn.SendBatch(ctx, b)
+		var err error
+		at := -1
+		for k := range b.Len() {
+			if _, err = res.Exec(); err != nil {
+				at = k
+				break
+			}
+		}
+		if cerr := res.Close(); err == nil {
+			err = cerr
+		}
+		switch {
+		case err == nil:
+			return
+		case at >= 0 && at < n && !connectionLost(err):
+			// The last write failed: it alone is rolled back.
+			p := done[len(done)-1]
+			done = done[:len(done)-1]
+			p.err, p.rev = held.errorAt(at, err), 0
+			held = nil
+			if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rerr != nil {
+				rollback(conn, ctx)
+				setAll(done, beforeCommit(rerr))
+				return
+			}
+			continue
+		}
+		rollback(conn, ctx)
+		setAll(done, commitError(err))
+		return
+	}
+	rollback(conn, ctx)
+}
+
+// runWrite runs one job's function; j.rev is set when it wrote anything.
+// The end of the write is held back as a carry when the write has sent a
+// statement already, else sent at once. The error is the function's (as
+// a callerError) or the database's.
+func (s *Store) runWrite(j *job, t *tx) (*carry, error) {
 	a, err := j.fn(t)
 	switch {
 	case t.failed != nil:
-		return t.failed
+		return nil, t.failed
 	case err != nil:
-		return callerError{err}
+		return nil, callerError{err}
 	case len(t.changes)+len(t.pending) == 0:
 		if t.opened { // let go of what it locked
-			return errNothingWritten
+			return nil, errNothingWritten
 		}
-		return nil
+		return nil, nil
 	}
 	ev := store.Event(j.ctx, a, revisionPlaceholder)
-	if _, err := t.flush(endOfWrite, ev); err != nil {
-		return err
+	if !t.opened {
+		if _, err := t.flush(endOfWrite, ev); err != nil {
+			return nil, err
+		}
+		j.rev = t.rev
+		return nil, nil
 	}
+	c := t.holdEnd(j, ev)
 	j.rev = t.rev
-	return nil
+	return c, nil
 }
 
 // errNothingWritten rolls back a write that only read, releasing its

@@ -84,15 +84,18 @@ type querier interface {
 type tx struct {
 	ctx context.Context
 	q   querier
-	// prelude goes with the first statement of the write: its savepoint
-	// and its revision (see group); opened once it has.
-	prelude []statement
-	opened  bool
-	now     time.Time
-	rev     int64 // once a flush has taken it
-	pending []store.Change
-	changes []store.Change
-	failed  error // an error of the database during a read
+	// prelude goes with the first statement of the write: the end of the
+	// previous write of the group (carry), then this write's savepoint and
+	// revision (see group); opened once it has gone.
+	prelude  []statement
+	carry    *carry
+	carryErr error // the previous write's failure, found with the prelude
+	opened   bool
+	now      time.Time
+	rev      int64 // once a flush has taken it
+	pending  []store.Change
+	changes  []store.Change
+	failed   error // an error of the database during a read
 }
 
 func (t *tx) Now() time.Time { return t.now }
@@ -147,7 +150,31 @@ const (
 func (t *tx) flush(end flushEnd, ev tenancy.AuditEvent) (int64, error) {
 	b := &pgx.Batch{}
 	opens := t.open(b)
-	var sent []store.Change // the change of each statement, to name what failed
+	sent := t.queuePending(b)
+	if end == endOfWrite {
+		t.queueLog(b, ev)
+		b.Queue("RELEASE SAVEPOINT write")
+	}
+	res := t.q.SendBatch(t.ctx, b)
+	defer res.Close()
+	if err := t.execPrelude(res, opens); err != nil {
+		return 0, err
+	}
+	for i := range b.Len() - opens {
+		if _, err := res.Exec(); err != nil {
+			if i < len(sent) {
+				return 0, writeError(err, &sent[i])
+			}
+			return 0, err
+		}
+	}
+	return t.rev, res.Close()
+}
+
+// queuePending queues the pending writes and returns the change of each
+// statement it queued, to name what failed.
+func (t *tx) queuePending(b *pgx.Batch) []store.Change {
+	var sent []store.Change
 	for i := 0; i < len(t.pending); {
 		c := t.pending[i]
 		n := 1
@@ -164,26 +191,52 @@ func (t *tx) flush(end flushEnd, ev tenancy.AuditEvent) (int64, error) {
 		i += n
 	}
 	t.pending = nil
-	if end == endOfWrite {
-		t.queueLog(b, ev)
-		b.Queue("RELEASE SAVEPOINT write")
+	return sent
+}
+
+// carry is the end of a write held back to go with the next statement of
+// its group: its last writes, its changes and audit event, and the
+// release of its savepoint. Sending it with the next write's first read,
+// or with COMMIT, spares each write a round trip of its own.
+type carry struct {
+	j     *job
+	stmts []statement
+	sent  []store.Change // the change of each of the first statements
+}
+
+// errorAt names the failure of statement i of the carry.
+func (c *carry) errorAt(i int, err error) error {
+	if i < len(c.sent) {
+		return writeError(err, &c.sent[i])
 	}
-	res := t.q.SendBatch(t.ctx, b)
-	defer res.Close()
-	for range opens {
-		if _, err := res.Exec(); err != nil {
-			return 0, err
-		}
+	return err
+}
+
+// holdEnd queues the end of the write as a carry instead of sending it.
+func (t *tx) holdEnd(j *job, ev tenancy.AuditEvent) *carry {
+	b := &pgx.Batch{}
+	c := &carry{j: j, sent: t.queuePending(b)}
+	t.queueLog(b, ev)
+	b.Queue("RELEASE SAVEPOINT write")
+	for _, q := range b.QueuedQueries {
+		c.stmts = append(c.stmts, statement{sql: q.SQL, args: q.Arguments})
 	}
-	for i := range b.Len() - opens {
+	return c
+}
+
+// execPrelude reads the results of the prelude's statements. A failure
+// within the carry of the previous write is that write's: it is recorded
+// in carryErr.
+func (t *tx) execPrelude(res pgx.BatchResults, opens int) error {
+	for i := range opens {
 		if _, err := res.Exec(); err != nil {
-			if i < len(sent) {
-				return 0, writeError(err, &sent[i])
+			if t.carry != nil && i < len(t.carry.stmts) {
+				t.carryErr = t.carry.errorAt(i, err)
 			}
-			return 0, err
+			return err
 		}
 	}
-	return t.rev, res.Close()
+	return nil
 }
 
 // queueWrite queues the statements of a change (for a run of deletes of
@@ -396,11 +449,9 @@ func (t *tx) query(sql string, args ...any) (pgx.Rows, error) {
 	opens := t.open(b)
 	b.Queue(sql, args...)
 	res := t.q.SendBatch(t.ctx, b)
-	for range opens {
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return nil, err
-		}
+	if err := t.execPrelude(res, opens); err != nil {
+		res.Close()
+		return nil, err
 	}
 	rows, err := res.Query()
 	if err != nil {
