@@ -134,8 +134,33 @@ func (s *Store) commitGroup(jobs []*job) {
 		setAll(jobs, beforeCommit(err))
 		return
 	}
-	var done []*job // written, waiting for COMMIT
-	var held *carry // the end of the last of them, not sent yet
+	var done []*job     // written (or held), waiting for COMMIT, in revision order
+	var held []*segment // what is not sent yet of the last of them
+	// failHeld handles a failure at statement at of held: that write
+	// failed and is rolled back alone; the writes held after it move down
+	// a revision. It reports false when the transaction cannot go on.
+	failHeld := func(at int, err error) bool {
+		m, k := locate(held, at)
+		if m < 0 || connectionLost(err) {
+			return false
+		}
+		failed := held[m].j
+		failed.err, failed.rev = held[m].errorAt(k, err), 0
+		if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rerr != nil {
+			return false
+		}
+		for n, j := range done {
+			if j == failed {
+				done = append(done[:n], done[n+1:]...)
+				break
+			}
+		}
+		held = held[m+1:]
+		for n, g := range held {
+			g.renumber(base + int64(len(done)-len(held)+n) + 1)
+		}
+		return true
+	}
 	for i := 0; i < len(jobs); i++ {
 		j := jobs[i]
 		if err := j.ctx.Err(); err != nil {
@@ -143,47 +168,32 @@ func (s *Store) commitGroup(jobs []*job) {
 			continue
 		}
 		rev := base + int64(len(done)) + 1
-		t := &tx{q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), carry: held}
-		if held != nil {
-			t.prelude = append(t.prelude, held.stmts...)
-		}
-		t.prelude = append(t.prelude, statement{sql: "SAVEPOINT write"},
-			statement{sql: "SELECT set_config('controlmap.revision', $1, true)", args: []any{strconv.FormatInt(rev, 10)}})
+		t := &tx{q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), held: held, graph: s.graph.Load(),
+			prelude: append(statements(held), savepoint(rev)...)}
 		// The write's statements belong to its caller's trace, but not to
 		// its cancellation: the group goes on whatever one caller does.
 		wctx, wcancel := context.WithDeadline(context.WithoutCancel(j.ctx), deadline)
 		t.ctx = wctx
-		end, err := s.runWrite(j, t)
+		g, err := s.runWrite(j, t)
 		wcancel()
-		if t.opened {
-			held = nil // it went with this write's first statement
-		}
-		if t.carryErr != nil {
-			// The previous write failed after all: it alone is rolled
-			// back, and this one runs again.
-			if connectionLost(t.carryErr) {
+		if t.heldErr != nil {
+			// An earlier write failed after all; this one runs again.
+			if !failHeld(t.heldAt, t.heldErr) {
 				rollback(conn.Conn(), ctx)
-				setAll(append(done, jobs[i:]...), beforeCommit(t.carryErr))
-				return
-			}
-			p := done[len(done)-1]
-			done = done[:len(done)-1]
-			p.err, p.rev = t.carryErr, 0
-			if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
-				rollback(conn.Conn(), ctx)
-				setAll(append(done, jobs[i:]...), beforeCommit(err))
+				setAll(append(done, jobs[i:]...), beforeCommit(t.heldErr))
 				return
 			}
 			j.rev = 0
 			i--
 			continue
 		}
+		if t.opened {
+			held = nil // it went with this write's first statement
+		}
 		switch {
-		case err == nil && j.rev > 0:
+		case err == nil && g != nil:
 			done = append(done, j)
-			if end != nil {
-				held = end
-			}
+			held = append(held, g)
 		case err == nil:
 		case connectionLost(err):
 			// Nothing is committed: this write and every other of the
@@ -204,28 +214,22 @@ func (s *Store) commitGroup(jobs []*job) {
 			}
 		}
 	}
-	s.commitWrites(ctx, conn.Conn(), base, done, held)
-}
-
-// commitWrites sends the end of the last write, if held, with the new
-// revision, the notification and COMMIT, and sets the writes' outcomes.
-func (s *Store) commitWrites(ctx context.Context, conn *pgx.Conn, base int64, done []*job, held *carry) {
+	// What is held goes with the new revision, the notification and
+	// COMMIT; a held write that fails there is dropped and the rest sent
+	// again.
 	for len(done) > 0 {
+		stmts := statements(held)
 		b := &pgx.Batch{}
-		n := 0
-		if held != nil {
-			for _, st := range held.stmts {
-				b.Queue(st.sql, st.args...)
-			}
-			n = len(held.stmts)
+		for _, st := range stmts {
+			b.Queue(st.sql, st.args...)
 		}
 		last := base + int64(len(done))
 		b.Queue("UPDATE store_state SET revision = $1", last)
 		b.Queue("SELECT pg_notify($1, $2)", changesChannel, strconv.FormatInt(last, 10))
 		b.Queue("COMMIT")
 		res := conn.SendBatch(ctx, b)
-		var err error
 		at := -1
+		err = nil
 		for k := range b.Len() {
 			if _, err = res.Exec(); err != nil {
 				at = k
@@ -237,32 +241,24 @@ func (s *Store) commitWrites(ctx context.Context, conn *pgx.Conn, base int64, do
 		}
 		switch {
 		case err == nil:
-			return
-		case at >= 0 && at < n && !connectionLost(err):
-			// The last write failed: it alone is rolled back.
-			p := done[len(done)-1]
-			done = done[:len(done)-1]
-			p.err, p.rev = held.errorAt(at, err), 0
-			held = nil
-			if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rerr != nil {
-				rollback(conn, ctx)
-				setAll(done, beforeCommit(rerr))
-				return
+			for n, j := range done {
+				j.rev = base + int64(n) + 1
 			}
+			return
+		case at >= 0 && at < len(stmts) && failHeld(at, err):
 			continue
 		}
-		rollback(conn, ctx)
+		rollback(conn.Conn(), ctx)
 		setAll(done, commitError(err))
 		return
 	}
-	rollback(conn, ctx)
+	rollback(conn.Conn(), ctx)
 }
 
-// runWrite runs one job's function; j.rev is set when it wrote anything.
-// The end of the write is held back as a carry when the write has sent a
-// statement already, else sent at once. The error is the function's (as
-// a callerError) or the database's.
-func (s *Store) runWrite(j *job, t *tx) (*carry, error) {
+// runWrite runs one job's function; j.rev is set when it wrote anything,
+// and what it has not sent yet is returned to be held. The error is the
+// function's (as a callerError) or the database's.
+func (s *Store) runWrite(j *job, t *tx) (*segment, error) {
 	a, err := j.fn(t)
 	switch {
 	case t.failed != nil:
@@ -275,17 +271,9 @@ func (s *Store) runWrite(j *job, t *tx) (*carry, error) {
 		}
 		return nil, nil
 	}
-	ev := store.Event(j.ctx, a, revisionPlaceholder)
-	if !t.opened {
-		if _, err := t.flush(endOfWrite, ev); err != nil {
-			return nil, err
-		}
-		j.rev = t.rev
-		return nil, nil
-	}
-	c := t.holdEnd(j, ev)
+	g := t.hold(j, store.Event(j.ctx, a, revisionPlaceholder))
 	j.rev = t.rev
-	return c, nil
+	return g, nil
 }
 
 // errNothingWritten rolls back a write that only read, releasing its

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -84,18 +85,20 @@ type querier interface {
 type tx struct {
 	ctx context.Context
 	q   querier
-	// prelude goes with the first statement of the write: the end of the
-	// previous write of the group (carry), then this write's savepoint and
+	// prelude goes with the first statement of the write: what is held
+	// of earlier writes of the group, then this write's savepoint and
 	// revision (see group); opened once it has gone.
-	prelude  []statement
-	carry    *carry
-	carryErr error // the previous write's failure, found with the prelude
-	opened   bool
-	now      time.Time
-	rev      int64 // once a flush has taken it
-	pending  []store.Change
-	changes  []store.Change
-	failed   error // an error of the database during a read
+	prelude []statement
+	graph   *catalog.Graph // the replica's catalog when the write began
+	held    []*segment
+	heldErr error // an earlier write's failure, found with the prelude
+	heldAt  int   // the index of the statement of held that failed
+	opened  bool
+	now     time.Time
+	rev     int64 // once a flush has taken it
+	pending []store.Change
+	changes []store.Change
+	failed  error // an error of the database during a read
 }
 
 func (t *tx) Now() time.Time { return t.now }
@@ -118,7 +121,7 @@ func (t *tx) read() error {
 		return t.failed
 	}
 	if len(t.pending) > 0 {
-		if _, err := t.flush(writesOnly, tenancy.AuditEvent{}); err != nil {
+		if err := t.flush(); err != nil {
 			return t.fail(err)
 		}
 	}
@@ -131,44 +134,23 @@ func (t *tx) read() error {
 // the row's versions: every write updates that one row.
 const thisRevision = "(SELECT current_setting('controlmap.revision')::bigint)"
 
-// flushEnd says what a flush sends after the pending writes.
-type flushEnd int
-
-const (
-	// writesOnly: a read needs them applied.
-	writesOnly flushEnd = iota
-	// endOfWrite: the write is complete; its changes are logged, its
-	// audit event recorded and its savepoint released (see group).
-	endOfWrite
-)
-
-// flush sends the pending writes in one batch (opening the transaction
-// if no statement has yet; the first flush of a transaction of its own
-// takes the revision). At the end of the write the batch goes on to log
-// the changes, record the audit event ev and release the write's
-// savepoint. It returns the revision.
-func (t *tx) flush(end flushEnd, ev tenancy.AuditEvent) (int64, error) {
+// flush sends the pending writes in one batch (with the prelude, when
+// they are the first statements of the write): a read needs them applied.
+func (t *tx) flush() error {
 	b := &pgx.Batch{}
 	opens := t.open(b)
 	sent := t.queuePending(b)
-	if end == endOfWrite {
-		t.queueLog(b, ev)
-		b.Queue("RELEASE SAVEPOINT write")
-	}
 	res := t.q.SendBatch(t.ctx, b)
 	defer res.Close()
 	if err := t.execPrelude(res, opens); err != nil {
-		return 0, err
+		return err
 	}
 	for i := range b.Len() - opens {
 		if _, err := res.Exec(); err != nil {
-			if i < len(sent) {
-				return 0, writeError(err, &sent[i])
-			}
-			return 0, err
+			return writeError(err, &sent[i])
 		}
 	}
-	return t.rev, res.Close()
+	return res.Close()
 }
 
 // queuePending queues the pending writes and returns the change of each
@@ -194,44 +176,94 @@ func (t *tx) queuePending(b *pgx.Batch) []store.Change {
 	return sent
 }
 
-// carry is the end of a write held back to go with the next statement of
-// its group: its last writes, its changes and audit event, and the
-// release of its savepoint. Sending it with the next write's first read,
-// or with COMMIT, spares each write a round trip of its own.
-type carry struct {
+// segment is the part of a write not sent yet, held back to go with the
+// next statement of its group (the next write's first read, or COMMIT),
+// which spares each write a round trip of its own: all of a write that
+// has sent nothing (its savepoint and revision first), else the end of it
+// (its last writes, change log, audit event and the release of its
+// savepoint).
+type segment struct {
 	j     *job
+	whole bool // starts with the write's savepoint and revision
 	stmts []statement
-	sent  []store.Change // the change of each of the first statements
+	sent  []store.Change // the change of each write statement
+	first int            // the index in stmts of the first of them
 }
 
-// errorAt names the failure of statement i of the carry.
-func (c *carry) errorAt(i int, err error) error {
-	if i < len(c.sent) {
-		return writeError(err, &c.sent[i])
+// errorAt names the failure of statement i of the segment.
+func (g *segment) errorAt(i int, err error) error {
+	if k := i - g.first; k >= 0 && k < len(g.sent) {
+		return writeError(err, &g.sent[k])
 	}
 	return err
 }
 
-// holdEnd queues the end of the write as a carry instead of sending it.
-func (t *tx) holdEnd(j *job, ev tenancy.AuditEvent) *carry {
+// renumber gives a whole segment another revision: a write before it in
+// its group failed.
+func (g *segment) renumber(rev int64) {
+	if g.whole {
+		g.stmts[1] = revisionStatement(rev)
+	}
+}
+
+// savepoint is what a write of a group begins with: its savepoint, and
+// its revision as a setting of the transaction for thisRevision.
+func savepoint(rev int64) []statement {
+	return []statement{{sql: "SAVEPOINT write"}, revisionStatement(rev)}
+}
+
+func revisionStatement(rev int64) statement {
+	return statement{sql: "SELECT set_config('controlmap.revision', $1, true)", args: []any{strconv.FormatInt(rev, 10)}}
+}
+
+// hold returns the rest of the write as a segment instead of sending it.
+func (t *tx) hold(j *job, ev tenancy.AuditEvent) *segment {
 	b := &pgx.Batch{}
-	c := &carry{j: j, sent: t.queuePending(b)}
+	g := &segment{j: j, whole: !t.opened}
+	if g.whole {
+		for _, st := range savepoint(t.rev) {
+			b.Queue(st.sql, st.args...)
+		}
+	}
+	g.first = b.Len()
+	g.sent = t.queuePending(b)
 	t.queueLog(b, ev)
 	b.Queue("RELEASE SAVEPOINT write")
 	for _, q := range b.QueuedQueries {
-		c.stmts = append(c.stmts, statement{sql: q.SQL, args: q.Arguments})
+		g.stmts = append(g.stmts, statement{sql: q.SQL, args: q.Arguments})
 	}
-	return c
+	return g
+}
+
+// statements lists the statements of segments in order.
+func statements(held []*segment) []statement {
+	var out []statement
+	for _, g := range held {
+		out = append(out, g.stmts...)
+	}
+	return out
+}
+
+// locate finds the segment of statement i of held, and its index there.
+func locate(held []*segment, i int) (int, int) {
+	for m, g := range held {
+		if i < len(g.stmts) {
+			return m, i
+		}
+		i -= len(g.stmts)
+	}
+	return -1, -1
 }
 
 // execPrelude reads the results of the prelude's statements. A failure
-// within the carry of the previous write is that write's: it is recorded
-// in carryErr.
+// within the segments held for earlier writes is recorded with where it
+// happened (heldAt): that write failed, not this one.
 func (t *tx) execPrelude(res pgx.BatchResults, opens int) error {
+	n := len(statements(t.held))
 	for i := range opens {
 		if _, err := res.Exec(); err != nil {
-			if t.carry != nil && i < len(t.carry.stmts) {
-				t.carryErr = t.carry.errorAt(i, err)
+			if i < n {
+				t.heldErr, t.heldAt = err, i
 			}
 			return err
 		}
@@ -566,6 +598,12 @@ func (t *tx) Mapping(id string) (catalog.Mapping, error) {
 }
 
 func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
+	if t.failed != nil {
+		return nil, t.failed
+	}
+	if out, ok := t.knownOwners(ids); ok {
+		return out, nil
+	}
 	if err := t.read(); err != nil {
 		return nil, err
 	}
@@ -589,6 +627,28 @@ func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 		return nil, t.fail(err)
 	}
 	return out, nil
+}
+
+// knownOwners answers Frameworks from the replica's catalog when it holds
+// every one of them, without a query: who owns a framework, and its kind,
+// never change. One deleted meanwhile is the database's to catch, when the
+// write refers to its controls (a delete locks them first).
+func (t *tx) knownOwners(ids []string) ([]catalog.Framework, bool) {
+	if t.graph == nil {
+		return nil, false
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]catalog.Framework, 0, len(ids))
+	for _, id := range ids {
+		f, ok := t.graph.Framework(id)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, catalog.Framework{ID: f.ID, Kind: f.Kind, Owner: f.Owner, Revision: f.Revision})
+	}
+	return out, true
 }
 
 func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
