@@ -316,13 +316,7 @@ func (h history) final() map[string]state {
 // committed.
 func checkDatabase(t *testing.T, dbURL string, h history) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn := connect(t, dbURL)
 	rows, err := conn.Query(ctx, "SELECT id, strength, justification, revision FROM mappings WHERE source_framework = $1", framework)
 	if err != nil {
 		t.Fatal(err)
@@ -355,15 +349,22 @@ func compareMappings(t *testing.T, where string, got, want map[string]state) {
 	}
 }
 
-func databaseRevision(t *testing.T, dbURL string) int64 {
+// connect opens a connection to the database for the rest of the test.
+func connect(t *testing.T, dbURL string) (context.Context, *pgx.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return ctx, conn
+}
+
+func databaseRevision(t *testing.T, dbURL string) int64 {
+	t.Helper()
+	ctx, conn := connect(t, dbURL)
 	var rev int64
 	if err := conn.QueryRow(ctx, "SELECT revision FROM store_state").Scan(&rev); err != nil {
 		t.Fatal(err)

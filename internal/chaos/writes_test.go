@@ -168,22 +168,10 @@ func (w *writer) update(ctx context.Context, i int) {
 		Mapping:    &cmv1.Mapping{Name: m.name, Etag: etag, Strength: wr.strength, Justification: wr.justification},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"strength", "justification"}},
 	})
-	wr.outcome, wr.reason = classify(err)
-	wr.code, wr.took = status.Code(err), time.Since(wr.sent)
-	switch wr.outcome {
-	case acknowledged:
+	w.settle(ctx, wr, err, i, func() {
 		wr.revision = resp.GetRevision()
 		m.prevEtag, m.etag = m.etag, resp.GetMapping().GetEtag()
-		w.recent.add(ack{m.name, wr.revision})
-	case refused:
-		if wr.reason == "NOT_FOUND" {
-			w.live = slices.Delete(w.live, i, i+1)
-		} else if wr.reason == "ETAG_MISMATCH" && !wr.staleEtag {
-			w.refresh(ctx, i)
-		}
-	case unknown:
-		w.refresh(ctx, i)
-	}
+	})
 }
 
 func (w *writer) delete(ctx context.Context, i int) {
@@ -196,13 +184,22 @@ func (w *writer) delete(ctx context.Context, i int) {
 		etag, wr.staleEtag = m.prevEtag, true
 	}
 	resp, err := cmv1.NewCrosswalkServiceClient(r.conn).DeleteMapping(cctx, &cmv1.DeleteMappingRequest{Name: m.name, Etag: etag})
+	w.settle(ctx, wr, err, i, func() {
+		wr.revision = resp.GetRevision()
+		w.live = slices.Delete(w.live, i, i+1)
+	})
+}
+
+// settle records the outcome of an update or delete of live mapping i
+// and keeps the writer's view of it: acked runs when it was acknowledged,
+// before readers hear of it.
+func (w *writer) settle(ctx context.Context, wr *write, err error, i int, acked func()) {
 	wr.outcome, wr.reason = classify(err)
 	wr.code, wr.took = status.Code(err), time.Since(wr.sent)
 	switch wr.outcome {
 	case acknowledged:
-		wr.revision = resp.GetRevision()
-		w.live = slices.Delete(w.live, i, i+1)
-		w.recent.add(ack{m.name, wr.revision})
+		acked()
+		w.recent.add(ack{wr.mapping, wr.revision})
 	case refused:
 		if wr.reason == "NOT_FOUND" {
 			w.live = slices.Delete(w.live, i, i+1)
