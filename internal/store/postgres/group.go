@@ -3,18 +3,24 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/store"
 )
 
-// maxGroup bounds the writes one transaction commits together.
-const maxGroup = 128
+// maxGroup bounds the writes one transaction commits together. Each holds
+// a subtransaction until COMMIT; PostgreSQL keeps up to 64 of them per
+// backend in shared memory before every snapshot has to look further.
+const maxGroup = 48
 
 // group commits concurrent writes together: the writes that arrive while
 // a transaction is open wait for the next one, which runs each in turn
@@ -36,7 +42,19 @@ type job struct {
 	done chan struct{}
 	rev  int64
 	err  error
+	// state: queued, then started by the leader or abandoned by its
+	// caller, whichever comes first.
+	state atomic.Int32
+	// opened: it sent a statement, so what it answers may rest on writes
+	// of its group that precede it.
+	opened bool
 }
+
+const (
+	queued int32 = iota
+	started
+	abandoned
+)
 
 // Update implements store.Writer. fn reads the rows as stored, locking
 // what it changes, and sees the writes committed before it and those of
@@ -50,7 +68,14 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, erro
 	for attempt := 0; attempt < 5; attempt++ {
 		j = &job{ctx: ctx, fn: fn, done: make(chan struct{})}
 		s.enqueue(j)
-		<-j.done
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			if j.state.CompareAndSwap(queued, abandoned) {
+				return 0, ctx.Err() // never ran: nothing written
+			}
+			<-j.done // it runs: its outcome comes within the group's deadline
+		}
 		if j.err == nil || !retryable(j.err) || ctx.Err() != nil {
 			break
 		}
@@ -103,13 +128,26 @@ func (s *Store) lead() {
 }
 
 // commitGroup runs jobs in one transaction and sets each one's outcome.
-func (s *Store) commitGroup(jobs []*job) {
+func (s *Store) commitGroup(all []*job) {
+	var jobs []*job
+	for _, j := range all {
+		switch {
+		case !j.state.CompareAndSwap(queued, started): // its caller gave up
+		case j.ctx.Err() != nil:
+			j.err = j.ctx.Err() // nothing written
+		default:
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) == 0 {
+		return
+	}
 	deadline := time.Now().Add(writeTimeout)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(jobs[0].ctx), deadline)
 	defer cancel()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		setAll(jobs, beforeCommit(err))
+		setAll(jobs, preCommitError{err})
 		return
 	}
 	// A connection left inside a transaction is closed by the pool rather
@@ -117,12 +155,18 @@ func (s *Store) commitGroup(jobs []*job) {
 	defer conn.Release()
 	var base int64
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	// A replica that stops midway (frozen, cut off) must not hold the
+	// revision for long: the database ends the transaction.
+	b.Queue("SET LOCAL idle_in_transaction_session_timeout = 10000")
 	// Locked until COMMIT: groups of other replicas wait here, so
 	// revisions commit in order.
 	b.Queue("SELECT revision FROM store_state FOR UPDATE")
 	res := conn.SendBatch(ctx, b)
 	_, err = res.Exec()
+	if err == nil {
+		_, err = res.Exec()
+	}
 	if err == nil {
 		err = res.QueryRow().Scan(&base)
 	}
@@ -131,11 +175,50 @@ func (s *Store) commitGroup(jobs []*job) {
 	}
 	if err != nil {
 		rollback(conn.Conn(), ctx)
-		setAll(jobs, beforeCommit(err))
+		setAll(jobs, preCommitError{err})
 		return
+	}
+	// Writes answer who owns a framework from the replica's catalog when
+	// it is the database's as of this transaction: give the follower a
+	// moment to get there (it is usually applying the previous group).
+	if s.graph.Load().Revision() < base {
+		wait, cancelWait := context.WithTimeout(ctx, 5*time.Millisecond)
+		_ = s.WaitForRevision(wait, base)
+		cancelWait()
 	}
 	var done []*job     // written (or held), waiting for COMMIT, in revision order
 	var held []*segment // what is not sent yet of the last of them
+	frameworksChanged := false
+	// abort ends the transaction without COMMIT. Nothing of the group is
+	// written: every write that wrote, or read what others of the group
+	// wrote, or did not run (jobs[from:]) may be retried.
+	abort := func(from int, err error) {
+		rollback(conn.Conn(), ctx)
+		retry := preCommitError{err}
+		for _, j := range done {
+			j.err, j.rev = retry, 0
+		}
+		for _, j := range jobs[:from] {
+			if j.opened {
+				j.err, j.rev = retry, 0
+			}
+		}
+		for _, j := range jobs[from:] {
+			j.err, j.rev = retry, 0
+		}
+	}
+	// undo rolls the current write back to its savepoint and releases it,
+	// so that savepoints never nest: a rollback meant for another write
+	// fails instead of undoing writes that succeeded.
+	undo := func() error {
+		// Two statements, not a batch: an aborted transaction refuses to
+		// prepare anything but the rollback.
+		if _, err := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); err != nil {
+			return err
+		}
+		_, err := conn.Exec(ctx, "RELEASE SAVEPOINT write")
+		return err
+	}
 	// failHeld handles a failure at statement at of held: that write
 	// failed and is rolled back alone; the writes held after it move down
 	// a revision. It reports false when the transaction cannot go on.
@@ -145,10 +228,10 @@ func (s *Store) commitGroup(jobs []*job) {
 			return false
 		}
 		failed := held[m].j
-		failed.err, failed.rev = held[m].errorAt(k, err), 0
-		if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rerr != nil {
+		if undo() != nil {
 			return false
 		}
+		failed.err, failed.rev = held[m].errorAt(k, err), 0
 		for n, j := range done {
 			if j == failed {
 				done = append(done[:n], done[n+1:]...)
@@ -163,12 +246,12 @@ func (s *Store) commitGroup(jobs []*job) {
 	}
 	for i := 0; i < len(jobs); i++ {
 		j := jobs[i]
-		if err := j.ctx.Err(); err != nil {
-			j.err = err // gave up before its turn: nothing written
-			continue
-		}
 		rev := base + int64(len(done)) + 1
-		t := &tx{q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), held: held, graph: s.graph.Load(),
+		graph := s.graph.Load()
+		if graph.Revision() != base || frameworksChanged {
+			graph = nil // not the catalog as of this transaction: read the database
+		}
+		t := &tx{q: conn.Conn(), rev: rev, now: time.Now().UTC().Truncate(time.Microsecond), held: held, graph: graph,
 			prelude: append(statements(held), savepoint(rev)...)}
 		// The write's statements belong to its caller's trace, but not to
 		// its cancellation: the group goes on whatever one caller does.
@@ -176,14 +259,14 @@ func (s *Store) commitGroup(jobs []*job) {
 		t.ctx = wctx
 		g, err := s.runWrite(j, t)
 		wcancel()
+		j.opened = j.opened || t.opened
 		if t.heldErr != nil {
 			// An earlier write failed after all; this one runs again.
 			if !failHeld(t.heldAt, t.heldErr) {
-				rollback(conn.Conn(), ctx)
-				setAll(append(done, jobs[i:]...), beforeCommit(t.heldErr))
+				abort(i, t.heldErr)
 				return
 			}
-			j.rev = 0
+			j.err, j.rev = nil, 0
 			i--
 			continue
 		}
@@ -194,23 +277,18 @@ func (s *Store) commitGroup(jobs []*job) {
 		case err == nil && g != nil:
 			done = append(done, j)
 			held = append(held, g)
+			frameworksChanged = frameworksChanged || t.changed(store.KindFramework, store.KindTenant)
 		case err == nil:
 		case connectionLost(err):
-			// Nothing is committed: this write and every other of the
-			// group may be retried.
-			rollback(conn.Conn(), ctx)
-			setAll(append(done, jobs[i:]...), beforeCommit(err))
+			abort(i, err)
 			return
 		default:
 			if !errors.Is(err, errNothingWritten) {
 				j.err = err
 			}
-			if t.opened {
-				if _, rerr := conn.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rerr != nil {
-					rollback(conn.Conn(), ctx)
-					setAll(append(done, jobs[i+1:]...), beforeCommit(rerr))
-					return
-				}
+			if t.opened && undo() != nil {
+				abort(i+1, err)
+				return
 			}
 		}
 	}
@@ -231,7 +309,11 @@ func (s *Store) commitGroup(jobs []*job) {
 		at := -1
 		err = nil
 		for k := range b.Len() {
-			if _, err = res.Exec(); err != nil {
+			var tag pgconn.CommandTag
+			if tag, err = res.Exec(); err == nil && k == b.Len()-1 && tag.String() == "ROLLBACK" {
+				err = errors.New("COMMIT rolled back a transaction that had failed")
+			}
+			if err != nil {
 				at = k
 				break
 			}
@@ -247,9 +329,22 @@ func (s *Store) commitGroup(jobs []*job) {
 			return
 		case at >= 0 && at < len(stmts) && failHeld(at, err):
 			continue
+		case at >= 0 && at < len(stmts) && !connectionLost(err):
+			abort(len(jobs), err) // COMMIT did not run
+			return
+		}
+		// COMMIT was sent: what it did is the database's to say.
+		outcome := commitError(err)
+		if !errors.Is(outcome, store.ErrOutcomeUnknown) {
+			abort(len(jobs), err)
+			return
 		}
 		rollback(conn.Conn(), ctx)
-		setAll(done, commitError(err))
+		for _, j := range jobs {
+			if j.opened || j.rev > 0 || slices.Contains(done, j) {
+				j.err, j.rev = outcome, 0
+			}
+		}
 		return
 	}
 	rollback(conn.Conn(), ctx)
@@ -258,7 +353,13 @@ func (s *Store) commitGroup(jobs []*job) {
 // runWrite runs one job's function; j.rev is set when it wrote anything,
 // and what it has not sent yet is returned to be held. The error is the
 // function's (as a callerError) or the database's.
-func (s *Store) runWrite(j *job, t *tx) (*segment, error) {
+func (s *Store) runWrite(j *job, t *tx) (g *segment, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.ErrorContext(j.ctx, "a write's function panicked", "panic", p)
+			g, err = nil, callerError{fmt.Errorf("internal error: %v", p)}
+		}
+	}()
 	a, err := j.fn(t)
 	switch {
 	case t.failed != nil:
@@ -271,7 +372,7 @@ func (s *Store) runWrite(j *job, t *tx) (*segment, error) {
 		}
 		return nil, nil
 	}
-	g := t.hold(j, store.Event(j.ctx, a, revisionPlaceholder))
+	g = t.hold(j, store.Event(j.ctx, a, revisionPlaceholder))
 	j.rev = t.rev
 	return g, nil
 }
@@ -285,6 +386,7 @@ var errNothingWritten = errors.New("nothing written")
 func connectionLost(err error) bool {
 	var pe *pgconn.PgError
 	var ce callerError
+	var inv *catalog.InvalidError
 	switch {
 	case errors.As(err, &ce), errors.Is(err, errNothingWritten):
 		return false
@@ -294,7 +396,8 @@ func connectionLost(err error) bool {
 			severity = pe.Severity
 		}
 		return severity == "FATAL" || severity == "PANIC" || pe.Code[:2] == "08" || pe.Code[:3] == "57P"
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrFailedPrecondition):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrFailedPrecondition),
+		errors.As(err, &inv):
 		return false // the database's answer, named by writeError
 	}
 	return true
@@ -306,6 +409,10 @@ func setAll(jobs []*job, err error) {
 	}
 }
 
+// rollback ends the transaction, giving up after a few seconds (the
+// connection is then closed by the pool: it is still in a transaction).
 func rollback(conn *pgx.Conn, ctx context.Context) {
-	_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = conn.Exec(ctx, "ROLLBACK")
 }

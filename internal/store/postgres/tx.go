@@ -55,6 +55,9 @@ func (e preCommitError) Unwrap() error { return e.err }
 func beforeCommit(err error) error {
 	var pe *pgconn.PgError
 	var ce callerError
+	if errors.As(err, &pe) && connectionLost(err) {
+		return preCommitError{err} // the server ended the session (a restart): nothing written
+	}
 	if errors.As(err, &pe) || errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -89,7 +92,9 @@ type tx struct {
 	// of earlier writes of the group, then this write's savepoint and
 	// revision (see group); opened once it has gone.
 	prelude []statement
-	graph   *catalog.Graph // the replica's catalog when the write began
+	// graph is the replica's catalog when it is the database's as of this
+	// transaction (no write of the group before changed a framework).
+	graph   *catalog.Graph
 	held    []*segment
 	heldErr error // an earlier write's failure, found with the prelude
 	heldAt  int   // the index of the statement of held that failed
@@ -629,12 +634,24 @@ func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	return out, nil
 }
 
+// changed reports whether the write has written a change of these kinds.
+func (t *tx) changed(kinds ...store.Kind) bool {
+	for _, l := range [][]store.Change{t.pending, t.changes} {
+		for _, c := range l {
+			if slices.Contains(kinds, c.Kind) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // knownOwners answers Frameworks from the replica's catalog when it holds
 // every one of them, without a query: who owns a framework, and its kind,
 // never change. One deleted meanwhile is the database's to catch, when the
 // write refers to its controls (a delete locks them first).
 func (t *tx) knownOwners(ids []string) ([]catalog.Framework, bool) {
-	if t.graph == nil {
+	if t.graph == nil || t.changed(store.KindFramework, store.KindTenant) {
 		return nil, false
 	}
 	ids = slices.Clone(ids)
