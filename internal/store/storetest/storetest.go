@@ -446,14 +446,7 @@ func testTenantsAndKeys(t *testing.T, s store.Store) {
 
 // Every write leaves one audit event, in the same commit, newest first.
 func testAuditTrail(t *testing.T, s store.Store) {
-	w := writes.New(s)
-	if _, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
-	ctx := tenantCtx(t, "acme")
-	if _, err := w.CreateFramework(ctx, catalog.Framework{ID: "acme-isms", DisplayName: "ISMS"}); err != nil {
-		t.Fatal(err)
-	}
+	w, ctx := acmeFramework(t, s)
 	if _, err := w.CreateControl(ctx, "acme-isms", catalog.Control{ID: "C1", Title: "One"}); err != nil {
 		t.Fatal(err)
 	}
@@ -669,14 +662,7 @@ func race(t *testing.T, n int, write func(i int) error) (won, lost int) {
 // the change log says so (a replica following the log drops it too); a
 // create that lost is refused as NotFound.
 func testDeletesRacingMappingWrites(t *testing.T, s store.Store) {
-	w := writes.New(s)
-	if _, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
-		t.Fatal(err)
-	}
-	ctx := tenantCtx(t, "acme")
-	if _, err := w.CreateFramework(ctx, catalog.Framework{ID: "acme-isms", DisplayName: "ISMS"}); err != nil {
-		t.Fatal(err)
-	}
+	w, ctx := acmeFramework(t, s)
 	const controls = 6
 	for i := range controls {
 		if _, err := w.CreateControl(ctx, "acme-isms", catalog.Control{ID: fmt.Sprintf("C%d", i), Title: "Control"}); err != nil {
@@ -748,4 +734,18 @@ func testDeletesRacingMappingWrites(t *testing.T, s store.Store) {
 	if _, ok := g.Framework("acme-isms"); ok {
 		t.Error("the framework is still there")
 	}
+}
+
+// acmeFramework creates the tenant acme and its empty framework acme-isms,
+// and returns a writer and a context of acme's key.
+func acmeFramework(t *testing.T, s store.Store) (*writes.Writer, context.Context) {
+	w := writes.New(s)
+	if _, err := w.CreateTenant(ctxT(t), tenancy.Tenant{ID: "acme", DisplayName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := tenantCtx(t, "acme")
+	if _, err := w.CreateFramework(ctx, catalog.Framework{ID: "acme-isms", DisplayName: "ISMS"}); err != nil {
+		t.Fatal(err)
+	}
+	return w, ctx
 }
