@@ -152,9 +152,14 @@ func TestAuditTrail(t *testing.T) {
 	if events[0]["resource"] != keyName || events[1]["actor"] != "admin" || events[1]["after"] != "" || events[1]["before"] == "" {
 		t.Errorf("actors and before/after: %v", events[:2])
 	}
-	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?page_size=3&page_token="+r.str("nextPageToken"), nil, "Authorization", bearer)
+	token := r.str("nextPageToken")
+	r = s.rest(t, "GET", "/v1/tenants/-/auditEvents?page_size=3&page_token="+token, nil, "Authorization", bearer)
 	if next := toMaps(r.body["auditEvents"]); len(next) != 3 || !strings.HasSuffix(next[0]["method"].(string), "CreateMapping") {
 		t.Fatalf("second page: %s", r.raw)
+	}
+	// A token goes with the filters it was issued for.
+	if r := s.rest(t, "GET", "/v1/tenants/-/auditEvents?request_id=x&page_token="+token, nil, "Authorization", bearer); r.status != 400 || !slices.Contains(r.fieldViolations(), "page_token") {
+		t.Errorf("a token with other filters: %d %s", r.status, r.raw)
 	}
 
 	// A tenant sees its own trail only; tenants/- is the operator's.

@@ -174,18 +174,25 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 	case req.GetPageSize() > 0:
 		size = int(req.GetPageSize())
 	}
+	if id := req.GetRequestId(); id != "" && !ValidRequestID(id) {
+		return nil, invalid("request_id", "must be 1 to 128 printable ASCII characters without spaces")
+	}
+	// A token is the revision to continue below and a digest of the
+	// filters, so it cannot be replayed with other ones.
+	query := strconv.FormatUint(queryDigest(req.GetParent(), req.GetRequestId()), 36)
 	var before int64
 	if req.GetPageToken() != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(req.GetPageToken())
+		rev, digest, _ := strings.Cut(string(raw), ".")
 		if err == nil {
-			before, err = strconv.ParseInt(string(raw), 10, 64)
+			before, err = strconv.ParseInt(rev, 10, 64)
 		}
 		if err != nil || before <= 0 {
 			return nil, invalid("page_token", "is not a token this service issued")
 		}
-	}
-	if id := req.GetRequestId(); id != "" && !ValidRequestID(id) {
-		return nil, invalid("request_id", "must be 1 to 128 printable ASCII characters without spaces")
+		if digest != query {
+			return nil, invalid("page_token", "was issued for a query with other filters; send the same filters with every page")
+		}
 	}
 	events, err := s.store.AuditEvents(ctx, store.AuditQuery{Tenant: tenant, All: all, Before: before, RequestID: req.GetRequestId(), Limit: size + 1})
 	if err != nil {
@@ -194,7 +201,7 @@ func (s *TenantServer) ListAuditEvents(ctx context.Context, req *cmv1.ListAuditE
 	resp := &cmv1.ListAuditEventsResponse{}
 	if len(events) > size {
 		events = events[:size]
-		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(events[size-1].Revision, 10)))
+		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(events[size-1].Revision, 10) + "." + query))
 	}
 	for _, e := range events {
 		owner := e.Tenant
