@@ -50,23 +50,6 @@ type preCommitError struct{ err error }
 func (e preCommitError) Error() string { return e.err.Error() }
 func (e preCommitError) Unwrap() error { return e.err }
 
-// beforeCommit marks a connection failure before COMMIT was sent as safe
-// to retry; errors of the database and of the caller stay as they are.
-func beforeCommit(err error) error {
-	var pe *pgconn.PgError
-	var ce callerError
-	if errors.As(err, &pe) && connectionLost(err) {
-		return preCommitError{err} // the server ended the session (a restart): nothing written
-	}
-	if errors.As(err, &pe) || errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var inv *catalog.InvalidError
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyExists) || errors.As(err, &inv) {
-		return err
-	}
-	return preCommitError{err}
-}
 
 // revisionPlaceholder stands for the revision in what is rendered before
 // the revision is known (the audit event's JSON); the database puts the
@@ -100,7 +83,7 @@ type tx struct {
 	heldAt  int   // the index of the statement of held that failed
 	opened  bool
 	now     time.Time
-	rev     int64 // once a flush has taken it
+	rev     int64 // the write's revision, given by its group
 	pending []store.Change
 	changes []store.Change
 	failed  error // an error of the database during a read
