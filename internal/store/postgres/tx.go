@@ -50,7 +50,6 @@ type preCommitError struct{ err error }
 func (e preCommitError) Error() string { return e.err.Error() }
 func (e preCommitError) Unwrap() error { return e.err }
 
-
 // revisionPlaceholder stands for the revision in what is rendered before
 // the revision is known (the audit event's JSON); the database puts the
 // revision in its place. In JSON it appears only as a whole field value
