@@ -16,6 +16,9 @@ const (
 var (
 	frameworkIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
 	mappingIDPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	// ControlIDPattern is what the id of a control a user writes (through
+	// the API or an import) looks like.
+	ControlIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
 // ValidFrameworkID reports whether id is a well-formed framework id.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -111,7 +110,7 @@ func CheckEnum[E ~int32](field string, v E, names map[int32]string) error {
 }
 
 // ControlIDPattern is what the id of a control a tenant creates looks like.
-var ControlIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+var ControlIDPattern = catalog.ControlIDPattern
 
 // visible reports whether the caller sees a framework: public ones, and
 // its tenant's own.

@@ -1,0 +1,101 @@
+package interchange
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/resource"
+)
+
+// apiCrosswalk is the json format: a crosswalk as the API shows mappings.
+type apiCrosswalk struct {
+	Source   string            `json:"source"`
+	Target   string            `json:"target"`
+	Mappings []json.RawMessage `json:"mappings"`
+}
+
+func (rd *reader) json(r io.Reader) error {
+	var doc apiCrosswalk
+	if err := decodeJSON(r, &doc); err != nil {
+		return err
+	}
+	if doc.Source == "" || doc.Target == "" {
+		return syntaxError("", "a crosswalk in the API's JSON needs \"source\" and \"target\" frameworks")
+	}
+	cw := Crosswalk{Source: Resource{Key: doc.Source}, Target: Resource{Key: doc.Target}}
+	for i, raw := range doc.Mappings {
+		if err := rd.row(); err != nil {
+			return err
+		}
+		at := pointer("", "mappings", i)
+		var m cmv1.Mapping
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &m); err != nil {
+			rd.skip(at, "not a mapping: %v", err)
+			continue
+		}
+		row := Map{Loc: at, Relationship: m.GetRelationship(), Strength: m.GetStrength(), ReverseStrength: m.GetReverseStrength(),
+			Rationale: m.GetRationale(), Justification: m.GetJustification(), Method: m.GetProvenance().GetMethod(),
+			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument()}
+		for _, end := range []struct {
+			name string
+			out  *[]string
+		}{{m.GetSource(), &row.Sources}, {m.GetTarget(), &row.Targets}} {
+			fw, ctl, ok := catalog.ParseControlName(end.name)
+			if !ok {
+				rd.skip(at, "%q is not a control name (frameworks/{framework}/controls/{control})", end.name)
+				continue
+			}
+			if key := catalog.FrameworkName(fw); key != normaliseFramework(cw.Source.Key) && key != normaliseFramework(cw.Target.Key) {
+				rd.skip(at, "%q is not a control of %s or %s", end.name, doc.Source, doc.Target)
+				continue
+			}
+			*end.out = []string{ctl}
+		}
+		if len(row.Sources) == 0 || len(row.Targets) == 0 {
+			continue
+		}
+		// A mapping shown from the target's side reads the other way.
+		if fw, _, _ := catalog.ParseControlName(m.GetSource()); catalog.FrameworkName(fw) == normaliseFramework(cw.Target.Key) {
+			row.Sources, row.Targets = row.Targets, row.Sources
+			row.Relationship = catalog.Inverse(row.Relationship)
+			row.Strength, row.ReverseStrength = row.ReverseStrength, row.Strength
+		}
+		cw.Maps = append(cw.Maps, row)
+	}
+	rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
+	return nil
+}
+
+// normaliseFramework is frameworks/{id} for an id or a name.
+func normaliseFramework(s string) string {
+	if strings.HasPrefix(s, "frameworks/") {
+		return s
+	}
+	return catalog.FrameworkName(s)
+}
+
+// writeAPIJSON writes cw as the API shows a crosswalk, mapping by mapping.
+func writeAPIJSON(w io.Writer, cw *CrosswalkFile) error {
+	ew := &errWriter{w: bufio.NewWriterSize(w, 32<<10)}
+	ew.json(map[string]string{"source": catalog.FrameworkName(cw.Source.ID), "target": catalog.FrameworkName(cw.Target.ID)},
+		func(b []byte) []byte { return b[:len(b)-1] }, "")
+	ew.str(`,"mappings":[`)
+	for i := range cw.Mappings {
+		if i > 0 {
+			ew.str(",\n")
+		}
+		b, err := protojson.Marshal(resource.Mapping(&cw.Mappings[i], false))
+		if err != nil {
+			return err
+		}
+		ew.str(string(b))
+	}
+	ew.str("]}\n")
+	return ew.flush()
+}

@@ -1,0 +1,306 @@
+package interchange
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+type oscalPart struct {
+	ID    string      `json:"id,omitempty"`
+	Name  string      `json:"name"`
+	NS    string      `json:"ns,omitempty"`
+	Class string      `json:"class,omitempty"`
+	Title string      `json:"title,omitempty"`
+	Props []oscalProp `json:"props,omitempty"`
+	Prose string      `json:"prose,omitempty"`
+	Parts []oscalPart `json:"parts,omitempty"`
+}
+
+type oscalParam struct {
+	ID    string `json:"id"`
+	Label string `json:"label,omitempty"`
+}
+
+type oscalControl struct {
+	ID       string         `json:"id"`
+	Class    string         `json:"class,omitempty"`
+	Title    string         `json:"title"`
+	Params   []oscalParam   `json:"params,omitempty"`
+	Props    []oscalProp    `json:"props,omitempty"`
+	Parts    []oscalPart    `json:"parts,omitempty"`
+	Controls []oscalControl `json:"controls,omitempty"`
+}
+
+type oscalGroup struct {
+	ID       string         `json:"id,omitempty"`
+	Class    string         `json:"class,omitempty"`
+	Title    string         `json:"title"`
+	Params   []oscalParam   `json:"params,omitempty"`
+	Props    []oscalProp    `json:"props,omitempty"`
+	Parts    []oscalPart    `json:"parts,omitempty"`
+	Groups   []oscalGroup   `json:"groups,omitempty"`
+	Controls []oscalControl `json:"controls,omitempty"`
+}
+
+type oscalCatalog struct {
+	UUID     string         `json:"uuid"`
+	Metadata oscalMetadata  `json:"metadata"`
+	Groups   []oscalGroup   `json:"groups,omitempty"`
+	Controls []oscalControl `json:"controls,omitempty"`
+}
+
+func (rd *reader) oscalCatalog(r io.Reader) error {
+	var root struct {
+		Catalog *oscalCatalog `json:"catalog"`
+	}
+	if err := decodeJSON(r, &root); err != nil {
+		return err
+	}
+	c := root.Catalog
+	if c == nil {
+		return syntaxError("", "not an OSCAL catalog: no \"catalog\" at the top")
+	}
+	base := "/catalog"
+	fw := Framework{Title: strings.TrimSpace(c.Metadata.Title), Version: strings.TrimSpace(c.Metadata.Version), Loc: base}
+	rd.doc.Title, rd.doc.Version = fw.Title, fw.Version
+	if k, ok := prop(c.Metadata.Props, Namespace, "kind"); ok {
+		fw.Kind = cmv1.FrameworkKind(cmv1.FrameworkKind_value["FRAMEWORK_KIND_"+strings.ToUpper(k)])
+	}
+	fw.Publisher, _ = prop(c.Metadata.Props, Namespace, "publisher")
+	fw.Description, _ = prop(c.Metadata.Props, Namespace, "description")
+	for _, p := range c.Metadata.Props {
+		if p.NS == Namespace && p.Name == "tag" {
+			fw.Tags = append(fw.Tags, catalog.Tag{ID: p.Value, Title: firstOf(p.Remarks, p.Value)})
+		}
+	}
+	if fw.Title == "" {
+		return syntaxError(base+"/metadata/title", "a catalog needs a title")
+	}
+	rd.doc.Frameworks = []Framework{fw}
+	cat := &rd.doc.Frameworks[0]
+	seen := map[string]string{}
+	for i, g := range c.Groups {
+		if err := rd.oscalGroup(cat, seen, pointer(base, "groups", i), "", g); err != nil {
+			return err
+		}
+	}
+	for i, ctl := range c.Controls {
+		if err := rd.oscalControl(cat, seen, pointer(base, "controls", i), "", ctl); err != nil {
+			return err
+		}
+	}
+	if len(cat.Controls) == 0 {
+		return syntaxError(base, "the catalog has no groups or controls")
+	}
+	return nil
+}
+
+// displayID is the id a control is known by: its label prop when that is a
+// well-formed control id, else its OSCAL id. The other is an alias.
+func displayID(id string, props []oscalProp) (string, []string) {
+	id = strings.TrimSpace(id)
+	label, _ := prop(props, "", "label")
+	label = strings.TrimSpace(label)
+	switch {
+	case label != "" && label != id && catalog.ControlIDPattern.MatchString(label):
+		if id == "" {
+			return label, nil
+		}
+		return label, []string{id}
+	case label != "" && label != id:
+		return id, []string{label}
+	}
+	return id, nil
+}
+
+// add appends a control, refusing a second one with the same id (ignoring
+// case).
+func (rd *reader) add(fw *Framework, seen map[string]string, c Control) error {
+	if err := rd.row(); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		rd.skip(c.Loc, "no id")
+		return nil
+	}
+	if prev, dup := seen[strings.ToLower(c.ID)]; dup {
+		rd.skip(c.Loc, "id %q is used already at %s", c.ID, prev)
+		return nil
+	}
+	seen[strings.ToLower(c.ID)] = c.Loc
+	fw.Controls = append(fw.Controls, c)
+	return nil
+}
+
+func (rd *reader) oscalGroup(fw *Framework, seen map[string]string, at, parent string, g oscalGroup) error {
+	id, aliases := displayID(g.ID, g.Props)
+	if id == "" {
+		id = "group-" + strconv.Itoa(len(fw.Controls)+1)
+		rd.warn(at, "a group without an id or label is given the id %q", id)
+	}
+	c := Control{ID: id, Title: strings.TrimSpace(g.Title), Text: statement(g.Parts, g.Params), Parent: parent,
+		Kind: controlKind(g.Props), Aliases: append(aliases, values(g.Props, "alias")...), Tags: values(g.Props, "tag"), Loc: at}
+	c.Assessable = assessable(g.Props, false)
+	if err := rd.add(fw, seen, c); err != nil {
+		return err
+	}
+	for i, sub := range g.Groups {
+		if err := rd.oscalGroup(fw, seen, pointer(at, "groups", i), id, sub); err != nil {
+			return err
+		}
+	}
+	for i, ctl := range g.Controls {
+		if err := rd.oscalControl(fw, seen, pointer(at, "controls", i), id, ctl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rd *reader) oscalControl(fw *Framework, seen map[string]string, at, parent string, ctl oscalControl) error {
+	id, aliases := displayID(ctl.ID, ctl.Props)
+	c := Control{ID: id, Title: strings.TrimSpace(ctl.Title), Text: statement(ctl.Parts, ctl.Params), Parent: parent,
+		Kind: controlKind(ctl.Props), Aliases: append(aliases, values(ctl.Props, "alias")...), Tags: values(ctl.Props, "tag"), Loc: at}
+	c.Assessable = assessable(ctl.Props, true)
+	if err := rd.add(fw, seen, c); err != nil {
+		return err
+	}
+	for i, sub := range ctl.Controls {
+		if err := rd.oscalControl(fw, seen, pointer(at, "controls", i), id, sub); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func controlKind(props []oscalProp) cmv1.ControlKind {
+	k, _ := prop(props, Namespace, "kind")
+	return cmv1.ControlKind(cmv1.ControlKind_value["CONTROL_KIND_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))])
+}
+
+func assessable(props []oscalProp, def bool) bool {
+	if v, ok := prop(props, Namespace, "assessable"); ok {
+		return v == "true"
+	}
+	return def
+}
+
+// values are the values of every prop of Namespace named name.
+func values(props []oscalProp, name string) []string {
+	var out []string
+	for _, p := range props {
+		if p.NS == Namespace && p.Name == name {
+			out = append(out, p.Value)
+		}
+	}
+	return out
+}
+
+var insertParam = regexp.MustCompile(`\{\{\s*insert:\s*param,\s*([^}\s]+)\s*\}\}`)
+
+// statement is the prose of a control's statement part and its items, one
+// per line, with parameters shown by their labels.
+func statement(parts []oscalPart, params []oscalParam) string {
+	labels := map[string]string{}
+	for _, p := range params {
+		labels[p.ID] = firstOf(p.Label, p.ID)
+	}
+	var lines []string
+	var walk func(ps []oscalPart, top bool)
+	walk = func(ps []oscalPart, top bool) {
+		for _, p := range ps {
+			if top && p.Name != "statement" {
+				continue
+			}
+			if prose := strings.TrimSpace(p.Prose); prose != "" {
+				if label, ok := prop(p.Props, "", "label"); ok {
+					prose = label + " " + prose
+				}
+				lines = append(lines, prose)
+			}
+			walk(p.Parts, false)
+		}
+	}
+	walk(parts, true)
+	text := strings.Join(lines, "\n")
+	return insertParam.ReplaceAllStringFunc(text, func(m string) string {
+		id := insertParam.FindStringSubmatch(m)[1]
+		return "[" + firstOf(labels[id], id) + "]"
+	})
+}
+
+// FrameworkFile is what a framework export writes.
+type FrameworkFile struct {
+	Framework catalog.Framework
+	// Controls in document order, parents before children.
+	Controls []catalog.Control
+}
+
+// writeOSCALCatalog writes f as an OSCAL catalog: controls nested under
+// their parents, ids as tokens with the original in a label prop, kind and
+// assessable in props of Namespace, the summary as statement prose.
+func writeOSCALCatalog(w io.Writer, f *FrameworkFile) error {
+	children := map[string][]int{}
+	for i, c := range f.Controls {
+		children[c.Parent] = append(children[c.Parent], i)
+	}
+	var build func(i int) oscalControl
+	build = func(i int) oscalControl {
+		c := &f.Controls[i]
+		props := []oscalProp{{Name: "label", Value: c.ID}, {Name: "sort-id", Value: fmt.Sprintf("%05d", i)},
+			{Name: "kind", NS: Namespace, Value: kindToken(c.Kind)}, {Name: "assessable", NS: Namespace, Value: strconv.FormatBool(c.Assessable)}}
+		for _, t := range c.Tags {
+			props = append(props, oscalProp{Name: "tag", NS: Namespace, Value: t})
+		}
+		for _, a := range c.Aliases {
+			props = append(props, oscalProp{Name: "alias", NS: Namespace, Value: a})
+		}
+		out := oscalControl{ID: Token(c.ID), Title: c.Title, Props: props}
+		if c.Summary != "" {
+			out.Parts = []oscalPart{{ID: Token(c.ID) + "_smt", Name: "statement", Prose: c.Summary}}
+		}
+		for _, j := range children[c.ID] {
+			out.Controls = append(out.Controls, build(j))
+		}
+		return out
+	}
+	fw := &f.Framework
+	cat := oscalCatalog{
+		UUID: stableUUID("catalog", fw.ID, fw.Version),
+		Metadata: oscalMetadata{Title: fw.DisplayName, LastModified: now(), Version: fw.Version, OSCALVersion: OSCALVersion,
+			Props: []oscalProp{{Name: "kind", NS: Namespace, Value: strings.ToLower(strings.TrimPrefix(fw.Kind.String(), "FRAMEWORK_KIND_"))},
+				{Name: "framework", NS: Namespace, Value: fw.ID}}},
+	}
+	if fw.Publisher != "" {
+		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "publisher", NS: Namespace, Value: fw.Publisher})
+	}
+	for _, t := range fw.Tags {
+		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "tag", NS: Namespace, Value: t.ID, Remarks: t.Title})
+	}
+	if fw.Description != "" {
+		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "description", NS: Namespace, Value: fw.Description})
+	}
+	for _, i := range children[""] {
+		cat.Controls = append(cat.Controls, build(i))
+	}
+	ew := &errWriter{w: bufio.NewWriterSize(w, 32<<10)}
+	ew.json(map[string]any{"catalog": cat}, nil, "")
+	ew.str("\n")
+	return ew.flush()
+}
+
+// kindToken is the lower-case, dashed name of a control kind.
+func kindToken(k cmv1.ControlKind) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(k.String(), "CONTROL_KIND_")), "_", "-")
+}
+
+// now is the last-modified of a catalog export.
+func now() string { return time.Now().UTC().Truncate(time.Second).Format(time.RFC3339) }

@@ -1,0 +1,416 @@
+package interchange
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+type oscalResourceRef struct {
+	Type string `json:"type"`
+	Href string `json:"href"`
+	NS   string `json:"ns,omitempty"`
+}
+
+type oscalItem struct {
+	Type  string `json:"type"`
+	IDRef string `json:"id-ref"`
+}
+
+type oscalMap struct {
+	UUID              string          `json:"uuid"`
+	MatchingRationale string          `json:"matching-rationale,omitempty"`
+	Relationship      flexString      `json:"relationship"`
+	Sources           []oscalItem     `json:"sources"`
+	Targets           []oscalItem     `json:"targets"`
+	Qualifiers        json.RawMessage `json:"qualifiers,omitempty"`
+	ConfidenceScore   json.RawMessage `json:"confidence-score,omitempty"`
+	Coverage          json.RawMessage `json:"coverage,omitempty"`
+	Props             []oscalProp     `json:"props,omitempty"`
+	Remarks           string          `json:"remarks,omitempty"`
+}
+
+type oscalMapping struct {
+	UUID               string           `json:"uuid"`
+	Method             string           `json:"method,omitempty"`
+	MatchingRationale  string           `json:"matching-rationale,omitempty"`
+	Status             string           `json:"status,omitempty"`
+	SourceResource     oscalResourceRef `json:"source-resource"`
+	TargetResource     oscalResourceRef `json:"target-resource"`
+	Maps               []oscalMap       `json:"maps"`
+	Props              []oscalProp      `json:"props,omitempty"`
+	Remarks            string           `json:"remarks,omitempty"`
+	MappingDescription string           `json:"mapping-description,omitempty"`
+}
+
+type oscalProvenance struct {
+	Method             string `json:"method"`
+	MatchingRationale  string `json:"matching-rationale"`
+	Status             string `json:"status"`
+	MappingDescription string `json:"mapping-description"`
+}
+
+// provenanceKeys are the keys OSCAL allows in provenance.
+var provenanceKeys = []string{"method", "matching-rationale", "status", "mapping-description", "confidence-score",
+	"coverage", "responsible-parties", "props", "links", "remarks"}
+
+type oscalCollection struct {
+	UUID       string           `json:"uuid"`
+	Metadata   oscalMetadata    `json:"metadata"`
+	Provenance json.RawMessage  `json:"provenance"`
+	Mappings   json.RawMessage  `json:"mappings"`
+	BackMatter *oscalBackMatter `json:"back-matter,omitempty"`
+}
+
+// decodeJSON decodes one JSON document from r into v, refusing trailing
+// data.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return syntaxError("", "unexpected data after the JSON document")
+	}
+	return nil
+}
+
+// jsonError is a decoding error as an ErrSyntax, with its offset.
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return syntaxError(fmt.Sprintf("byte %d", se.Offset), "%v", se)
+	case errors.As(err, &te):
+		return syntaxError("/"+strings.ReplaceAll(te.Field, ".", "/"), "expected %s, got a JSON %s", te.Type, te.Value)
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return syntaxError("", "the JSON document is empty or cut short")
+	}
+	return err
+}
+
+func (rd *reader) oscalMapping(r io.Reader) error {
+	var root struct {
+		Collection *oscalCollection `json:"mapping-collection"`
+	}
+	if err := decodeJSON(r, &root); err != nil {
+		return err
+	}
+	c := root.Collection
+	if c == nil {
+		return syntaxError("", "not an OSCAL mapping collection: no \"mapping-collection\" at the top")
+	}
+	base := "/mapping-collection"
+	rd.doc.Title, rd.doc.Version = strings.TrimSpace(c.Metadata.Title), strings.TrimSpace(c.Metadata.Version)
+	var prov oscalProvenance
+	if len(c.Provenance) > 0 {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(c.Provenance, &keys); err != nil {
+			return syntaxError(base+"/provenance", "expected an object")
+		}
+		for k := range keys {
+			if !slices.Contains(provenanceKeys, k) {
+				rd.warn(base+"/provenance", "key %q is not part of OSCAL provenance; ignored", k)
+			}
+		}
+		_ = json.Unmarshal(c.Provenance, &prov)
+	} else {
+		rd.warn(base, "no provenance; mappings default to method human, status draft")
+	}
+	// mappings: an array, or (as some published files have it) one object.
+	var mappings []oscalMapping
+	raw := bytes.TrimSpace(c.Mappings)
+	switch {
+	case len(raw) == 0:
+		return syntaxError(base, "no mappings")
+	case raw[0] == '{':
+		var one oscalMapping
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return jsonError(err)
+		}
+		mappings = []oscalMapping{one}
+		rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
+	default:
+		if err := json.Unmarshal(raw, &mappings); err != nil {
+			return jsonError(err)
+		}
+	}
+	resources := map[string]oscalResource{}
+	if c.BackMatter != nil {
+		for _, res := range c.BackMatter.Resources {
+			resources["#"+res.UUID] = res
+		}
+	}
+	document := strings.TrimSpace(strings.TrimSpace(rd.doc.Title + " " + rd.doc.Version))
+	for i, m := range mappings {
+		at := pointer(base, "mappings", i)
+		if _, ok := oscalMethod(m.Method); !ok {
+			rd.warn(at, "method %q is not human, automation or hybrid; the provenance's is used", m.Method)
+			m.Method = ""
+		}
+		method, status, rationale := firstOf(m.Method, prov.Method), firstOf(m.Status, prov.Status), firstOf(m.MatchingRationale, prov.MatchingRationale)
+		cw := Crosswalk{Source: resourceOf(m.SourceResource, resources), Target: resourceOf(m.TargetResource, resources)}
+		if cw.Source.Key == "" || cw.Target.Key == "" {
+			rd.skip(at, "source-resource and target-resource need an href")
+			continue
+		}
+		for j, mp := range m.Maps {
+			if err := rd.row(); err != nil {
+				return err
+			}
+			row, ok := rd.oscalMap(pointer(at, "maps", j), mp, method, status, firstOf(mp.MatchingRationale, rationale))
+			if !ok {
+				continue
+			}
+			row.Document = firstOf(row.Document, document)
+			if row.Justification == "" {
+				row.Justification = firstOf(strings.TrimSpace(m.Remarks), strings.TrimSpace(m.MappingDescription), strings.TrimSpace(prov.MappingDescription))
+			}
+			cw.Maps = append(cw.Maps, row)
+		}
+		rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
+	}
+	return nil
+}
+
+// resourceOf describes the resource a mapping's side refers to, from the
+// back-matter when the href points into it.
+func resourceOf(ref oscalResourceRef, resources map[string]oscalResource) Resource {
+	out := Resource{Key: strings.TrimSpace(ref.Href)}
+	if res, ok := resources[out.Key]; ok {
+		out.Title = strings.TrimSpace(res.Title)
+		out.Version, _ = prop(res.Props, Namespace, "version")
+		if out.Version == "" {
+			out.Version, _ = prop(res.Props, "", "version")
+		}
+	}
+	return out
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// oscalMap reads one map; ok is false when the row was skipped.
+func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale string) (Map, bool) {
+	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks)}
+	var ok bool
+	if row.Relationship, ok = parseRelationship(string(mp.Relationship)); !ok {
+		rd.skip(at+"/relationship", "unknown relationship %q (equivalent-to, equal-to, subset-of, superset-of, intersects-with, no-relationship)", mp.Relationship)
+		return row, false
+	}
+	if row.Method, ok = oscalMethod(method); !ok {
+		rd.skip(at, "unknown method %q (human, automation, hybrid)", method)
+		return row, false
+	}
+	if row.Status, ok = oscalStatus(status); !ok {
+		rd.skip(at, "unknown status %q (complete, not-complete, draft, deprecated, superseded)", status)
+		return row, false
+	}
+	if row.Rationale, ok = parseRationale(rationale); !ok {
+		rd.skip(at+"/matching-rationale", "unknown matching-rationale %q (syntactic, semantic, functional)", rationale)
+		return row, false
+	}
+	for _, side := range []struct {
+		name  string
+		items []oscalItem
+		out   *[]string
+	}{{"sources", mp.Sources, &row.Sources}, {"targets", mp.Targets, &row.Targets}} {
+		if len(side.items) == 0 {
+			rd.skip(at+"/"+side.name, "a map needs at least one of its %s", side.name)
+			return row, false
+		}
+		for k, it := range side.items {
+			if t := normalise(it.Type); t != "" && t != "control" {
+				rd.skip(pointer(at, side.name, k), "%s items are not mapped: controlmap maps whole controls (a statement is only part of one)", it.Type)
+				return row, false
+			}
+			*side.out = append(*side.out, strings.TrimSpace(it.IDRef))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int32
+	}{{"strength", &row.Strength}, {"reverse-strength", &row.ReverseStrength}} {
+		if v, found := prop(mp.Props, Namespace, p.name); found {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 || n > 10 {
+				rd.skip(at+"/props", "%s must be a whole number from 0 to 10, got %q", p.name, v)
+				return row, false
+			}
+			*p.dst = int32(n)
+		}
+	}
+	if row.Strength == NoStrength {
+		if v, found := fraction(mp.Coverage, "target-coverage"); found {
+			row.Strength = int32(math.Round(v * 10))
+		} else if len(mp.Coverage) > 0 {
+			rd.warn(at+"/coverage", "coverage is not a number from 0 to 1; ignored")
+		}
+	}
+	if doc, found := prop(mp.Props, Namespace, "document"); found {
+		row.Document = strings.TrimSpace(doc)
+	}
+	return row, true
+}
+
+// CrosswalkFile is what a crosswalk export writes: the mappings between two
+// frameworks read from Source to Target, and the controls they name.
+type CrosswalkFile struct {
+	Source, Target catalog.Framework
+	// Mappings are oriented: each one's Source is a control of Source.
+	Mappings []catalog.Mapping
+	// Titles are the titles of the controls the mappings name.
+	Titles map[catalog.ControlRef]string
+}
+
+// modified is the time of the newest change of the file's mappings: the
+// same content exports the same time.
+func (cw *CrosswalkFile) modified() time.Time {
+	var t time.Time
+	for _, m := range cw.Mappings {
+		if m.Provenance.UpdateTime.After(t) {
+			t = m.Provenance.UpdateTime
+		}
+	}
+	if t.IsZero() {
+		t = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// writeOSCALMapping writes cw as an OSCAL mapping collection: one mapping
+// per method and status (OSCAL keeps those per mapping, not per map),
+// strength and document in props of Namespace, control ids as tokens.
+func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
+	srcRes, tgtRes := stableUUID("resource", cw.Source.ID), stableUUID("resource", cw.Target.ID)
+	type key struct {
+		method string
+		status cmv1.MappingStatus
+	}
+	groups := map[key][]catalog.Mapping{}
+	var order []key
+	for _, m := range cw.Mappings {
+		k := key{oscalMethodToken(m.Provenance.Method), m.Provenance.Status}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	first := key{"human", cmv1.MappingStatus_MAPPING_STATUS_DRAFT}
+	if len(order) > 0 {
+		first = order[0]
+	}
+	ew := &errWriter{w: bufio.NewWriterSize(w, 32<<10)}
+	title := fmt.Sprintf("%s to %s", cw.Source.DisplayName, cw.Target.DisplayName)
+	head := map[string]any{
+		"uuid": stableUUID("mapping-collection", cw.Source.ID, cw.Target.ID),
+		"metadata": oscalMetadata{Title: title, LastModified: cw.modified().Format(time.RFC3339), Version: cw.Source.Version + "_" + cw.Target.Version,
+			OSCALVersion: OSCALVersion},
+		"provenance": oscalProvenance{Method: first.method, MatchingRationale: "semantic", Status: oscalStatusToken(first.status),
+			MappingDescription: "Mappings between " + title + ", exported by controlmap. Strength (0-10, IR 8477) is in props named strength and reverse-strength of namespace " + Namespace + "."},
+	}
+	ew.json(head, func(b []byte) []byte { return b[:len(b)-1] }, `{"mapping-collection":`) // left open: mappings follow
+	ew.str(`,"mappings":[`)
+	for i, k := range order {
+		if i > 0 {
+			ew.str(",")
+		}
+		maps := make([]oscalMap, 0, len(groups[k]))
+		for _, m := range groups[k] {
+			maps = append(maps, mapOf(&m))
+		}
+		ew.json(oscalMapping{UUID: stableUUID("mapping", cw.Source.ID, cw.Target.ID, k.method, k.status.String()), Method: k.method,
+			Status: oscalStatusToken(k.status), SourceResource: oscalResourceRef{Type: "catalog", Href: "#" + srcRes},
+			TargetResource: oscalResourceRef{Type: "catalog", Href: "#" + tgtRes}, Maps: maps}, nil, "")
+	}
+	ew.str(`],"back-matter":`)
+	ew.json(oscalBackMatter{Resources: []oscalResource{backMatterResource(srcRes, &cw.Source), backMatterResource(tgtRes, &cw.Target)}}, nil, "")
+	ew.str("}}\n")
+	return ew.flush()
+}
+
+func backMatterResource(id string, f *catalog.Framework) oscalResource {
+	return oscalResource{UUID: id, Title: f.DisplayName, Props: []oscalProp{{Name: "version", NS: Namespace, Value: f.Version},
+		{Name: "framework", NS: Namespace, Value: f.ID}}}
+}
+
+func oscalMethodToken(m cmv1.MappingMethod) string {
+	if m == cmv1.MappingMethod_MAPPING_METHOD_IMPORTED {
+		return "hybrid"
+	}
+	return "human"
+}
+
+// mapOf is the OSCAL map of an oriented mapping.
+func mapOf(m *catalog.Mapping) oscalMap {
+	props := []oscalProp{{Name: "strength", NS: Namespace, Value: strconv.Itoa(int(m.Strength))},
+		{Name: "reverse-strength", NS: Namespace, Value: strconv.Itoa(int(m.ReverseStrength))}}
+	if m.Provenance.Document != "" {
+		props = append(props, oscalProp{Name: "document", NS: Namespace, Value: m.Provenance.Document})
+	}
+	return oscalMap{
+		UUID:              stableUUID("map", m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control),
+		MatchingRationale: rationaleToken(m.Rationale),
+		Relationship:      flexString(oscalRelationship(m.Relationship)),
+		Sources:           []oscalItem{{Type: "control", IDRef: Token(m.Source.Control)}},
+		Targets:           []oscalItem{{Type: "control", IDRef: Token(m.Target.Control)}},
+		Props:             props,
+		Remarks:           m.Justification,
+	}
+}
+
+// errWriter writes until the first error and keeps it.
+type errWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (e *errWriter) str(s string) {
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
+	}
+}
+
+// json writes prefix and then v as JSON, passed through trim when not nil.
+func (e *errWriter) json(v any, trim func([]byte) []byte, prefix string) {
+	if e.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.err = err
+		return
+	}
+	if trim != nil {
+		b = trim(b)
+	}
+	e.str(prefix)
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+func (e *errWriter) flush() error {
+	if e.err != nil {
+		return e.err
+	}
+	return e.w.Flush()
+}
