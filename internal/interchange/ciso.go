@@ -231,8 +231,10 @@ func cisoRelationship(r cmv1.Relationship) string {
 }
 
 // URNs of our exports.
-func frameworkURN(id string) string    { return "urn:controlmap:framework:" + id }
-func nodeURN(fw, control string) string { return "urn:controlmap:req_node:" + fw + ":" + strings.ToLower(control) }
+func frameworkURN(id string) string { return "urn:controlmap:framework:" + id }
+func nodeURN(fw, control string) string {
+	return "urn:controlmap:req_node:" + fw + ":" + strings.ToLower(control)
+}
 
 // cisoHeader is the library envelope of an export.
 func cisoHeader(urn, refID, name, description, version, provider string) cisoLibrary {
@@ -314,4 +316,3 @@ func writeCISOMappings(w io.Writer, cw *CrosswalkFile) error {
 	lib.Objects.MappingSets = []yaml.Node{node}
 	return encodeYAML(w, &lib)
 }
-

@@ -104,11 +104,11 @@ type oscalBackMatter struct {
 }
 
 type oscalResource struct {
-	UUID     string          `json:"uuid"`
-	Title    string          `json:"title,omitempty"`
-	Props    []oscalProp     `json:"props,omitempty"`
-	Citation *oscalCitation  `json:"citation,omitempty"`
-	Rlinks   []oscalRlink    `json:"rlinks,omitempty"`
+	UUID     string         `json:"uuid"`
+	Title    string         `json:"title,omitempty"`
+	Props    []oscalProp    `json:"props,omitempty"`
+	Citation *oscalCitation `json:"citation,omitempty"`
+	Rlinks   []oscalRlink   `json:"rlinks,omitempty"`
 }
 
 type oscalCitation struct {

@@ -16,15 +16,15 @@ import (
 // header name. Source and Target are required; the others are read when
 // present.
 type sheet struct {
-	name                           string
-	source, target                 []string
-	relationship, rationale        []string
-	strength, comment              []string
-	sourceTitle, targetTitle       []string
-	reverseStrength, status        []string
-	method, document               []string
-	continues                      bool // a row with a blank source continues the one above (STRM)
-	relationshipHint               string
+	name                     string
+	source, target           []string
+	relationship, rationale  []string
+	strength, comment        []string
+	sourceTitle, targetTitle []string
+	reverseStrength, status  []string
+	method, document         []string
+	continues                bool // a row with a blank source continues the one above (STRM)
+	relationshipHint         string
 }
 
 // Columns both sheets add to their templates, so that an export reads back

@@ -167,6 +167,27 @@ func (e V1ImplementationStatus) Valid() bool {
 	}
 }
 
+// Defines values for V1ImportMode.
+const (
+	IMPORTMODELENIENT     V1ImportMode = "IMPORT_MODE_LENIENT"
+	IMPORTMODESTRICT      V1ImportMode = "IMPORT_MODE_STRICT"
+	IMPORTMODEUNSPECIFIED V1ImportMode = "IMPORT_MODE_UNSPECIFIED"
+)
+
+// Valid indicates whether the value is a known member of the V1ImportMode enum.
+func (e V1ImportMode) Valid() bool {
+	switch e {
+	case IMPORTMODELENIENT:
+		return true
+	case IMPORTMODESTRICT:
+		return true
+	case IMPORTMODEUNSPECIFIED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for V1MappingMethod.
 const (
 	MAPPINGMETHODHUMAN       V1MappingMethod = "MAPPING_METHOD_HUMAN"
@@ -965,6 +986,30 @@ type V1ExplainedPath struct {
 	Strength *int32 `json:"strength,omitempty"`
 }
 
+// V1ExportCrosswalkResponse ExportCrosswalkResponse is a piece of an exported crosswalk.
+type V1ExportCrosswalkResponse struct {
+	// ContentType Set in the first message: the file's media type.
+	ContentType *string `json:"contentType,omitempty"`
+
+	// Data The next bytes of the file.
+	Data *[]byte `json:"data,omitempty"`
+
+	// Filename Set in the first message: a file name for it.
+	Filename *string `json:"filename,omitempty"`
+}
+
+// V1ExportFrameworkResponse ExportFrameworkResponse is a piece of an exported framework.
+type V1ExportFrameworkResponse struct {
+	// ContentType Set in the first message: the file's media type.
+	ContentType *string `json:"contentType,omitempty"`
+
+	// Data The next bytes of the file.
+	Data *[]byte `json:"data,omitempty"`
+
+	// Filename Set in the first message: a file name for it.
+	Filename *string `json:"filename,omitempty"`
+}
+
 // V1Framework Framework is a versioned document of controls.
 type V1Framework struct {
 	// AssessableCount Number of controls that count in coverage.
@@ -1091,6 +1136,125 @@ type V1GroupCoverage struct {
 //   - IMPLEMENTATION_STATUS_NOT_IMPLEMENTED: Not in place: contributes nothing.
 //   - IMPLEMENTATION_STATUS_NOT_APPLICABLE: Out of scope for the organization: contributes nothing.
 type V1ImplementationStatus string
+
+// V1ImportCount ImportCount counts the rows of one kind.
+type V1ImportCount struct {
+	Created *int32 `json:"created,omitempty"`
+
+	// Kind framework, control or mapping.
+	Kind *string `json:"kind,omitempty"`
+
+	// Skipped Rows not applied (LENIENT).
+	Skipped *int32 `json:"skipped,omitempty"`
+
+	// Unchanged Rows equal to what is stored already.
+	Unchanged *int32 `json:"unchanged,omitempty"`
+	Updated   *int32 `json:"updated,omitempty"`
+}
+
+// V1ImportMode ImportMode says what an import does with a row it cannot apply.
+//
+//   - IMPORT_MODE_UNSPECIFIED: STRICT.
+//   - IMPORT_MODE_STRICT: Fail on the first problem; write nothing.
+//   - IMPORT_MODE_LENIENT: Skip rows that cannot be applied, apply the rest, report every skip.
+type V1ImportMode string
+
+// V1ImportOptions ImportOptions say how to read and apply a document.
+type V1ImportOptions struct {
+	// Bindings Which framework each resource of the document is: a key as the document
+	// names the resource (an OSCAL source-resource or target-resource href, a
+	// CISO Assistant framework URN; "source" and "target" for the two sides of
+	// an OLIR or STRM sheet) to a framework name (frameworks/{id}) or id. An
+	// OSCAL resource without a binding is matched to a framework whose id is
+	// its href, or whose title (and version, when the resource gives one) is
+	// its back-matter resource's.
+	Bindings *map[string]string `json:"bindings,omitempty"`
+
+	// Format The document's format (see InterchangeService). Required.
+	Format *string `json:"format,omitempty"`
+
+	// FrameworkId Id of the framework an oscal-catalog or ciso-yaml framework document
+	// creates or updates. Defaults to one derived from the document (its
+	// title and version, lower case, words joined by dashes); a tenant's ids
+	// start with its tenant id and a dash, which the default adds.
+	FrameworkId *string `json:"frameworkId,omitempty"`
+
+	// FrameworkKind FrameworkKind classifies a framework.
+	//
+	//  - FRAMEWORK_KIND_STANDARD: A published standard, such as ISO/IEC 27001.
+	//  - FRAMEWORK_KIND_REGULATION: A law or regulation.
+	//  - FRAMEWORK_KIND_FRAMEWORK: A voluntary framework, such as the NIST AI RMF.
+	//  - FRAMEWORK_KIND_INTERNAL: An organization's own control set, owned by a tenant.
+	FrameworkKind *V1FrameworkKind `json:"frameworkKind,omitempty"`
+
+	// Mode ImportMode says what an import does with a row it cannot apply.
+	//
+	//  - IMPORT_MODE_UNSPECIFIED: STRICT.
+	//  - IMPORT_MODE_STRICT: Fail on the first problem; write nothing.
+	//  - IMPORT_MODE_LENIENT: Skip rows that cannot be applied, apply the rest, report every skip.
+	Mode *V1ImportMode `json:"mode,omitempty"`
+
+	// ValidateOnly Check everything and report, write nothing.
+	ValidateOnly *bool `json:"validateOnly,omitempty"`
+}
+
+// V1ImportProblem ImportProblem is a row skipped or a warning.
+type V1ImportProblem struct {
+	// Location Where it is: "line 12" (CSV, YAML) or a JSON pointer
+	// ("/mapping-collection/mappings/0/maps/3").
+	Location *string `json:"location,omitempty"`
+	Message  *string `json:"message,omitempty"`
+
+	// Skipped True when the row was not applied; false for a warning (the row was
+	// applied, maybe normalised: the message says how).
+	Skipped *bool `json:"skipped,omitempty"`
+}
+
+// V1ImportRequest ImportRequest is one message of an import: the options in the first, a
+// piece of the document in each.
+type V1ImportRequest struct {
+	// Chunk The next bytes of the document.
+	Chunk *[]byte `json:"chunk,omitempty"`
+
+	// Options ImportOptions say how to read and apply a document.
+	Options *V1ImportOptions `json:"options,omitempty"`
+}
+
+// V1ImportResponse ImportResponse reports what an import did, or would do under
+// validate_only.
+type V1ImportResponse struct {
+	// Bindings The frameworks the document's resources were bound to, by key.
+	Bindings *map[string]string `json:"bindings,omitempty"`
+
+	// Changes The resources created or updated, in order; at most 1,000 (see
+	// changes_omitted).
+	Changes *[]V1ImportedResource `json:"changes,omitempty"`
+
+	// ChangesOmitted How many changes are not listed.
+	ChangesOmitted *int32 `json:"changesOmitted,omitempty"`
+
+	// Counts Rows by kind: framework, control, mapping.
+	Counts *[]V1ImportCount `json:"counts,omitempty"`
+
+	// Format The format read.
+	Format *string `json:"format,omitempty"`
+
+	// Problems Rows skipped (LENIENT) and warnings, in document order.
+	Problems *[]V1ImportProblem `json:"problems,omitempty"`
+
+	// Revision The revision of the write; 0 when nothing changed or validate_only.
+	Revision     *string `json:"revision,omitempty"`
+	ValidateOnly *bool   `json:"validateOnly,omitempty"`
+}
+
+// V1ImportedResource ImportedResource is a resource an import created or updated.
+type V1ImportedResource struct {
+	// Action created or updated.
+	Action *string `json:"action,omitempty"`
+
+	// Name Resource name.
+	Name *string `json:"name,omitempty"`
+}
 
 // V1ListApiKeysResponse ListApiKeysResponse lists keys.
 type V1ListApiKeysResponse struct {
@@ -1689,6 +1853,12 @@ type CrosswalkServiceListCrosswalkMappingsParams struct {
 // CrosswalkServiceListCrosswalkMappingsParamsRelationship defines parameters for CrosswalkServiceListCrosswalkMappings.
 type CrosswalkServiceListCrosswalkMappingsParamsRelationship string
 
+// InterchangeServiceExportCrosswalkParams defines parameters for InterchangeServiceExportCrosswalk.
+type InterchangeServiceExportCrosswalkParams struct {
+	// Format oscal-mapping, olir-csv, strm-csv, ciso-yaml or json.
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+}
+
 // CatalogServiceListFrameworksParams defines parameters for CatalogServiceListFrameworks.
 type CatalogServiceListFrameworksParams struct {
 	// PageSize Maximum number of frameworks to return (default 50, values above 500 are
@@ -1932,6 +2102,12 @@ type SatisfactionServiceSatisfiesParams struct {
 	IncludeDraft *bool `form:"includeDraft,omitempty" json:"includeDraft,omitempty"`
 }
 
+// InterchangeServiceExportFrameworkParams defines parameters for InterchangeServiceExportFramework.
+type InterchangeServiceExportFrameworkParams struct {
+	// Format oscal-catalog or ciso-yaml.
+	Format *string `form:"format,omitempty" json:"format,omitempty"`
+}
+
 // CrosswalkServiceListMappingsParams defines parameters for CrosswalkServiceListMappings.
 type CrosswalkServiceListMappingsParams struct {
 	// PageSize Maximum number of mappings to return (default 100, values above 1000 are
@@ -2115,6 +2291,9 @@ type CatalogServiceCreateControlJSONRequestBody = V1Control
 
 // CatalogServiceUpdateControlJSONRequestBody defines body for CatalogServiceUpdateControl for application/json ContentType.
 type CatalogServiceUpdateControlJSONRequestBody CatalogServiceUpdateControlJSONBody
+
+// InterchangeServiceImportJSONRequestBody defines body for InterchangeServiceImport for application/json ContentType.
+type InterchangeServiceImportJSONRequestBody = V1ImportRequest
 
 // CrosswalkServiceCreateMappingJSONRequestBody defines body for CrosswalkServiceCreateMapping for application/json ContentType.
 type CrosswalkServiceCreateMappingJSONRequestBody = V1Mapping
@@ -2335,6 +2514,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/crosswalks/{source}/{target} (the `CrosswalkServiceListCrosswalkMappings` operationId).
 	CrosswalkServiceListCrosswalkMappings(ctx context.Context, source string, target string, params *CrosswalkServiceListCrosswalkMappingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// InterchangeServiceExportCrosswalk ExportCrosswalk streams the mappings between two frameworks the caller
+	// sees, read from source to target (a mapping stored the other way round
+	// is written inverted), in format oscal-mapping, olir-csv, strm-csv,
+	// ciso-yaml or json. Like ExportFramework otherwise.
+	//
+	// Corresponds with GET /v1/crosswalks/{source}/{target}:export (the `InterchangeServiceExportCrosswalk` operationId).
+	InterchangeServiceExportCrosswalk(ctx context.Context, source string, target string, params *InterchangeServiceExportCrosswalkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CatalogServiceListFrameworks ListFrameworks lists the frameworks, ordered by name.
 	//
 	// Corresponds with GET /v1/frameworks (the `CatalogServiceListFrameworks` operationId).
@@ -2443,6 +2630,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/frameworks/{framework}/controls/{control}:satisfies (the `SatisfactionServiceSatisfies` operationId).
 	SatisfactionServiceSatisfies(ctx context.Context, framework string, control string, params *SatisfactionServiceSatisfiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InterchangeServiceExportFramework ExportFramework streams a framework and its controls as a file, in
+	// format oscal-catalog or ciso-yaml. The first message carries the content
+	// type and a file name; over REST the body is the file itself, with those
+	// as Content-Type and Content-Disposition.
+	//
+	// Corresponds with GET /v1/frameworks/{framework}:export (the `InterchangeServiceExportFramework` operationId).
+	InterchangeServiceExportFramework(ctx context.Context, framework string, params *InterchangeServiceExportFrameworkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InterchangeServiceImportWithBody Import reads one document and applies it as one write: one revision, one
+	// audit event with a summary, all or nothing. The first message carries the
+	// options, every message a chunk of the document (gRPC clients send it in
+	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	//
+	// The operator imports reference frameworks (kind STANDARD, REGULATION or
+	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+	// internal frameworks and mappings with an end in them, as CreateFramework,
+	// CreateControl and CreateMapping allow. Importing the same document again
+	// changes nothing and commits no revision; a newer edition updates in
+	// place what it matches (frameworks by id, controls by id, mappings by
+	// their pair of controls) and reports what changed.
+	//
+	// In STRICT mode (the default) the first problem fails the call with
+	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+	// line) in the BadRequest field; nothing is written. LENIENT skips rows
+	// that cannot be applied and lists each in problems. validate_only runs
+	// everything but the write and returns the same report.
+	//
+	// Over REST: POST /v1/imports with the document as the request body and
+	// the options as query parameters (format, mode, validate_only,
+	// framework_id, framework_kind, and bind=key=framework once per binding).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+	InterchangeServiceImportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InterchangeServiceImport Import reads one document and applies it as one write: one revision, one
+	// audit event with a summary, all or nothing. The first message carries the
+	// options, every message a chunk of the document (gRPC clients send it in
+	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	//
+	// The operator imports reference frameworks (kind STANDARD, REGULATION or
+	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+	// internal frameworks and mappings with an end in them, as CreateFramework,
+	// CreateControl and CreateMapping allow. Importing the same document again
+	// changes nothing and commits no revision; a newer edition updates in
+	// place what it matches (frameworks by id, controls by id, mappings by
+	// their pair of controls) and reports what changed.
+	//
+	// In STRICT mode (the default) the first problem fails the call with
+	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+	// line) in the BadRequest field; nothing is written. LENIENT skips rows
+	// that cannot be applied and lists each in problems. validate_only runs
+	// everything but the write and returns the same report.
+	//
+	// Over REST: POST /v1/imports with the document as the request body and
+	// the options as query parameters (format, mode, validate_only,
+	// framework_id, framework_kind, and bind=key=framework once per binding).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+	InterchangeServiceImport(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CrosswalkServiceListMappings ListMappings lists mappings, ordered by name, in their stored direction.
 	//
@@ -2668,6 +2919,24 @@ func (c *Client) CrosswalkServiceListCrosswalks(ctx context.Context, params *Cro
 // Corresponds with GET /v1/crosswalks/{source}/{target} (the `CrosswalkServiceListCrosswalkMappings` operationId).
 func (c *Client) CrosswalkServiceListCrosswalkMappings(ctx context.Context, source string, target string, params *CrosswalkServiceListCrosswalkMappingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCrosswalkServiceListCrosswalkMappingsRequest(c.Server, source, target, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InterchangeServiceExportCrosswalk ExportCrosswalk streams the mappings between two frameworks the caller
+// sees, read from source to target (a mapping stored the other way round
+// is written inverted), in format oscal-mapping, olir-csv, strm-csv,
+// ciso-yaml or json. Like ExportFramework otherwise.
+//
+// Corresponds with GET /v1/crosswalks/{source}/{target}:export (the `InterchangeServiceExportCrosswalk` operationId).
+func (c *Client) InterchangeServiceExportCrosswalk(ctx context.Context, source string, target string, params *InterchangeServiceExportCrosswalkParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceExportCrosswalkRequest(c.Server, source, target, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2937,6 +3206,100 @@ func (c *Client) SatisfactionServiceExplain(ctx context.Context, framework strin
 // Corresponds with GET /v1/frameworks/{framework}/controls/{control}:satisfies (the `SatisfactionServiceSatisfies` operationId).
 func (c *Client) SatisfactionServiceSatisfies(ctx context.Context, framework string, control string, params *SatisfactionServiceSatisfiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSatisfactionServiceSatisfiesRequest(c.Server, framework, control, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InterchangeServiceExportFramework ExportFramework streams a framework and its controls as a file, in
+// format oscal-catalog or ciso-yaml. The first message carries the content
+// type and a file name; over REST the body is the file itself, with those
+// as Content-Type and Content-Disposition.
+//
+// Corresponds with GET /v1/frameworks/{framework}:export (the `InterchangeServiceExportFramework` operationId).
+func (c *Client) InterchangeServiceExportFramework(ctx context.Context, framework string, params *InterchangeServiceExportFrameworkParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceExportFrameworkRequest(c.Server, framework, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InterchangeServiceImportWithBody Import reads one document and applies it as one write: one revision, one
+// audit event with a summary, all or nothing. The first message carries the
+// options, every message a chunk of the document (gRPC clients send it in
+// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+//
+// The operator imports reference frameworks (kind STANDARD, REGULATION or
+// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+// internal frameworks and mappings with an end in them, as CreateFramework,
+// CreateControl and CreateMapping allow. Importing the same document again
+// changes nothing and commits no revision; a newer edition updates in
+// place what it matches (frameworks by id, controls by id, mappings by
+// their pair of controls) and reports what changed.
+//
+// In STRICT mode (the default) the first problem fails the call with
+// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+// line) in the BadRequest field; nothing is written. LENIENT skips rows
+// that cannot be applied and lists each in problems. validate_only runs
+// everything but the write and returns the same report.
+//
+// Over REST: POST /v1/imports with the document as the request body and
+// the options as query parameters (format, mode, validate_only,
+// framework_id, framework_kind, and bind=key=framework once per binding).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceImportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InterchangeServiceImport Import reads one document and applies it as one write: one revision, one
+// audit event with a summary, all or nothing. The first message carries the
+// options, every message a chunk of the document (gRPC clients send it in
+// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+//
+// The operator imports reference frameworks (kind STANDARD, REGULATION or
+// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+// internal frameworks and mappings with an end in them, as CreateFramework,
+// CreateControl and CreateMapping allow. Importing the same document again
+// changes nothing and commits no revision; a newer edition updates in
+// place what it matches (frameworks by id, controls by id, mappings by
+// their pair of controls) and reports what changed.
+//
+// In STRICT mode (the default) the first problem fails the call with
+// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+// line) in the BadRequest field; nothing is written. LENIENT skips rows
+// that cannot be applied and lists each in problems. validate_only runs
+// everything but the write and returns the same report.
+//
+// Over REST: POST /v1/imports with the document as the request body and
+// the options as query parameters (format, mode, validate_only,
+// framework_id, framework_kind, and bind=key=framework once per binding).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+func (c *Client) InterchangeServiceImport(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceImportRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3516,6 +3879,74 @@ func NewCrosswalkServiceListCrosswalkMappingsRequest(server string, source strin
 		if params.MinRevision != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "minRevision", *params.MinRevision, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewInterchangeServiceExportCrosswalkRequest constructs an http.Request for the InterchangeServiceExportCrosswalk method
+func NewInterchangeServiceExportCrosswalkRequest(server string, source string, target string, params *InterchangeServiceExportCrosswalkParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "source", source, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "target", target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/crosswalks/%s/%s:export", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4464,6 +4895,107 @@ func NewSatisfactionServiceSatisfiesRequest(server string, framework string, con
 	return req, nil
 }
 
+// NewInterchangeServiceExportFrameworkRequest constructs an http.Request for the InterchangeServiceExportFramework method
+func NewInterchangeServiceExportFrameworkRequest(server string, framework string, params *InterchangeServiceExportFrameworkParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "framework", framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/frameworks/%s:export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewInterchangeServiceImportRequest calls the generic InterchangeServiceImport builder with application/json body
+func NewInterchangeServiceImportRequest(server string, body InterchangeServiceImportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInterchangeServiceImportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewInterchangeServiceImportRequestWithBody constructs an http.Request for the InterchangeServiceImport method, with any body, and a specified content type
+func NewInterchangeServiceImportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCrosswalkServiceListMappingsRequest constructs an http.Request for the CrosswalkServiceListMappings method
 func NewCrosswalkServiceListMappingsRequest(server string, params *CrosswalkServiceListMappingsParams) (*http.Request, error) {
 	var err error
@@ -5276,6 +5808,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/crosswalks/{source}/{target} (the `CrosswalkServiceListCrosswalkMappings` operationId).
 	CrosswalkServiceListCrosswalkMappingsWithResponse(ctx context.Context, source string, target string, params *CrosswalkServiceListCrosswalkMappingsParams, reqEditors ...RequestEditorFn) (*CrosswalkServiceListCrosswalkMappingsResponse, error)
 
+	// InterchangeServiceExportCrosswalkWithResponse ExportCrosswalk streams the mappings between two frameworks the caller
+	// sees, read from source to target (a mapping stored the other way round
+	// is written inverted), in format oscal-mapping, olir-csv, strm-csv,
+	// ciso-yaml or json. Like ExportFramework otherwise.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/crosswalks/{source}/{target}:export (the `InterchangeServiceExportCrosswalk` operationId).
+	InterchangeServiceExportCrosswalkWithResponse(ctx context.Context, source string, target string, params *InterchangeServiceExportCrosswalkParams, reqEditors ...RequestEditorFn) (*InterchangeServiceExportCrosswalkResponse, error)
+
 	// CatalogServiceListFrameworksWithResponse ListFrameworks lists the frameworks, ordered by name.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5400,6 +5942,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/frameworks/{framework}/controls/{control}:satisfies (the `SatisfactionServiceSatisfies` operationId).
 	SatisfactionServiceSatisfiesWithResponse(ctx context.Context, framework string, control string, params *SatisfactionServiceSatisfiesParams, reqEditors ...RequestEditorFn) (*SatisfactionServiceSatisfiesResponse, error)
+
+	// InterchangeServiceExportFrameworkWithResponse ExportFramework streams a framework and its controls as a file, in
+	// format oscal-catalog or ciso-yaml. The first message carries the content
+	// type and a file name; over REST the body is the file itself, with those
+	// as Content-Type and Content-Disposition.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/frameworks/{framework}:export (the `InterchangeServiceExportFramework` operationId).
+	InterchangeServiceExportFrameworkWithResponse(ctx context.Context, framework string, params *InterchangeServiceExportFrameworkParams, reqEditors ...RequestEditorFn) (*InterchangeServiceExportFrameworkResponse, error)
+
+	// InterchangeServiceImportWithBodyWithResponse Import reads one document and applies it as one write: one revision, one
+	// audit event with a summary, all or nothing. The first message carries the
+	// options, every message a chunk of the document (gRPC clients send it in
+	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	//
+	// The operator imports reference frameworks (kind STANDARD, REGULATION or
+	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+	// internal frameworks and mappings with an end in them, as CreateFramework,
+	// CreateControl and CreateMapping allow. Importing the same document again
+	// changes nothing and commits no revision; a newer edition updates in
+	// place what it matches (frameworks by id, controls by id, mappings by
+	// their pair of controls) and reports what changed.
+	//
+	// In STRICT mode (the default) the first problem fails the call with
+	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+	// line) in the BadRequest field; nothing is written. LENIENT skips rows
+	// that cannot be applied and lists each in problems. validate_only runs
+	// everything but the write and returns the same report.
+	//
+	// Over REST: POST /v1/imports with the document as the request body and
+	// the options as query parameters (format, mode, validate_only,
+	// framework_id, framework_kind, and bind=key=framework once per binding).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+	InterchangeServiceImportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
+
+	// InterchangeServiceImportWithResponse Import reads one document and applies it as one write: one revision, one
+	// audit event with a summary, all or nothing. The first message carries the
+	// options, every message a chunk of the document (gRPC clients send it in
+	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	//
+	// The operator imports reference frameworks (kind STANDARD, REGULATION or
+	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+	// internal frameworks and mappings with an end in them, as CreateFramework,
+	// CreateControl and CreateMapping allow. Importing the same document again
+	// changes nothing and commits no revision; a newer edition updates in
+	// place what it matches (frameworks by id, controls by id, mappings by
+	// their pair of controls) and reports what changed.
+	//
+	// In STRICT mode (the default) the first problem fails the call with
+	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+	// line) in the BadRequest field; nothing is written. LENIENT skips rows
+	// that cannot be applied and lists each in problems. validate_only runs
+	// everything but the write and returns the same report.
+	//
+	// Over REST: POST /v1/imports with the document as the request body and
+	// the options as query parameters (format, mode, validate_only,
+	// framework_id, framework_kind, and bind=key=framework once per binding).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+	InterchangeServiceImportWithResponse(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
 
 	// CrosswalkServiceListMappingsWithResponse ListMappings lists mappings, ordered by name, in their stored direction.
 	//
@@ -5762,6 +6370,71 @@ func (r CrosswalkServiceListCrosswalkMappingsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CrosswalkServiceListCrosswalkMappingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InterchangeServiceExportCrosswalkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Error *RpcStatus `json:"error,omitempty"`
+
+		// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
+		Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *RpcStatus
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *RpcStatus
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InterchangeServiceExportCrosswalkResponse) GetJSON200() *struct {
+	Error *RpcStatus `json:"error,omitempty"`
+
+	// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
+	Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r InterchangeServiceExportCrosswalkResponse) GetJSON4XX() *RpcStatus {
+	return r.JSON4XX
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r InterchangeServiceExportCrosswalkResponse) GetJSONDefault() *RpcStatus {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r InterchangeServiceExportCrosswalkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InterchangeServiceExportCrosswalkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InterchangeServiceExportCrosswalkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InterchangeServiceExportCrosswalkResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6422,6 +7095,126 @@ func (r SatisfactionServiceSatisfiesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SatisfactionServiceSatisfiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InterchangeServiceExportFrameworkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Error *RpcStatus `json:"error,omitempty"`
+
+		// Result ExportFrameworkResponse is a piece of an exported framework.
+		Result *V1ExportFrameworkResponse `json:"result,omitempty"`
+	}
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *RpcStatus
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *RpcStatus
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InterchangeServiceExportFrameworkResponse) GetJSON200() *struct {
+	Error *RpcStatus `json:"error,omitempty"`
+
+	// Result ExportFrameworkResponse is a piece of an exported framework.
+	Result *V1ExportFrameworkResponse `json:"result,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r InterchangeServiceExportFrameworkResponse) GetJSON4XX() *RpcStatus {
+	return r.JSON4XX
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r InterchangeServiceExportFrameworkResponse) GetJSONDefault() *RpcStatus {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r InterchangeServiceExportFrameworkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InterchangeServiceExportFrameworkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InterchangeServiceExportFrameworkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InterchangeServiceExportFrameworkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InterchangeServiceImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *V1ImportResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *RpcStatus
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *RpcStatus
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InterchangeServiceImportResponse) GetJSON200() *V1ImportResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r InterchangeServiceImportResponse) GetJSON4XX() *RpcStatus {
+	return r.JSON4XX
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r InterchangeServiceImportResponse) GetJSONDefault() *RpcStatus {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r InterchangeServiceImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InterchangeServiceImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InterchangeServiceImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InterchangeServiceImportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7183,6 +7976,22 @@ func (c *ClientWithResponses) CrosswalkServiceListCrosswalkMappingsWithResponse(
 	return ParseCrosswalkServiceListCrosswalkMappingsResponse(rsp)
 }
 
+// InterchangeServiceExportCrosswalkWithResponse ExportCrosswalk streams the mappings between two frameworks the caller
+// sees, read from source to target (a mapping stored the other way round
+// is written inverted), in format oscal-mapping, olir-csv, strm-csv,
+// ciso-yaml or json. Like ExportFramework otherwise.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/crosswalks/{source}/{target}:export (the `InterchangeServiceExportCrosswalk` operationId).
+func (c *ClientWithResponses) InterchangeServiceExportCrosswalkWithResponse(ctx context.Context, source string, target string, params *InterchangeServiceExportCrosswalkParams, reqEditors ...RequestEditorFn) (*InterchangeServiceExportCrosswalkResponse, error) {
+	rsp, err := c.InterchangeServiceExportCrosswalk(ctx, source, target, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInterchangeServiceExportCrosswalkResponse(rsp)
+}
+
 // CatalogServiceListFrameworksWithResponse ListFrameworks lists the frameworks, ordered by name.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7402,6 +8211,90 @@ func (c *ClientWithResponses) SatisfactionServiceSatisfiesWithResponse(ctx conte
 		return nil, err
 	}
 	return ParseSatisfactionServiceSatisfiesResponse(rsp)
+}
+
+// InterchangeServiceExportFrameworkWithResponse ExportFramework streams a framework and its controls as a file, in
+// format oscal-catalog or ciso-yaml. The first message carries the content
+// type and a file name; over REST the body is the file itself, with those
+// as Content-Type and Content-Disposition.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/frameworks/{framework}:export (the `InterchangeServiceExportFramework` operationId).
+func (c *ClientWithResponses) InterchangeServiceExportFrameworkWithResponse(ctx context.Context, framework string, params *InterchangeServiceExportFrameworkParams, reqEditors ...RequestEditorFn) (*InterchangeServiceExportFrameworkResponse, error) {
+	rsp, err := c.InterchangeServiceExportFramework(ctx, framework, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInterchangeServiceExportFrameworkResponse(rsp)
+}
+
+// InterchangeServiceImportWithBodyWithResponse Import reads one document and applies it as one write: one revision, one
+// audit event with a summary, all or nothing. The first message carries the
+// options, every message a chunk of the document (gRPC clients send it in
+// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+//
+// The operator imports reference frameworks (kind STANDARD, REGULATION or
+// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+// internal frameworks and mappings with an end in them, as CreateFramework,
+// CreateControl and CreateMapping allow. Importing the same document again
+// changes nothing and commits no revision; a newer edition updates in
+// place what it matches (frameworks by id, controls by id, mappings by
+// their pair of controls) and reports what changed.
+//
+// In STRICT mode (the default) the first problem fails the call with
+// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+// line) in the BadRequest field; nothing is written. LENIENT skips rows
+// that cannot be applied and lists each in problems. validate_only runs
+// everything but the write and returns the same report.
+//
+// Over REST: POST /v1/imports with the document as the request body and
+// the options as query parameters (format, mode, validate_only,
+// framework_id, framework_kind, and bind=key=framework once per binding).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
+	rsp, err := c.InterchangeServiceImportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInterchangeServiceImportResponse(rsp)
+}
+
+// InterchangeServiceImportWithResponse Import reads one document and applies it as one write: one revision, one
+// audit event with a summary, all or nothing. The first message carries the
+// options, every message a chunk of the document (gRPC clients send it in
+// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+//
+// The operator imports reference frameworks (kind STANDARD, REGULATION or
+// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
+// internal frameworks and mappings with an end in them, as CreateFramework,
+// CreateControl and CreateMapping allow. Importing the same document again
+// changes nothing and commits no revision; a newer edition updates in
+// place what it matches (frameworks by id, controls by id, mappings by
+// their pair of controls) and reports what changed.
+//
+// In STRICT mode (the default) the first problem fails the call with
+// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
+// line) in the BadRequest field; nothing is written. LENIENT skips rows
+// that cannot be applied and lists each in problems. validate_only runs
+// everything but the write and returns the same report.
+//
+// Over REST: POST /v1/imports with the document as the request body and
+// the options as query parameters (format, mode, validate_only,
+// framework_id, framework_kind, and bind=key=framework once per binding).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
+func (c *ClientWithResponses) InterchangeServiceImportWithResponse(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
+	rsp, err := c.InterchangeServiceImport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInterchangeServiceImportResponse(rsp)
 }
 
 // CrosswalkServiceListMappingsWithResponse ListMappings lists mappings, ordered by name, in their stored direction.
@@ -7789,6 +8682,51 @@ func ParseCrosswalkServiceListCrosswalkMappingsResponse(rsp *http.Response) (*Cr
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest V1ListCrosswalkMappingsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInterchangeServiceExportCrosswalkResponse parses an HTTP response from a InterchangeServiceExportCrosswalkWithResponse call
+func ParseInterchangeServiceExportCrosswalkResponse(rsp *http.Response) (*InterchangeServiceExportCrosswalkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InterchangeServiceExportCrosswalkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Error *RpcStatus `json:"error,omitempty"`
+
+			// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
+			Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8269,6 +9207,91 @@ func ParseSatisfactionServiceSatisfiesResponse(rsp *http.Response) (*Satisfactio
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest V1SatisfiesResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInterchangeServiceExportFrameworkResponse parses an HTTP response from a InterchangeServiceExportFrameworkWithResponse call
+func ParseInterchangeServiceExportFrameworkResponse(rsp *http.Response) (*InterchangeServiceExportFrameworkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InterchangeServiceExportFrameworkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Error *RpcStatus `json:"error,omitempty"`
+
+			// Result ExportFrameworkResponse is a piece of an exported framework.
+			Result *V1ExportFrameworkResponse `json:"result,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest RpcStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInterchangeServiceImportResponse parses an HTTP response from a InterchangeServiceImportWithResponse call
+func ParseInterchangeServiceImportResponse(rsp *http.Response) (*InterchangeServiceImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InterchangeServiceImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest V1ImportResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
