@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/interchange"
 	"github.com/controlmap/controlmap/internal/server"
 	"github.com/controlmap/controlmap/internal/store/postgres"
 	"github.com/controlmap/controlmap/internal/writes"
@@ -37,6 +38,9 @@ var serveEnv = []envBinding{
 	{"datastore", []string{"CONTROLMAP_DATASTORE"}},
 	{"database-url", []string{"CONTROLMAP_DATABASE_URL", "DATABASE_URL"}},
 	{"migrate", []string{"CONTROLMAP_MIGRATE"}},
+	{"builtin-content", []string{"CONTROLMAP_BUILTIN_CONTENT"}},
+	{"import-max-bytes", []string{"CONTROLMAP_IMPORT_MAX_BYTES"}},
+	{"import-max-rows", []string{"CONTROLMAP_IMPORT_MAX_ROWS"}},
 	{"admin-token", []string{"CONTROLMAP_ADMIN_TOKEN"}},
 	{"anonymous-read", []string{"CONTROLMAP_ANONYMOUS_READ"}},
 	{"mcp", []string{"CONTROLMAP_MCP"}},
@@ -72,6 +76,7 @@ type serveOptions struct {
 	logFormat      string
 	anonymousRead  bool
 	mcp            bool
+	builtinContent bool
 }
 
 func serveCommand() *cobra.Command {
@@ -113,6 +118,9 @@ variable.`,
 	f.StringVar(&cfg.Datastore, "datastore", "memory", "store engine: memory or postgres (CONTROLMAP_DATASTORE)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string for --datastore postgres (CONTROLMAP_DATABASE_URL, or DATABASE_URL)")
 	f.BoolVar(&cfg.Migrate, "migrate", false, "apply migrations and load the built-in content at start, as the migrate command does (CONTROLMAP_MIGRATE=true)")
+	f.BoolVar(&o.builtinContent, "builtin-content", true, "serve the built-in frameworks and crosswalks; false starts the memory store empty (and --migrate applies the schema only), for frameworks that come from imports (CONTROLMAP_BUILTIN_CONTENT)")
+	f.Int64Var(&cfg.Import.MaxBytes, "import-max-bytes", interchange.DefaultLimits.MaxBytes, "largest document one import reads, in bytes (CONTROLMAP_IMPORT_MAX_BYTES)")
+	f.IntVar(&cfg.Import.MaxRows, "import-max-rows", interchange.DefaultLimits.MaxRows, "most framework, control and mapping rows one import reads (CONTROLMAP_IMPORT_MAX_ROWS)")
 	f.StringVar(&cfg.AdminToken, "admin-token", "", "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
 	f.BoolVar(&o.mcp, "mcp", true, "serve the Model Context Protocol for AI assistants at /mcp on the REST port, with the REST API's authentication (CONTROLMAP_MCP)")
@@ -188,6 +196,10 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 	cfg.Logger = log
 	cfg.DenyAnonymous = !o.anonymousRead
 	cfg.DisableMCP = !o.mcp
+	cfg.NoContent = !o.builtinContent
+	if cfg.Import.MaxBytes <= 0 || cfg.Import.MaxRows <= 0 {
+		return cfg, fmt.Errorf("--import-max-bytes and --import-max-rows must be positive")
+	}
 	cfg.Version = buildVersion()
 	return cfg, nil
 }

@@ -64,6 +64,9 @@ var methods = map[string]Access{
 	cmv1.TenantService_CreateTenant_FullMethodName:             Operate,
 	cmv1.TenantService_UpdateTenant_FullMethodName:             Manage,
 	cmv1.ChangeService_WatchChanges_FullMethodName:             Read,
+	cmv1.InterchangeService_Import_FullMethodName:              Write,
+	cmv1.InterchangeService_ExportFramework_FullMethodName:     Read,
+	cmv1.InterchangeService_ExportCrosswalk_FullMethodName:     Read,
 }
 
 // required is the scope a tenant key needs for each access.

@@ -22,6 +22,9 @@ type Framework struct {
 	Owner string
 	// Revision is the store revision of the last change.
 	Revision int64
+	// BuiltIn marks the frameworks of the built-in content: they change
+	// with a content release only, never through the API.
+	BuiltIn bool `json:",omitempty"`
 }
 
 // Tag is a term of a framework's tag vocabulary.

@@ -147,7 +147,7 @@ func (l *loader) framework(file string) (Framework, controlLines, bool) {
 	}
 	fw := Framework{Framework: catalog.Framework{
 		ID: doc.ID, DisplayName: doc.DisplayName, Version: doc.Version, Publisher: doc.Publisher,
-		Kind: kind, Description: strings.TrimSpace(doc.Description), Revision: 1,
+		Kind: kind, Description: strings.TrimSpace(doc.Description), Revision: 1, BuiltIn: true,
 	}}
 	for _, t := range doc.Tags {
 		fw.Tags = append(fw.Tags, catalog.Tag{ID: t.ID, Title: t.Title})

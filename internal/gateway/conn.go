@@ -48,14 +48,14 @@ func NewConn(interceptor grpc.UnaryServerInterceptor, streamer grpc.StreamServer
 	return &Conn{interceptor: interceptor, streamer: streamer, methods: map[string]method{}, streams: map[string]streamMethod{}}
 }
 
-// RegisterService implements grpc.ServiceRegistrar. Of the streaming
-// methods, those where only the server streams are served.
+// RegisterService implements grpc.ServiceRegistrar. Streaming methods are
+// served whichever side streams; bidirectional ones are not.
 func (c *Conn) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	for _, m := range desc.Methods {
 		c.methods["/"+desc.ServiceName+"/"+m.MethodName] = method{impl: impl, handler: m.Handler}
 	}
 	for _, m := range desc.Streams {
-		if m.ServerStreams && !m.ClientStreams {
+		if m.ServerStreams != m.ClientStreams {
 			c.streams["/"+desc.ServiceName+"/"+m.StreamName] = streamMethod{impl: impl, handler: m.Handler}
 		}
 	}

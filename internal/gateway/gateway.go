@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -59,7 +60,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []
 		runtime.WithRoutingErrorHandler(routingErrorHandler(routesOf(
 			cmv1.File_controlmap_v1_catalog_proto.Services().Get(0), cmv1.File_controlmap_v1_crosswalk_proto.Services().Get(0),
 			cmv1.File_controlmap_v1_satisfaction_proto.Services().Get(0), cmv1.File_controlmap_v1_tenancy_proto.Services().Get(0),
-			cmv1.File_controlmap_v1_changes_proto.Services().Get(0)))),
+			cmv1.File_controlmap_v1_changes_proto.Services().Get(0), cmv1.File_controlmap_v1_interchange_proto.Services().Get(0)))),
 		runtime.SetQueryParameterParser(strictQuery{}),
 	)
 	if err := cmv1.RegisterCatalogServiceHandlerClient(ctx, mux, cmv1.NewCatalogServiceClient(conn)); err != nil {
@@ -75,6 +76,9 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []
 		return nil, err
 	}
 	if err := cmv1.RegisterChangeServiceHandlerClient(ctx, mux, cmv1.NewChangeServiceClient(conn)); err != nil {
+		return nil, err
+	}
+	if err := handleInterchange(mux, conn); err != nil {
 		return nil, err
 	}
 	for path, doc := range map[string][]byte{"/openapi.json": openAPI, "/openapi/v2.json": swagger} {
@@ -125,7 +129,11 @@ func outgoingHeader(key string) (string, bool) {
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			b := &watchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, MaxBodyBytes)}
+			limit := int64(MaxBodyBytes)
+			if r.URL.Path == importPath {
+				limit = math.MaxInt64 // the import reads up to its own limit and answers a larger document
+			}
+			b := &watchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 			r.Body = b
 			r = r.WithContext(context.WithValue(r.Context(), watchedBodyKey{}, b))
 		}

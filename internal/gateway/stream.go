@@ -12,9 +12,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// NewStream implements grpc.ClientConnInterface for server-streaming
-// methods: the handler runs in its own goroutine through the stream
-// interceptor chain, and hands each message to the caller as it is sent.
+// NewStream implements grpc.ClientConnInterface for streaming methods:
+// the handler runs in its own goroutine through the stream interceptor
+// chain, takes the caller's messages as they are sent (one, unless the
+// client streams) and hands each of its own to the caller as it is sent.
 // Cancelling ctx ends the call on both sides.
 func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, fullMethod string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	m, ok := c.streams[fullMethod]
@@ -23,13 +24,13 @@ func (c *Conn) NewStream(ctx context.Context, desc *grpc.StreamDesc, fullMethod 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &pipe{
-		ctx: ctx, cancel: cancel, method: fullMethod,
+		ctx: ctx, cancel: cancel, method: fullMethod, clientStreams: desc.ClientStreams,
 		req: make(chan proto.Message, 1), msgs: make(chan proto.Message),
 		headerSent: make(chan struct{}), done: make(chan struct{}),
 	}
 	server := &serverSide{pipe: p, ctx: callContext(ctx, transport{p})}
 	go func() {
-		info := &grpc.StreamServerInfo{FullMethod: fullMethod, IsServerStream: true}
+		info := &grpc.StreamServerInfo{FullMethod: fullMethod, IsServerStream: desc.ServerStreams, IsClientStream: desc.ClientStreams}
 		err := c.streamer(m.impl, server, info, func(srv any, ss grpc.ServerStream) error { return m.handler(srv, ss) })
 		p.finish(err)
 	}()
@@ -41,7 +42,10 @@ type pipe struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	method string
-	req    chan proto.Message // the one request
+	// clientStreams: the caller sends any number of requests, then
+	// CloseSend; otherwise exactly one.
+	clientStreams bool
+	req           chan proto.Message
 	msgs   chan proto.Message // responses, unbuffered: the handler sends at the caller's pace
 
 	mu              sync.Mutex
@@ -146,17 +150,37 @@ func (c *clientSide) Trailer() metadata.MD {
 	return c.trailer.Copy()
 }
 
+// SendMsg hands the handler a request. When the handler has returned
+// already, it fails with io.EOF, as gRPC does: RecvMsg then has the
+// handler's answer.
 func (c *clientSide) SendMsg(m any) error {
 	if c.sent {
-		return status.Error(codes.Internal, "in-process call: a server stream takes one request")
+		return status.Error(codes.Internal, "in-process call: the request stream is closed")
 	}
-	c.sent = true
-	c.req <- proto.Clone(m.(proto.Message))
-	close(c.req)
-	return nil
+	if !c.clientStreams {
+		c.sent = true
+		c.req <- proto.Clone(m.(proto.Message))
+		close(c.req)
+		return nil
+	}
+	select {
+	case c.req <- proto.Clone(m.(proto.Message)):
+		return nil
+	case <-c.done:
+		return io.EOF
+	case <-c.pipe.ctx.Done():
+		return status.FromContextError(c.pipe.ctx.Err()).Err()
+	}
 }
 
-func (c *clientSide) CloseSend() error { return nil }
+// CloseSend ends the requests of a client stream.
+func (c *clientSide) CloseSend() error {
+	if c.clientStreams && !c.sent {
+		c.sent = true
+		close(c.req)
+	}
+	return nil
+}
 
 // RecvMsg takes the next message the handler sent, or io.EOF when it
 // returned cleanly, or its error.

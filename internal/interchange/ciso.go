@@ -99,7 +99,8 @@ func (rd *reader) ciso(r io.Reader) error {
 	// library.
 	ids := map[string]string{}
 	if f := lib.Objects.Framework; f != nil {
-		fw := Framework{Key: strings.TrimSpace(f.URN), Title: firstOf(f.Name, f.RefID, lib.Name), Version: lib.Version.Value,
+		id, _ := strings.CutPrefix(strings.TrimSpace(f.URN), "urn:controlmap:framework:")
+		fw := Framework{Key: strings.TrimSpace(f.URN), ID: id, Title: firstOf(f.Name, f.RefID, lib.Name), Version: lib.Version.Value,
 			Publisher: lib.Provider, Description: firstOf(f.Description, lib.Description)}
 		seen := map[string]string{}
 		for i := range f.RequirementNodes {

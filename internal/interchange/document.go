@@ -90,7 +90,10 @@ func (d *Document) Rows() int {
 type Framework struct {
 	// Key is how crosswalks of the same file refer to it (a CISO Assistant
 	// framework URN); empty when none do.
-	Key         string
+	Key string
+	// ID is the framework id the file suggests (controlmap's own exports
+	// carry it); empty otherwise.
+	ID          string
 	Title       string
 	Version     string
 	Publisher   string
@@ -126,8 +129,9 @@ type Resource struct {
 	// Key is the file's reference: an href, a URN, or "source" / "target"
 	// for sheets that name neither.
 	Key string
-	// Title and Version describe the resource when the file does.
-	Title, Version string
+	// Title and Version describe the resource when the file does; ID is
+	// the framework id it suggests (controlmap's own exports carry it).
+	Title, Version, ID string
 }
 
 // Crosswalk is the rows of a file between two resources.

@@ -75,6 +75,7 @@ func (rd *reader) oscalCatalog(r io.Reader) error {
 		fw.Kind = cmv1.FrameworkKind(cmv1.FrameworkKind_value["FRAMEWORK_KIND_"+strings.ToUpper(k)])
 	}
 	fw.Publisher, _ = prop(c.Metadata.Props, Namespace, "publisher")
+	fw.ID, _ = prop(c.Metadata.Props, Namespace, "framework")
 	fw.Description, _ = prop(c.Metadata.Props, Namespace, "description")
 	for _, p := range c.Metadata.Props {
 		if p.NS == Namespace && p.Name == "tag" {

@@ -192,6 +192,7 @@ func resourceOf(ref oscalResourceRef, resources map[string]oscalResource) Resour
 	if res, ok := resources[out.Key]; ok {
 		out.Title = strings.TrimSpace(res.Title)
 		out.Version, _ = prop(res.Props, Namespace, "version")
+		out.ID, _ = prop(res.Props, Namespace, "framework")
 		if out.Version == "" {
 			out.Version, _ = prop(res.Props, "", "version")
 		}
@@ -290,8 +291,8 @@ func (cw *CrosswalkFile) modified() time.Time {
 			t = m.Provenance.UpdateTime
 		}
 	}
-	if t.IsZero() {
-		t = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if t.IsZero() { // only built-in mappings, which carry no times
+		t = time.Now()
 	}
 	return t.UTC().Truncate(time.Second)
 }
@@ -325,7 +326,7 @@ func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
 		"metadata": oscalMetadata{Title: title, LastModified: cw.modified().Format(time.RFC3339), Version: cw.Source.Version + "_" + cw.Target.Version,
 			OSCALVersion: OSCALVersion},
 		"provenance": oscalProvenance{Method: first.method, MatchingRationale: "semantic", Status: oscalStatusToken(first.status),
-			MappingDescription: "Mappings between " + title + ", exported by controlmap. Strength (0-10, IR 8477) is in props named strength and reverse-strength of namespace " + Namespace + "."},
+			MappingDescription: "Mappings from " + title + ", exported by controlmap. Strength (0-10, IR 8477) is in props named strength and reverse-strength of namespace " + Namespace + "."},
 	}
 	ew.json(head, func(b []byte) []byte { return b[:len(b)-1] }, `{"mapping-collection":`) // left open: mappings follow
 	ew.str(`,"mappings":[`)

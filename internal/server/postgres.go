@@ -20,7 +20,9 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (store.Stor
 	}
 	pc := postgres.Config{URL: cfg.DatabaseURL, Logger: log, ChangeRetention: cfg.ChangeRetention, PollInterval: cfg.PollInterval,
 		StartupGrace: cfg.StartupGrace, TracerProvider: cfg.TracerProvider}
-	if cfg.Migrate {
+	if cfg.Migrate && cfg.NoContent {
+		pc.MigrateSchema = true
+	} else if cfg.Migrate {
 		c, err := content.Load()
 		if err != nil {
 			return nil, fmt.Errorf("built-in content: %w", err)

@@ -24,8 +24,10 @@ import (
 	"github.com/controlmap/controlmap/api"
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
 	"github.com/controlmap/controlmap/internal/gateway"
+	"github.com/controlmap/controlmap/internal/interchange"
 	"github.com/controlmap/controlmap/internal/mcpserver"
 	"github.com/controlmap/controlmap/internal/service"
 	"github.com/controlmap/controlmap/internal/store"
@@ -99,6 +101,13 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// once shutdown starts.
 	ShutdownTimeout time.Duration
+	// NoContent starts without the built-in frameworks and crosswalks:
+	// the memory store starts empty, and --migrate on PostgreSQL applies
+	// the schema only. Frameworks then come from imports.
+	NoContent bool
+	// Import bounds the documents one import reads (interchange.DefaultLimits
+	// for zero fields).
+	Import interchange.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -193,7 +202,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.changes = service.NewChangeServer(st)
 	w := writes.New(st).WithQuotas(*cfg.Quotas)
 	s.health = health.NewServer()
-	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName, cmv1.ChangeService_ServiceDesc.ServiceName} {
+	for _, name := range []string{cmv1.CatalogService_ServiceDesc.ServiceName, cmv1.CrosswalkService_ServiceDesc.ServiceName, cmv1.SatisfactionService_ServiceDesc.ServiceName, cmv1.TenantService_ServiceDesc.ServiceName, cmv1.ChangeService_ServiceDesc.ServiceName, cmv1.InterchangeService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, grpc_health_v1.HealthCheckResponse_SERVING)
 	}
 	// NOT_SERVING until Run starts serving.
@@ -204,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cmv1.RegisterSatisfactionServiceServer(r, service.NewSatisfactionServer(st))
 		cmv1.RegisterTenantServiceServer(r, service.NewTenantServer(st, w))
 		cmv1.RegisterChangeServiceServer(r, s.changes)
+		cmv1.RegisterInterchangeServiceServer(r, service.NewInterchangeServer(st, w, importLimits(cfg.Import)))
 		grpc_health_v1.RegisterHealthServer(r, s.health)
 	}
 	reflection.Register(s.grpc)
@@ -257,6 +267,17 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 	case "postgres":
 		return openPostgres(ctx, cfg, log)
 	case "", "memory":
+		if cfg.NoContent {
+			var b catalog.Builder
+			g, err := b.Build(1, nil)
+			if err != nil {
+				return nil, err
+			}
+			log.Info("datastore: memory, without the built-in content; changes are not kept across restarts")
+			st := memory.New(g)
+			st.SetRetention(cfg.ChangeRetention)
+			return st, nil
+		}
 		c, g, err := content.LoadGraph()
 		if err != nil {
 			return nil, fmt.Errorf("built-in content: %w", err)
@@ -269,6 +290,17 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 	default:
 		return nil, fmt.Errorf("unknown datastore %q (known: memory, postgres)", cfg.Datastore)
 	}
+}
+
+// importLimits fills the zero fields of l with the defaults.
+func importLimits(l interchange.Limits) interchange.Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = interchange.DefaultLimits.MaxBytes
+	}
+	if l.MaxRows <= 0 {
+		l.MaxRows = interchange.DefaultLimits.MaxRows
+	}
+	return l
 }
 
 // GRPCAddr is the address the gRPC listener is bound to.

@@ -17,7 +17,7 @@ import (
 func (s *CatalogServer) CreateFramework(ctx context.Context, req *cmv1.CreateFrameworkRequest) (*cmv1.CreateFrameworkResponse, error) {
 	in := req.GetFramework()
 	stored, err := s.writes.CreateFramework(ctx, catalog.Framework{ID: req.GetFrameworkId(), DisplayName: in.GetDisplayName(),
-		Version: in.GetVersion(), Description: in.GetDescription(), Kind: in.GetKind()})
+		Version: in.GetVersion(), Description: in.GetDescription(), Kind: in.GetKind(), Publisher: in.GetPublisher()})
 	if err != nil {
 		return nil, err
 	}

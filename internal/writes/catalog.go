@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/resource"
 	"github.com/controlmap/controlmap/internal/store"
@@ -28,21 +29,15 @@ func checkFramework(f *catalog.Framework) error {
 	return Text("framework.description", f.Description, MaxSummary, false)
 }
 
-// CreateFramework stores a new internal framework of the caller's tenant,
-// without controls. Its id must start with the tenant id and a dash.
+// CreateFramework stores a new framework without controls: for a tenant,
+// an internal framework whose id starts with the tenant id and a dash; for
+// the operator, a reference framework (STANDARD, REGULATION or FRAMEWORK,
+// the default).
 func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (catalog.Framework, error) {
 	p := principal(ctx)
-	if p.Tenant == "" {
-		return f, denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "internal frameworks belong to a tenant: call with an API key of the tenant")
+	if err := newFramework(p, &f, "framework_id", "framework.kind"); err != nil {
+		return f, err
 	}
-	if !catalog.ValidFrameworkID(f.ID) || !strings.HasPrefix(f.ID, p.Tenant+"-") {
-		return f, invalid("framework_id", "must match [a-z0-9][a-z0-9.-]{0,62} and start with %q, got %q", p.Tenant+"-", f.ID)
-	}
-	if f.Kind != 0 && f.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
-		return f, invalid("framework.kind", "must be FRAMEWORK_KIND_INTERNAL: reference frameworks ship with the service")
-	}
-	f.DisplayName, f.Version, f.Description = strings.TrimSpace(f.DisplayName), strings.TrimSpace(f.Version), strings.TrimSpace(f.Description)
-	f.Publisher, f.Kind, f.Owner, f.Tags = p.Tenant, cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, p.Tenant, nil
 	if err := checkFramework(&f); err != nil {
 		return f, err
 	}
@@ -60,6 +55,40 @@ func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (cata
 	})
 	f.Revision = rev
 	return f, err
+}
+
+// newFramework checks the id and kind of a framework p creates and sets
+// what the caller does not choose: owner, publisher and kind of an
+// internal framework; kind FRAMEWORK by default for the operator. Errors
+// name idField and kindField.
+func newFramework(p auth.Principal, f *catalog.Framework, idField, kindField string) error {
+	f.DisplayName, f.Version, f.Description = strings.TrimSpace(f.DisplayName), strings.TrimSpace(f.Version), strings.TrimSpace(f.Description)
+	f.BuiltIn = false
+	if p.Operator {
+		if !catalog.ValidFrameworkID(f.ID) {
+			return invalid(idField, "must match [a-z0-9][a-z0-9.-]{0,62}, got %q", f.ID)
+		}
+		switch f.Kind {
+		case 0:
+			f.Kind = cmv1.FrameworkKind_FRAMEWORK_KIND_FRAMEWORK
+		case cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD, cmv1.FrameworkKind_FRAMEWORK_KIND_REGULATION, cmv1.FrameworkKind_FRAMEWORK_KIND_FRAMEWORK:
+		default:
+			return invalid(kindField, "must be STANDARD, REGULATION or FRAMEWORK: the operator creates reference frameworks; internal ones belong to a tenant")
+		}
+		f.Owner = ""
+		return Text("framework.publisher", f.Publisher, MaxDisplayName, false)
+	}
+	if p.Tenant == "" {
+		return denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "internal frameworks belong to a tenant: call with an API key of the tenant")
+	}
+	if !catalog.ValidFrameworkID(f.ID) || !strings.HasPrefix(f.ID, p.Tenant+"-") {
+		return invalid(idField, "must match [a-z0-9][a-z0-9.-]{0,62} and start with %q, got %q", p.Tenant+"-", f.ID)
+	}
+	if f.Kind != 0 && f.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+		return invalid(kindField, "must be FRAMEWORK_KIND_INTERNAL: reference frameworks are the operator's")
+	}
+	f.Publisher, f.Kind, f.Owner, f.Tags = p.Tenant, cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL, p.Tenant, nil
+	return nil
 }
 
 // frameworkAfter renders f as written, for the audit trail.

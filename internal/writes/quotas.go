@@ -72,8 +72,11 @@ func (w *Writer) held(tenant string) Quotas {
 }
 
 // checkQuota refuses a write that would add one more of quota to tenant.
-func (w *Writer) checkQuota(tenant, quota string) error {
-	if tenant == "" {
+func (w *Writer) checkQuota(tenant, quota string) error { return w.checkQuotaFor(tenant, quota, 1) }
+
+// checkQuotaFor refuses a write that would add n of quota to tenant.
+func (w *Writer) checkQuotaFor(tenant, quota string, n int) error {
+	if tenant == "" || n <= 0 {
 		return nil
 	}
 	limit, held := 0, 0
@@ -88,7 +91,7 @@ func (w *Writer) checkQuota(tenant, quota string) error {
 	case "mappings":
 		limit, held = w.quotas.Mappings, h.Mappings
 	}
-	if limit > 0 && held >= limit {
+	if limit > 0 && held+n > limit {
 		return &QuotaError{Tenant: tenant, Quota: quota, Limit: limit}
 	}
 	return nil

@@ -118,8 +118,10 @@ func visible(p auth.Principal, f *catalog.Framework) bool {
 	return f.Owner == "" || (p.Tenant != "" && f.Owner == p.Tenant)
 }
 
-// ownedFramework reads a framework the caller may change: a reference
-// framework is read-only, another tenant's does not exist for it.
+// ownedFramework reads a framework the caller may change: a tenant its
+// internal frameworks, the operator the reference frameworks it created
+// (the built-in ones change with the content release only). Another
+// tenant's framework does not exist for the caller.
 func ownedFramework(tx store.Tx, p auth.Principal, id string, lock store.Lock) (catalog.Framework, error) {
 	f, err := tx.Framework(id, lock)
 	if err != nil {
@@ -128,8 +130,10 @@ func ownedFramework(tx store.Tx, p auth.Principal, id string, lock store.Lock) (
 	switch {
 	case !visible(p, &f):
 		return f, store.NotFound("framework", catalog.FrameworkName(id))
-	case f.Owner == "":
-		return f, denied(cmv1.ErrorReason_ERROR_REASON_NOT_OWNER, "reference frameworks are read-only; create an internal framework of your tenant")
+	case f.Owner == "" && f.BuiltIn:
+		return f, denied(cmv1.ErrorReason_ERROR_REASON_NOT_OWNER, "the built-in frameworks change with the content release only; import or create a framework of your own")
+	case f.Owner == "" && !p.Operator:
+		return f, denied(cmv1.ErrorReason_ERROR_REASON_NOT_OWNER, "reference frameworks are the operator's; create an internal framework of your tenant")
 	}
 	return f, nil
 }

@@ -23,7 +23,7 @@ func (s *Store) follow(ctx context.Context) {
 	defer close(s.done)
 	backoff := newBackoff()
 	var stuck startStuck
-	for s.cfg.Migrate != nil && ctx.Err() == nil {
+	for (s.cfg.Migrate != nil || s.cfg.MigrateSchema) && ctx.Err() == nil {
 		res, err := Migrate(ctx, s.pool, s.cfg.Migrate)
 		if err == nil {
 			s.log.Info("migrated", "applied", res.Applied, "content_version", res.ContentVersion, "content_loaded", res.ContentLoaded, "revision", res.Revision)
@@ -66,7 +66,7 @@ type startStuck struct {
 // moment, a misconfigured one for ever. A database that does not answer
 // at all is waited for.
 func (s *Store) giveUp(stuck *startStuck, err error) bool {
-	msg, fatal := startError(err, s.cfg.Migrate != nil)
+	msg, fatal := startError(err, s.cfg.Migrate != nil || s.cfg.MigrateSchema)
 	if !fatal {
 		stuck.since = time.Time{}
 		return false

@@ -34,6 +34,10 @@ type Config struct {
 	// Migrate, when set, is the built-in content to migrate the database to
 	// before the first load (see Migrate), retried until it succeeds.
 	Migrate *content.Content
+	// MigrateSchema applies the migrations before the first load without
+	// loading any content (when Migrate is nil): for a service that holds
+	// only imported frameworks.
+	MigrateSchema bool
 	// ChangeRetention is how long the change log keeps a change for
 	// WatchChanges (default 7 days); older ones are deleted.
 	ChangeRetention time.Duration

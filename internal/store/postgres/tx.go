@@ -702,13 +702,13 @@ func (t *tx) APIKey(tenant, id string) (tenancy.APIKey, error) {
 	return keys[0], nil
 }
 
-const frameworkColumns = "id, display_name, version, publisher, kind, description, tags, revision, owner"
+const frameworkColumns = "id, display_name, version, publisher, kind, description, tags, revision, owner, built_in"
 
 func scanFramework(row pgx.Row) (catalog.Framework, error) {
 	var f catalog.Framework
 	var kind int32
 	var tags []byte
-	if err := row.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner); err != nil {
+	if err := row.Scan(&f.ID, &f.DisplayName, &f.Version, &f.Publisher, &kind, &f.Description, &tags, &f.Revision, &f.Owner, &f.BuiltIn); err != nil {
 		return f, err
 	}
 	f.Kind = cmv1.FrameworkKind(kind)

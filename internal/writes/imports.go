@@ -1,0 +1,746 @@
+package writes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/interchange"
+	"github.com/controlmap/controlmap/internal/store"
+)
+
+// MaxControlText bounds the text of an imported control: published
+// statements run longer than the summaries written through the API.
+const MaxControlText = 20_000
+
+// defaultStrength is the strength an imported mapping gets when its file
+// gives none and its relationship leaves it to judgement: the middle of
+// the scale, reported as a warning so that someone reviews it.
+const defaultStrength = 5
+
+// ImportOptions say how to apply a document.
+type ImportOptions struct {
+	// Lenient skips the rows that cannot be applied; otherwise the first
+	// problem fails the import.
+	Lenient bool
+	// ValidateOnly runs every check and reports, writing nothing.
+	ValidateOnly bool
+	// Bindings maps a resource key of the document to a framework id.
+	Bindings map[string]string
+	// FrameworkID is the id of the framework a framework document creates
+	// or updates; empty derives one from its title and version.
+	FrameworkID string
+	// FrameworkKind is the kind of a framework the import creates.
+	FrameworkKind cmv1.FrameworkKind
+}
+
+// ImportCount counts the rows of one kind.
+type ImportCount struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Skipped   int `json:"skipped"`
+}
+
+// ImportedResource is a resource an import created or updated.
+type ImportedResource struct {
+	Name   string
+	Action string
+}
+
+// ImportKinds are the kinds of row an import counts, in report order.
+var ImportKinds = []string{"framework", "control", "mapping"}
+
+// MaxReportedChanges bounds the changes a report lists.
+const MaxReportedChanges = 1000
+
+// ImportReport says what an import did, or would do.
+type ImportReport struct {
+	Revision     int64
+	ValidateOnly bool
+	Format       interchange.Format
+	Counts       map[string]*ImportCount
+	Problems     []interchange.Problem
+	Changes      []ImportedResource
+	Omitted      int
+	// Bindings are the framework ids the document's resources were bound
+	// to, by key.
+	Bindings map[string]string
+}
+
+func (r *ImportReport) changed(kind, name, action string) {
+	c := r.Counts[kind]
+	if action == "created" {
+		c.Created++
+	} else {
+		c.Updated++
+	}
+	if len(r.Changes) < MaxReportedChanges {
+		r.Changes = append(r.Changes, ImportedResource{Name: name, Action: action})
+	} else {
+		r.Omitted++
+	}
+}
+
+// errDryRun ends the transaction of a validate-only import.
+var errDryRun = errors.New("validate only: nothing written")
+
+// LocationField is the BadRequest field of a problem at loc: the JSON
+// pointer under "document", or "document" and the line.
+func LocationField(loc string) string {
+	switch {
+	case strings.HasPrefix(loc, "/"):
+		return "document" + loc
+	case loc == "":
+		return "document"
+	}
+	return "document (" + loc + ")"
+}
+
+// Import applies a document read by the interchange package as one write,
+// under the rules of the other writes: the operator writes reference
+// frameworks and mappings between any frameworks, a tenant its own
+// internal frameworks and mappings with an end in them. Rows equal to
+// what is stored change nothing: importing the same document twice
+// commits one revision. Under ValidateOnly it returns the report of what
+// it would do, with Revision 0.
+func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt ImportOptions) (*ImportReport, error) {
+	p := principal(ctx)
+	if !p.Operator && p.Tenant == "" {
+		return nil, denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "imports write a tenant's frameworks and mappings, or the operator's: call with an API key or the operator's token")
+	}
+	if !opt.Lenient {
+		for _, pr := range doc.Problems {
+			if pr.Skipped {
+				return nil, invalid(LocationField(pr.Loc), "%s", pr.Message)
+			}
+		}
+	}
+	var rep *ImportReport
+	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
+		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]map[string]string{}, defaulted: map[string]int{}}
+		im.rep = &ImportReport{Format: doc.Format, ValidateOnly: opt.ValidateOnly, Counts: map[string]*ImportCount{}, Bindings: map[string]string{},
+			Problems: slices.Clone(doc.Problems)}
+		for _, k := range ImportKinds {
+			im.rep.Counts[k] = &ImportCount{}
+		}
+		rep = im.rep
+		for _, pr := range doc.Problems {
+			if pr.Skipped {
+				im.rep.Counts[im.kindAt()].Skipped++
+			}
+		}
+		if err := im.run(); err != nil {
+			return store.Audit{}, err
+		}
+		if opt.ValidateOnly {
+			return store.Audit{}, errDryRun
+		}
+		return im.audit(), nil
+	})
+	if errors.Is(err, errDryRun) {
+		return rep, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.Revision = rev
+	return rep, nil
+}
+
+// importer applies one document within a transaction.
+type importer struct {
+	w   *Writer
+	tx  store.Tx
+	p   auth.Principal
+	opt ImportOptions
+	doc *interchange.Document
+	rep *ImportReport
+	// frameworks are the ids of the document's frameworks, by index.
+	frameworks []string
+	// controls resolve a spelling (lower case) to a control id, by
+	// framework.
+	controls map[string]map[string]string
+	// owner is the tenant whose data the import changed ("" for public).
+	owner string
+	// defaulted counts the mappings given a default, by what.
+	defaulted map[string]int
+}
+
+// kindAt is the kind of row a reader's problem is about.
+func (im *importer) kindAt() string {
+	if len(im.doc.Crosswalks) > 0 {
+		return "mapping"
+	}
+	return "control"
+}
+
+// problem records a row that cannot be applied: in strict mode it fails the
+// import.
+func (im *importer) problem(kind, loc, format string, args ...any) error {
+	msg := fmt.Sprintf(format, catalog.ClipArgs(args)...)
+	if !im.opt.Lenient {
+		return invalid(LocationField(loc), "%s", msg)
+	}
+	im.rep.Problems = append(im.rep.Problems, interchange.Problem{Loc: loc, Message: msg, Skipped: true})
+	im.rep.Counts[kind].Skipped++
+	return nil
+}
+
+func (im *importer) warn(loc, format string, args ...any) {
+	im.rep.Problems = append(im.rep.Problems, interchange.Problem{Loc: loc, Message: fmt.Sprintf(format, catalog.ClipArgs(args)...)})
+}
+
+func (im *importer) run() error {
+	for i := range im.doc.Frameworks {
+		id, err := im.framework(&im.doc.Frameworks[i])
+		if err != nil {
+			return err
+		}
+		im.frameworks = append(im.frameworks, id)
+	}
+	for i := range im.doc.Crosswalks {
+		if err := im.crosswalk(&im.doc.Crosswalks[i]); err != nil {
+			return err
+		}
+	}
+	for what, n := range im.defaulted {
+		im.warn("", "%d mappings had no %s", n, what)
+	}
+	return nil
+}
+
+// frameworkID derives an id from a title and version: lower case, words
+// joined by dashes, a tenant's id in front for a tenant.
+func frameworkID(p auth.Principal, title, version string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title + " " + version) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		default:
+			dash = true
+		}
+	}
+	id := strings.Trim(b.String(), ".-")
+	if !p.Operator && !strings.HasPrefix(id, p.Tenant+"-") {
+		id = p.Tenant + "-" + id
+	}
+	if len(id) > 63 {
+		id = strings.TrimRight(id[:63], ".-")
+	}
+	return id
+}
+
+// framework creates or updates a framework of the document with its
+// controls, and returns its id.
+func (im *importer) framework(d *interchange.Framework) (string, error) {
+	id := im.opt.FrameworkID
+	switch {
+	case id != "":
+	case catalog.ValidFrameworkID(d.ID) && (im.p.Operator || strings.HasPrefix(d.ID, im.p.Tenant+"-")):
+		id = d.ID
+	case catalog.ValidFrameworkID(d.ID):
+		id = frameworkID(im.p, d.ID, "")
+	default:
+		id = frameworkID(im.p, d.Title, d.Version)
+	}
+	id = strings.TrimPrefix(id, "frameworks/")
+	kind := im.opt.FrameworkKind
+	if kind == 0 && im.p.Operator && d.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+		kind = d.Kind
+	}
+	f := catalog.Framework{ID: id, DisplayName: d.Title, Version: d.Version, Publisher: strings.TrimSpace(d.Publisher),
+		Description: strings.TrimSpace(d.Description), Kind: kind, Tags: d.Tags}
+	if err := newFramework(im.p, &f, "options.framework_id", "options.framework_kind"); err != nil {
+		return id, err
+	}
+	if !im.p.Operator {
+		f.Tags = d.Tags // a tenant's framework keeps its document's vocabulary too
+	}
+	if utf8.RuneCountInString(f.Description) > MaxSummary {
+		f.Description = clip(f.Description, MaxSummary)
+		im.warn(d.Loc, "the description is longer than %d characters; cut short", MaxSummary)
+	}
+	if err := checkFramework(&f); err != nil {
+		return id, err
+	}
+	im.rep.Bindings[firstNonEmpty(d.Key, "framework")] = id
+	name := catalog.FrameworkName(id)
+	var existing []catalog.Control
+	before, err := ownedFramework(im.tx, im.p, id, store.Exclusive)
+	switch {
+	case isNotFound(err):
+		if err := im.w.checkQuotaFor(im.p.Tenant, "frameworks", 1); err != nil {
+			return id, err
+		}
+		im.tx.Write(store.Change{Kind: store.KindFramework, New: true, Owner: f.Owner, Framework: f})
+		im.rep.changed("framework", name, "created")
+	case err != nil:
+		return id, err
+	default:
+		if existing, err = im.tx.Controls(id, store.Exclusive); err != nil {
+			return id, err
+		}
+		// What the document does not say stays as it is.
+		f.Owner = before.Owner
+		if im.opt.FrameworkKind == 0 && (d.Kind == 0 || !im.p.Operator) {
+			f.Kind = before.Kind
+		}
+		if d.Publisher == "" || !im.p.Operator {
+			f.Publisher = before.Publisher
+		}
+		if f.Description == "" {
+			f.Description = before.Description
+		}
+		if len(d.Tags) == 0 {
+			f.Tags = before.Tags
+		}
+		if f.DisplayName == before.DisplayName && f.Version == before.Version && f.Publisher == before.Publisher &&
+			f.Description == before.Description && f.Kind == before.Kind && slices.Equal(f.Tags, before.Tags) {
+			im.rep.Counts["framework"].Unchanged++
+		} else {
+			im.tx.Write(store.Change{Kind: store.KindFramework, Owner: f.Owner, Framework: f})
+			im.rep.changed("framework", name, "updated")
+		}
+	}
+	im.owner = f.Owner
+	return id, im.importControls(&f, d, existing)
+}
+
+// importControls creates or updates the controls of d in framework f,
+// which holds existing.
+func (im *importer) importControls(f *catalog.Framework, d *interchange.Framework, existing []catalog.Control) error {
+	stored := make(map[string]*catalog.Control, len(existing))
+	for i := range existing {
+		stored[strings.ToLower(existing[i].ID)] = &existing[i]
+	}
+	// Every spelling in use, so that an alias never shadows another control.
+	taken := map[string]string{}
+	for i := range existing {
+		for _, s := range spellings(&existing[i]) {
+			taken[s] = existing[i].ID
+		}
+	}
+	vocabulary := map[string]bool{}
+	for _, t := range f.Tags {
+		vocabulary[t.ID] = true
+	}
+	imported := map[string]bool{}
+	created := 0
+	for _, dc := range d.Controls {
+		c := catalog.Control{ID: strings.TrimSpace(dc.ID), Title: strings.TrimSpace(dc.Title), Summary: strings.TrimSpace(dc.Text),
+			Parent: dc.Parent, Assessable: dc.Assessable, Kind: dc.Kind}
+		if c.Kind == 0 {
+			c.Kind = cmv1.ControlKind_CONTROL_KIND_CONTROL
+		}
+		if !catalog.ControlIDPattern.MatchString(c.ID) {
+			if err := im.problem("control", dc.Loc, "control id %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}", c.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.Parent != "" && !imported[strings.ToLower(c.Parent)] && stored[strings.ToLower(c.Parent)] == nil {
+			if err := im.problem("control", dc.Loc, "parent %q of control %q was not imported", c.Parent, c.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.Title == "" {
+			c.Title = c.ID
+		}
+		if utf8.RuneCountInString(c.Title) > MaxTitle {
+			c.Title = clip(c.Title, MaxTitle)
+			im.warn(dc.Loc, "the title is longer than %d characters; cut short", MaxTitle)
+		}
+		if utf8.RuneCountInString(c.Summary) > MaxControlText {
+			c.Summary = clip(c.Summary, MaxControlText)
+			im.warn(dc.Loc, "the text is longer than %d characters; cut short", MaxControlText)
+		}
+		if err := checkImportedText(&c); err != nil {
+			if err := im.problem("control", dc.Loc, "%v", err); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, t := range dc.Tags {
+			if vocabulary[t] {
+				c.Tags = append(c.Tags, t)
+			}
+		}
+		prev := stored[strings.ToLower(c.ID)]
+		if prev != nil {
+			c.ID = prev.ID
+		}
+		if owner, ok := taken[strings.ToLower(c.ID)]; ok && owner != c.ID {
+			if err := im.problem("control", dc.Loc, "control id %q is already a spelling of control %q", c.ID, owner); err != nil {
+				return err
+			}
+			continue
+		}
+		taken[strings.ToLower(c.ID)] = c.ID
+		for _, s := range catalog.DerivedAliases(&c) {
+			if _, ok := taken[strings.ToLower(s)]; !ok {
+				taken[strings.ToLower(s)] = c.ID
+			}
+		}
+		for _, a := range dc.Aliases {
+			a = strings.TrimSpace(a)
+			owner, ok := taken[strings.ToLower(a)]
+			switch {
+			case a == "" || strings.EqualFold(a, c.ID) || slices.Contains(c.Aliases, a):
+			case ok && owner != c.ID:
+				im.warn(dc.Loc, "alias %q is a spelling of control %q already; dropped", a, owner)
+			case !validAlias(a):
+				im.warn(dc.Loc, "alias %q has characters a control reference cannot have; dropped", a)
+			default:
+				taken[strings.ToLower(a)] = c.ID
+				c.Aliases = append(c.Aliases, a)
+			}
+		}
+		imported[strings.ToLower(c.ID)] = true
+		name := catalog.ControlName(f.ID, c.ID)
+		if prev == nil {
+			if f.Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+				c.Implementation = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_NOT_IMPLEMENTED
+			}
+			created++
+			im.tx.Write(store.Change{Kind: store.KindControl, New: true, Owner: f.Owner, Framework: catalog.Framework{ID: f.ID}, Control: c})
+			im.rep.changed("control", name, "created")
+			continue
+		}
+		// What a document does not carry stays as it is.
+		c.Implementation, c.Owner, c.Evidence = prev.Implementation, prev.Owner, prev.Evidence
+		if c.Title == prev.Title && c.Summary == prev.Summary && c.Parent == prev.Parent && c.Kind == prev.Kind &&
+			c.Assessable == prev.Assessable && slices.Equal(c.Aliases, prev.Aliases) && slices.Equal(c.Tags, prev.Tags) {
+			im.rep.Counts["control"].Unchanged++
+			continue
+		}
+		im.tx.Write(store.Change{Kind: store.KindControl, Owner: f.Owner, Framework: catalog.Framework{ID: f.ID}, Control: c})
+		im.rep.changed("control", name, "updated")
+	}
+	if n := len(existing) - (len(imported) - created); n > 0 {
+		im.warn(d.Loc, "%d controls of %s are not in the document; left as they are (delete them through the API)", n, catalog.FrameworkName(f.ID))
+	}
+	return im.w.checkQuotaFor(im.p.Tenant, "controls", created)
+}
+
+// validAlias reports whether a can be looked up as a control reference.
+func validAlias(a string) bool {
+	return catalog.ValidControlRef(a) && utf8.RuneCountInString(a) <= 64
+}
+
+func checkImportedText(c *catalog.Control) error {
+	if err := Text("title", c.Title, MaxTitle, true); err != nil {
+		return err
+	}
+	return Text("text", c.Summary, MaxControlText, false)
+}
+
+// spellings are the lower-case spellings a control is found by.
+func spellings(c *catalog.Control) []string {
+	out := []string{strings.ToLower(c.ID)}
+	for _, a := range slices.Concat(c.Aliases, catalog.DerivedAliases(c)) {
+		out = append(out, strings.ToLower(a))
+	}
+	return out
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// bind finds the framework a resource of the document is: an explicit
+// binding; a framework of the same document; a framework whose id (or
+// name, or URN ending) the key is; or the one framework the caller sees
+// with the resource's title (and version).
+func (im *importer) bind(r interchange.Resource) (string, error) {
+	if v, ok := im.opt.Bindings[r.Key]; ok {
+		return strings.TrimPrefix(strings.TrimSpace(v), "frameworks/"), nil
+	}
+	for i, f := range im.doc.Frameworks {
+		if f.Key != "" && f.Key == r.Key && i < len(im.frameworks) {
+			return im.frameworks[i], nil
+		}
+	}
+	g := im.w.st.Snapshot()
+	visibleID := func(id string) bool {
+		f, ok := g.Framework(id)
+		return ok && visible(im.p, &f.Framework)
+	}
+	key := strings.TrimPrefix(r.Key, "frameworks/")
+	for _, id := range []string{key, key[strings.LastIndexByte(key, ':')+1:], r.ID} {
+		if catalog.ValidFrameworkID(id) && visibleID(id) {
+			return id, nil
+		}
+	}
+	if r.Title != "" {
+		var found []string
+		for _, f := range g.Frameworks() {
+			if visible(im.p, &f.Framework) && strings.EqualFold(f.DisplayName, r.Title) && (r.Version == "" || strings.EqualFold(f.Version, r.Version)) {
+				found = append(found, f.ID)
+			}
+		}
+		if len(found) == 1 {
+			return found[0], nil
+		}
+	}
+	what := fmt.Sprintf("%q", r.Key)
+	if r.Title != "" {
+		what += fmt.Sprintf(" (%s %s)", r.Title, r.Version)
+	}
+	return "", invalid("options.bindings", "no framework is known for resource %s: bind it, as bindings[%q] = \"frameworks/{id}\"", what, r.Key)
+}
+
+// resolver returns the spellings of a framework's controls, read in the
+// transaction (so that controls the same import created are found).
+func (im *importer) resolver(fw string) (map[string]string, error) {
+	if m, ok := im.controls[fw]; ok {
+		return m, nil
+	}
+	cs, err := im.tx.Controls(fw, store.Share)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, 4*len(cs))
+	for i := range cs {
+		c := &cs[i]
+		// The tokens of OSCAL exports ("a.5.1", "id-5.1") find their control too.
+		for _, s := range append(spellings(c), strings.ToLower(interchange.Token(c.ID))) {
+			if _, ok := m[s]; !ok {
+				m[s] = c.ID
+			}
+		}
+	}
+	im.controls[fw] = m
+	return m, nil
+}
+
+func pairKey(a, b catalog.ControlRef) string {
+	x, y := a.Name(), b.Name()
+	if y < x {
+		x, y = y, x
+	}
+	return x + "\x00" + y
+}
+
+// crosswalk creates or updates the mappings of one crosswalk.
+func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
+	a, err := im.bind(cw.Source)
+	if err != nil {
+		return err
+	}
+	b, err := im.bind(cw.Target)
+	if err != nil {
+		return err
+	}
+	im.rep.Bindings[cw.Source.Key], im.rep.Bindings[cw.Target.Key] = a, b
+	if a == b {
+		return invalid("options.bindings", "both sides of the crosswalk are bound to %s: a mapping joins two frameworks", catalog.FrameworkName(a))
+	}
+	owner, err := ends(im.tx, im.p, catalog.ControlRef{Framework: a}, catalog.ControlRef{Framework: b}, "")
+	if err != nil {
+		return err
+	}
+	im.owner = owner
+	resA, err := im.resolver(a)
+	if err != nil {
+		return err
+	}
+	resB, err := im.resolver(b)
+	if err != nil {
+		return err
+	}
+	all, err := im.tx.MappingsOf(a, "")
+	if err != nil {
+		return err
+	}
+	stored := map[string]*catalog.Mapping{}
+	for i := range all {
+		m := &all[i]
+		if m.Source.Framework == b || m.Target.Framework == b {
+			stored[pairKey(m.Source, m.Target)] = m
+		}
+	}
+	seen := map[string]string{}
+	created := 0
+	for i := range cw.Maps {
+		row := &cw.Maps[i]
+		if len(row.Sources) != 1 || len(row.Targets) != 1 {
+			if err := im.problem("mapping", row.Loc, "a map with %d sources and %d targets states a relationship between sets of controls; it is not split into pairs, which would claim more than it says, and group mappings are not stored yet",
+				len(row.Sources), len(row.Targets)); err != nil {
+				return err
+			}
+			continue
+		}
+		src, ok := resA[strings.ToLower(row.Sources[0])]
+		if !ok {
+			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", row.Sources[0], catalog.FrameworkName(a)); err != nil {
+				return err
+			}
+			continue
+		}
+		tgt, ok := resB[strings.ToLower(row.Targets[0])]
+		if !ok {
+			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", row.Targets[0], catalog.FrameworkName(b)); err != nil {
+				return err
+			}
+			continue
+		}
+		m := im.mapping(row, catalog.ControlRef{Framework: a, Control: src}, catalog.ControlRef{Framework: b, Control: tgt})
+		if err := CheckMapping(&m); err != nil {
+			if err := im.problem("mapping", row.Loc, "%v", err); err != nil {
+				return err
+			}
+			continue
+		}
+		key := pairKey(m.Source, m.Target)
+		if prev, dup := seen[key]; dup {
+			if err := im.problem("mapping", row.Loc, "%s and %s are mapped already at %s", m.Source.Name(), m.Target.Name(), prev); err != nil {
+				return err
+			}
+			continue
+		}
+		seen[key] = firstNonEmpty(row.Loc, "an earlier row")
+		before := stored[key]
+		if before == nil {
+			if err := mayApprove(im.tx, im.p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {
+				return err
+			}
+			m.ID = store.NewMappingID()
+			m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = im.p.Name, im.tx.Now(), im.tx.Now()
+			im.tx.Write(store.Change{Kind: store.KindMapping, New: true, Owner: owner, Mapping: m})
+			im.rep.changed("mapping", catalog.MappingName(m.ID), "created")
+			created++
+			continue
+		}
+		if before.Source != m.Source { // stored the other way round
+			m.Source, m.Target, m.Relationship = m.Target, m.Source, catalog.Inverse(m.Relationship)
+			m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
+		}
+		if m.Relationship == before.Relationship && m.Strength == before.Strength && m.ReverseStrength == before.ReverseStrength &&
+			m.Rationale == before.Rationale && m.Justification == before.Justification && m.Provenance.Document == before.Provenance.Document &&
+			m.Provenance.Method == before.Provenance.Method && m.Provenance.Status == before.Provenance.Status {
+			im.rep.Counts["mapping"].Unchanged++
+			continue
+		}
+		if err := mayApprove(im.tx, im.p, owner, before.Provenance.Status, m.Provenance.Status); err != nil {
+			return err
+		}
+		m.ID, m.BuiltIn = before.ID, before.BuiltIn
+		m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = before.Provenance.Author, before.Provenance.CreateTime, im.tx.Now()
+		im.tx.Write(store.Change{Kind: store.KindMapping, Owner: owner, Mapping: m})
+		im.rep.changed("mapping", catalog.MappingName(m.ID), "updated")
+	}
+	return im.w.checkQuotaFor(im.p.Tenant, "mappings", created)
+}
+
+// mapping builds the mapping of a row between two resolved controls,
+// filling what the file leaves out: strengths the relationship fixes, the
+// middle of the scale for one it leaves to judgement, SEMANTIC, method
+// IMPORTED, status DRAFT, a justification naming the document.
+func (im *importer) mapping(row *interchange.Map, src, tgt catalog.ControlRef) catalog.Mapping {
+	m := catalog.Mapping{Source: src, Target: tgt, Relationship: row.Relationship, Rationale: row.Rationale,
+		Justification: strings.TrimSpace(row.Justification),
+		Provenance:    catalog.Provenance{Document: firstNonEmpty(strings.TrimSpace(row.Document), docName(im.doc)), Method: row.Method, Status: row.Status}}
+	for _, s := range []struct {
+		in     int32
+		out    *int32
+		limits func(cmv1.Relationship) (int32, int32)
+		what   string
+	}{{row.Strength, &m.Strength, catalog.StrengthRange, "strength"}, {row.ReverseStrength, &m.ReverseStrength, catalog.ReverseStrengthRange, "reverse strength"}} {
+		lo, hi := s.limits(m.Relationship)
+		switch {
+		case s.in != interchange.NoStrength:
+			*s.out = s.in
+		case lo == hi:
+			*s.out = lo
+		default:
+			*s.out = defaultStrength
+			im.defaulted[fmt.Sprintf("%s; set to %d, the middle of the scale: review them", s.what, defaultStrength)]++
+		}
+	}
+	if m.Rationale == 0 {
+		m.Rationale = cmv1.Rationale_RATIONALE_SEMANTIC
+		im.defaulted["rationale; set to SEMANTIC"]++
+	}
+	if m.Provenance.Method == 0 {
+		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_IMPORTED
+	}
+	if m.Provenance.Status == 0 {
+		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
+	}
+	if m.Justification == "" {
+		m.Justification = "Imported from " + m.Provenance.Document + "."
+		im.defaulted["justification; each names the document it was imported from"]++
+	}
+	if utf8.RuneCountInString(m.Justification) > catalog.MaxJustificationLength {
+		m.Justification = clip(m.Justification, catalog.MaxJustificationLength)
+		im.warn(row.Loc, "the justification is longer than %d characters; cut short", catalog.MaxJustificationLength)
+	}
+	m.Provenance.Document = clip(m.Provenance.Document, catalog.MaxDocumentLength)
+	return m
+}
+
+// docName names a document for provenance: its title and version, or its
+// format.
+func docName(d *interchange.Document) string {
+	if name := strings.TrimSpace(d.Title + " " + d.Version); name != "" {
+		return name
+	}
+	return string(d.Format) + " import"
+}
+
+// importSummary is the audit event's record of an import: what it
+// changed, not the document.
+type importSummary struct {
+	Import struct {
+		Format   string                  `json:"format"`
+		Document string                  `json:"document"`
+		Counts   map[string]*ImportCount `json:"counts"`
+		Bindings map[string]string       `json:"bindings,omitempty"`
+		Skipped  int                     `json:"skipped,omitempty"`
+	} `json:"import"`
+}
+
+func (im *importer) audit() store.Audit {
+	var s importSummary
+	s.Import.Format, s.Import.Document, s.Import.Counts, s.Import.Bindings = string(im.doc.Format), docName(im.doc), im.rep.Counts, im.rep.Bindings
+	for _, c := range im.rep.Counts {
+		s.Import.Skipped += c.Skipped
+	}
+	body, _ := json.Marshal(s)
+	resource := "imports"
+	switch {
+	case len(im.frameworks) > 0:
+		resource = catalog.FrameworkName(im.frameworks[0])
+	case len(im.doc.Crosswalks) > 0:
+		resource = "crosswalks/" + im.rep.Bindings[im.doc.Crosswalks[0].Source.Key] + "/" + im.rep.Bindings[im.doc.Crosswalks[0].Target.Key]
+	}
+	return store.Audit{Resource: resource, Tenant: im.owner, After: func(int64) string { return string(body) }}
+}
