@@ -46,7 +46,7 @@ type pipe struct {
 	// CloseSend; otherwise exactly one.
 	clientStreams bool
 	req           chan proto.Message
-	msgs   chan proto.Message // responses, unbuffered: the handler sends at the caller's pace
+	msgs          chan proto.Message // responses, unbuffered: the handler sends at the caller's pace
 
 	mu              sync.Mutex
 	header, trailer metadata.MD
