@@ -26,7 +26,9 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), migrateCommand(), keysCommand(), mcpCommand(), versionCommand())
+	root.AddCommand(serveCommand(), migrateCommand(), keysCommand(), mcpCommand(), versionCommand(),
+		frameworksCommand(), satisfiesCommand(), coverageCommand(), importCommand(), exportCommand())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: exitUsage, err: err} })
 	return root
 }
 

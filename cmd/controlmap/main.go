@@ -15,7 +15,7 @@ func main() {
 	err := rootCommand().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "controlmap:", err)
-		os.Exit(1)
+		fmt.Fprintln(os.Stderr, "controlmap:", describe(err))
+		os.Exit(exitCode(err))
 	}
 }

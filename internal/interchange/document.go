@@ -256,12 +256,15 @@ func (rd *reader) row() error {
 	return nil
 }
 
+// maxMessage bounds a problem's message: it may quote the file.
+const maxMessage = 500
+
 func (rd *reader) warn(loc, format string, args ...any) {
-	rd.doc.Problems = append(rd.doc.Problems, Problem{Loc: loc, Message: fmt.Sprintf(format, args...)})
+	rd.doc.Problems = append(rd.doc.Problems, Problem{Loc: loc, Message: catalog.ClipTo(fmt.Sprintf(format, catalog.ClipArgs(args)...), maxMessage)})
 }
 
 func (rd *reader) skip(loc, format string, args ...any) {
-	rd.doc.Problems = append(rd.doc.Problems, Problem{Loc: loc, Message: fmt.Sprintf(format, args...), Skipped: true})
+	rd.doc.Problems = append(rd.doc.Problems, Problem{Loc: loc, Message: catalog.ClipTo(fmt.Sprintf(format, catalog.ClipArgs(args)...), maxMessage), Skipped: true})
 }
 
 // limitedReader reads at most left bytes and remembers whether the source

@@ -261,7 +261,7 @@ func TestErrorReasonsAreOneVocabulary(t *testing.T) {
 		{"PUT", "/v1/frameworks", nil, nil, "METHOD_NOT_ALLOWED"},
 		{"POST", "/v1/mappings", `{"justification": "` + strings.Repeat("a", 2<<20) + `"}`, []string{"Authorization", bearer}, "BODY_TOO_LARGE"},
 		{"DELETE", "/v1/frameworks/iso-27001-2022", nil, []string{"Authorization", bearer}, "NOT_OWNER"},
-		{"POST", "/v1/frameworks?framework_id=x-y", map[string]any{"displayName": "X"}, []string{"Authorization", bearer}, "TENANT_REQUIRED"},
+		{"POST", "/v1/frameworks?framework_id=x-y", map[string]any{"displayName": "X", "kind": "FRAMEWORK_KIND_INTERNAL"}, []string{"Authorization", bearer}, "TENANT_REQUIRED"},
 	}
 	for _, tc := range cases {
 		r := s.rest(t, tc.method, tc.path, tc.body, tc.header...)

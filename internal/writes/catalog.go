@@ -72,8 +72,10 @@ func newFramework(p auth.Principal, f *catalog.Framework, idField, kindField str
 		case 0:
 			f.Kind = cmv1.FrameworkKind_FRAMEWORK_KIND_FRAMEWORK
 		case cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD, cmv1.FrameworkKind_FRAMEWORK_KIND_REGULATION, cmv1.FrameworkKind_FRAMEWORK_KIND_FRAMEWORK:
+		case cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL:
+			return denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "internal frameworks belong to a tenant: create them with an API key of the tenant")
 		default:
-			return invalid(kindField, "must be STANDARD, REGULATION or FRAMEWORK: the operator creates reference frameworks; internal ones belong to a tenant")
+			return invalid(kindField, "must be STANDARD, REGULATION or FRAMEWORK, got %d", int32(f.Kind))
 		}
 		f.Owner = ""
 		return Text("framework.publisher", f.Publisher, MaxDisplayName, false)

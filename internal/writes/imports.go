@@ -89,6 +89,9 @@ func (r *ImportReport) changed(kind, name, action string) {
 	}
 }
 
+// maxProblem bounds the message of a problem.
+const maxProblem = 500
+
 // errDryRun ends the transaction of a validate-only import.
 var errDryRun = errors.New("validate only: nothing written")
 
@@ -119,7 +122,7 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	if !opt.Lenient {
 		for _, pr := range doc.Problems {
 			if pr.Skipped {
-				return nil, invalid(LocationField(pr.Loc), "%s", pr.Message)
+				return nil, catalog.Invalid(LocationField(pr.Loc), catalog.ClipTo(pr.Message, maxProblem))
 			}
 		}
 	}
@@ -185,9 +188,9 @@ func (im *importer) kindAt() string {
 // problem records a row that cannot be applied: in strict mode it fails the
 // import.
 func (im *importer) problem(kind, loc, format string, args ...any) error {
-	msg := fmt.Sprintf(format, catalog.ClipArgs(args)...)
+	msg := catalog.ClipTo(fmt.Sprintf(format, catalog.ClipArgs(args)...), maxProblem)
 	if !im.opt.Lenient {
-		return invalid(LocationField(loc), "%s", msg)
+		return catalog.Invalid(LocationField(loc), msg)
 	}
 	im.rep.Problems = append(im.rep.Problems, interchange.Problem{Loc: loc, Message: msg, Skipped: true})
 	im.rep.Counts[kind].Skipped++
