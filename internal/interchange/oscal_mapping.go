@@ -180,9 +180,21 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			}
 			cw.Maps = append(cw.Maps, row)
 		}
-		rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
+		rd.addCrosswalk(cw)
 	}
 	return nil
+}
+
+// addCrosswalk adds cw's rows to the crosswalk between the same resources,
+// or adds cw: a collection has one mapping per method and status.
+func (rd *reader) addCrosswalk(cw Crosswalk) {
+	for i := range rd.doc.Crosswalks {
+		if c := &rd.doc.Crosswalks[i]; c.Source.Key == cw.Source.Key && c.Target.Key == cw.Target.Key {
+			c.Maps = append(c.Maps, cw.Maps...)
+			return
+		}
+	}
+	rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
 }
 
 // resourceOf describes the resource a mapping's side refers to, from the

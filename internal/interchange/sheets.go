@@ -106,7 +106,6 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -114,6 +113,7 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 			}
 			return err
 		}
+		line, _ := cr.FieldPos(0)
 		at := fmt.Sprintf("line %d", line)
 		if !headerFound {
 			clear(cols)

@@ -1,0 +1,371 @@
+package interchange
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/catalog"
+)
+
+func readFile(t *testing.T, name string, f Format) *Document {
+	t.Helper()
+	fh, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	doc, err := Read(fh, f, DefaultLimits)
+	if err != nil {
+		t.Fatalf("Read %s: %v", name, err)
+	}
+	return doc
+}
+
+// problems renders a document's problems, one per line, for matching.
+func problems(d *Document) string {
+	var b strings.Builder
+	for _, p := range d.Problems {
+		if p.Skipped {
+			b.WriteString("skipped ")
+		}
+		b.WriteString(p.Loc + ": " + p.Message + "\n")
+	}
+	return b.String()
+}
+
+func wantProblem(t *testing.T, d *Document, fragments ...string) {
+	t.Helper()
+	all := problems(d)
+	for _, f := range fragments {
+		if !strings.Contains(all, f) {
+			t.Errorf("no problem mentions %q; problems:\n%s", f, all)
+		}
+	}
+}
+
+func TestReadOSCALMappingPitfalls(t *testing.T) {
+	d := readFile(t, "mapping-pitfalls.json", OSCALMapping)
+	if d.Title != "Sample crosswalk with the pitfalls of published files" || d.Version != "0.3" {
+		t.Errorf("title %q version %q", d.Title, d.Version)
+	}
+	wantProblem(t, d,
+		"/mapping-collection/mappings: mappings is one object instead of an array",
+		`key "tool-name" is not part of OSCAL provenance`,
+		`skipped /mapping-collection/mappings/0/maps/3/sources/0: statement items are not mapped`,
+		`skipped /mapping-collection/mappings/0/maps/4/relationship: unknown relationship "loosely-related"`)
+	if len(d.Crosswalks) != 1 {
+		t.Fatalf("%d crosswalks", len(d.Crosswalks))
+	}
+	cw := d.Crosswalks[0]
+	if cw.Source != (Resource{Key: "#res-27001", Title: "ISO/IEC 27001:2022", Version: "2022"}) || cw.Target != (Resource{Key: "#res-rmf", Title: "NIST AI RMF 1.0"}) {
+		t.Errorf("resources %+v %+v", cw.Source, cw.Target)
+	}
+	if len(cw.Maps) != 4 {
+		t.Fatalf("%d maps, want 4 (two skipped): %+v", len(cw.Maps), cw.Maps)
+	}
+	first := cw.Maps[0]
+	// The mapping's status (draft) overrides the provenance's (complete);
+	// method hybrid is IMPORTED; the strength comes from the namespaced prop.
+	if first.Relationship != cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH || first.Strength != 4 || first.ReverseStrength != NoStrength ||
+		first.Status != cmv1.MappingStatus_MAPPING_STATUS_DRAFT || first.Method != cmv1.MappingMethod_MAPPING_METHOD_IMPORTED ||
+		first.Rationale != cmv1.Rationale_RATIONALE_SEMANTIC || first.Justification != "Both ask for policies that management approves." ||
+		!slices.Equal(first.Sources, []string{"5.1"}) || !slices.Equal(first.Targets, []string{"GV-1.2"}) || first.Document != "Sample crosswalk with the pitfalls of published files 0.3" {
+		t.Errorf("first map %+v", first)
+	}
+	if m := cw.Maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != 9 {
+		t.Errorf("equivalent-to with coverage 0.9: %+v", m)
+	}
+	if m := cw.Maps[2]; len(m.Targets) != 2 || m.Relationship != cmv1.Relationship_RELATIONSHIP_SUBSET_OF {
+		t.Errorf("a map with two targets is read whole: %+v", m)
+	}
+	if m := cw.Maps[3]; m.Strength != 3 || m.Justification != "Written for the importer's tests." {
+		t.Errorf("coverage object and the provenance's description: %+v", m)
+	}
+}
+
+func TestReadNISTExampleCatalog(t *testing.T) {
+	d := readFile(t, "nist-example-basic-catalog.json", OSCALCatalog)
+	if len(d.Frameworks) != 1 {
+		t.Fatalf("%d frameworks", len(d.Frameworks))
+	}
+	f := d.Frameworks[0]
+	if f.Title != "Sample Security Catalog *for Demonstration* and Testing" || f.Version != "1.1" {
+		t.Errorf("framework %q %q", f.Title, f.Version)
+	}
+	var ids []string
+	for _, c := range f.Controls {
+		ids = append(ids, c.ID+"<"+c.Parent)
+	}
+	// Labels are display ids where there are any; groups are not assessable.
+	want := []string{"1<", "s1.1<1", "1.1.1<s1.1", "1.1.2<s1.1", "2<", "2.1<2", "2.1.1<2.1", "2.1.2<2.1"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("controls %v, want %v", ids, want)
+	}
+	c := f.Controls[2]
+	if !c.Assessable || f.Controls[0].Assessable || !slices.Contains(c.Aliases, "s1.1.1") || c.Title != "Information security roles and responsibilities" {
+		t.Errorf("control %+v", c)
+	}
+	if !strings.Contains(c.Text, "information security responsibilities") || strings.Contains(c.Text, "{{") {
+		t.Errorf("statement prose with parameters filled in: %q", c.Text)
+	}
+}
+
+func TestReadOLIR(t *testing.T) {
+	d := readFile(t, "olir.csv", OLIRCSV)
+	wantProblem(t, d, `skipped line 10: unknown relationship "overlaps"`, "1 rows name a focal element without a relationship")
+	maps := d.Crosswalks[0].Maps
+	if len(maps) != 3 {
+		t.Fatalf("%d rows: %+v", len(maps), maps)
+	}
+	// Headers with line breaks, "(optional)" and asterisks; tokens in any case.
+	if m := maps[0]; m.Loc != "line 6" || m.Sources[0] != "5.1" || m.Targets[0] != "GV-1.2" || m.Relationship != cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH ||
+		m.Strength != 4 || m.Rationale != cmv1.Rationale_RATIONALE_SEMANTIC || m.Justification != "Both ask for approved policies." {
+		t.Errorf("row %+v", m)
+	}
+	if m := maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != 10 {
+		t.Errorf("row %+v", m)
+	}
+	if m := maps[2]; m.Relationship != cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || m.Rationale != cmv1.Rationale_RATIONALE_FUNCTIONAL {
+		t.Errorf("row %+v", m)
+	}
+	if d.Crosswalks[0].Source.Key != "source" || d.Crosswalks[0].Target.Key != "target" {
+		t.Errorf("sides %+v", d.Crosswalks[0])
+	}
+}
+
+func TestReadSTRM(t *testing.T) {
+	d := readFile(t, "strm.csv", STRMCSV)
+	maps := d.Crosswalks[0].Maps
+	if len(maps) != 4 || len(d.Problems) != 0 {
+		t.Fatalf("%d rows, problems %s", len(maps), problems(d))
+	}
+	// A row with a blank FDE # continues the one above.
+	if m := maps[1]; m.Sources[0] != "5.1" || m.Targets[0] != "GOVERN-1.3" || m.Relationship != cmv1.Relationship_RELATIONSHIP_SUBSET_OF || m.Strength != 6 {
+		t.Errorf("continuation row %+v", m)
+	}
+	if m := maps[3]; m.Relationship != cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
+		t.Errorf("row %+v", m)
+	}
+}
+
+func TestReadCISOAssistant(t *testing.T) {
+	d := readFile(t, "ciso.yaml", CISOYAML)
+	wantProblem(t, d, `skipped line 53: unknown relationship "kinda"`)
+	f := d.Frameworks[0]
+	if f.Key != "urn:example:risk:framework:acme-ai" || f.Title != "ACME AI control set" || f.Version != "2" || f.Publisher != "ACME" {
+		t.Errorf("framework %+v", f)
+	}
+	var ids []string
+	for _, c := range f.Controls {
+		ids = append(ids, c.ID+"<"+c.Parent)
+	}
+	// A ref_id that is not a well-formed id gives way to the URN's end.
+	if want := []string{"GOV<", "GOV-1<GOV", "gov-2<GOV"}; !slices.Equal(ids, want) {
+		t.Errorf("controls %v, want %v", ids, want)
+	}
+	maps := d.Crosswalks[0].Maps
+	if len(maps) != 2 {
+		t.Fatalf("%d mappings", len(maps))
+	}
+	if m := maps[0]; m.Sources[0] != "GOV-1" || m.Targets[0] != "govern-1.2" || m.Strength != 6 || m.Relationship != cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH {
+		t.Errorf("mapping %+v", m)
+	}
+	if m := maps[1]; m.Strength != NoStrength || m.Relationship != cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || m.Sources[0] != "gov-2" {
+		t.Errorf("mapping with a null strength %+v", m)
+	}
+}
+
+func TestReadRefusesMalformedDocuments(t *testing.T) {
+	cases := []struct {
+		name   string
+		format Format
+		in     string
+		want   string
+	}{
+		{"truncated JSON", OSCALCatalog, `{"catalog": {"uuid": "x", "metadata": {"title": "T"`, "cut short"},
+		{"not a catalog", OSCALCatalog, `{"profile": {}}`, `no "catalog"`},
+		{"catalog without controls", OSCALCatalog, `{"catalog": {"uuid": "x", "metadata": {"title": "T"}}}`, "no groups or controls"},
+		{"wrong type", OSCALMapping, `{"mapping-collection": {"mappings": [{"maps": "many"}]}}`, "expected"},
+		{"trailing data", JSON, `{"source": "a", "target": "b", "mappings": []} {}`, "after the JSON document"},
+		{"no header", OLIRCSV, "a,b,c\n1,2,3\n", "no header row"},
+		{"bad quoting", STRMCSV, "FDE #,SCF #\n\"5.1,GV-1\n", "line"},
+		{"YAML that is not a library", CISOYAML, "just: text\n", "no framework"},
+		{"not YAML", CISOYAML, "objects: [unclosed\n", "malformed"},
+	}
+	for _, tc := range cases {
+		_, err := Read(strings.NewReader(tc.in), tc.format, DefaultLimits)
+		if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrSyntax mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	big := `{"source":"a","target":"b","mappings":[` + strings.Repeat(`{},`, 100) + `{}]}`
+	var le *LimitError
+	if _, err := Read(strings.NewReader(big), JSON, Limits{MaxBytes: 100}); !errors.As(err, &le) || le.What != "bytes" {
+		t.Errorf("over the byte limit: %v", err)
+	}
+	if _, err := Read(strings.NewReader(big), JSON, Limits{MaxRows: 10}); !errors.As(err, &le) || le.What != "rows" {
+		t.Errorf("over the row limit: %v", err)
+	}
+	exact := `{"source":"a","target":"b","mappings":[]}`
+	if _, err := Read(strings.NewReader(exact), JSON, Limits{MaxBytes: int64(len(exact))}); err != nil {
+		t.Errorf("a document of exactly the limit: %v", err)
+	}
+}
+
+// sample is a framework and a crosswalk with every relationship, status
+// and method, for the writers.
+func sample() (*FrameworkFile, *CrosswalkFile) {
+	fw := catalog.Framework{ID: "acme-sec", DisplayName: "ACME security", Version: "3", Publisher: "ACME", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD,
+		Description: "Controls, \"quoted\", and more.", Tags: []catalog.Tag{{ID: "people", Title: "People"}}}
+	controls := []catalog.Control{
+		{ID: "5", Title: "Organizational", Kind: cmv1.ControlKind_CONTROL_KIND_CLAUSE},
+		{ID: "5.1", Title: "Policies", Parent: "5", Assessable: true, Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Summary: "Line one.\nLine two, with a comma.", Tags: []string{"people"}},
+		{ID: "A.5.2", Title: "Roles", Parent: "5", Assessable: true, Kind: cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL, Aliases: []string{"R-2"}},
+	}
+	other := catalog.Framework{ID: "rmf", DisplayName: "RMF", Version: "1.0"}
+	var ms []catalog.Mapping
+	rels := []cmv1.Relationship{cmv1.Relationship_RELATIONSHIP_EQUAL, cmv1.Relationship_RELATIONSHIP_SUBSET_OF, cmv1.Relationship_RELATIONSHIP_SUPERSET_OF,
+		cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP}
+	strengths := [][2]int32{{10, 10}, {4, 10}, {10, 7}, {3, 6}, {0, 0}}
+	for i, r := range rels {
+		ms = append(ms, catalog.Mapping{ID: "m" + string(rune('a'+i)), Source: catalog.ControlRef{Framework: "acme-sec", Control: controls[1+i%2].ID},
+			Target: catalog.ControlRef{Framework: "rmf", Control: []string{"GOVERN-1.1", "MAP-2.3", "MEASURE-1", "GOVERN-1.1x", "MANAGE-4.2"}[i]}, Relationship: r,
+			Strength: strengths[i][0], ReverseStrength: strengths[i][1], Rationale: cmv1.Rationale(1 + i%3),
+			Justification: "Reason " + string(rune('A'+i)) + ", with \"quotes\", commas\nand a line break.",
+			Provenance: catalog.Provenance{Document: "Doc " + string(rune('A'+i)), Method: cmv1.MappingMethod(1 + i%2), Status: cmv1.MappingStatus(1 + i%4),
+				UpdateTime: time.Date(2026, 3, i+1, 0, 0, 0, 0, time.UTC)}})
+	}
+	return &FrameworkFile{Framework: fw, Controls: controls}, &CrosswalkFile{Source: fw, Target: other, Mappings: ms, Titles: map[catalog.ControlRef]string{}}
+}
+
+func TestCrosswalkFormatsReadBackExactly(t *testing.T) {
+	_, cw := sample()
+	for _, f := range CrosswalkFormats {
+		var buf bytes.Buffer
+		if err := WriteCrosswalk(&buf, f, cw); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if got, ok := Detect("export"+f.Extension(), buf.Bytes()); !ok || got != f {
+			t.Errorf("%s: detected as %q", f, got)
+		}
+		d, err := Read(&buf, f, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(d.Problems) > 0 || len(d.Crosswalks) != 1 || len(d.Crosswalks[0].Maps) != len(cw.Mappings) {
+			t.Fatalf("%s: problems %s, %+v", f, problems(d), d.Crosswalks)
+		}
+		for i, m := range cw.Mappings {
+			// OSCAL orders maps by method and status.
+			j := slices.IndexFunc(d.Crosswalks[0].Maps, func(x Map) bool { return x.Justification == m.Justification })
+			if j < 0 {
+				t.Fatalf("%s: row %d missing", f, i)
+			}
+			got := d.Crosswalks[0].Maps[j]
+			srcs, tgts := got.Sources, got.Targets
+			if f == OSCALMapping { // ids as tokens: they resolve through the catalog's tokens
+				if srcs[0] != Token(m.Source.Control) {
+					t.Errorf("%s: source token %q", f, srcs[0])
+				}
+			} else if srcs[0] != m.Source.Control && !strings.EqualFold(srcs[0], m.Source.Control) {
+				t.Errorf("%s: source %q, want %q", f, srcs[0], m.Source.Control)
+			}
+			if len(tgts) != 1 || !strings.EqualFold(strings.TrimPrefix(tgts[0], "id-"), m.Target.Control) && tgts[0] != Token(m.Target.Control) {
+				t.Errorf("%s: target %v, want %q", f, tgts, m.Target.Control)
+			}
+			if got.Relationship != m.Relationship || got.Strength != m.Strength || got.ReverseStrength != m.ReverseStrength || got.Rationale != m.Rationale ||
+				got.Justification != m.Justification || got.Status != m.Provenance.Status || got.Method != m.Provenance.Method || got.Document != m.Provenance.Document {
+				t.Errorf("%s row %d: %+v, want %+v", f, i, got, m)
+			}
+		}
+	}
+}
+
+func TestFrameworkFormatsReadBackExactly(t *testing.T) {
+	ff, _ := sample()
+	for _, f := range FrameworkFormats {
+		var buf bytes.Buffer
+		if err := WriteFramework(&buf, f, ff); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Read(&buf, f, DefaultLimits)
+		if err != nil || len(d.Problems) > 0 {
+			t.Fatalf("%s: %v %s", f, err, problems(d))
+		}
+		got := d.Frameworks[0]
+		if got.ID != "acme-sec" || got.Title != ff.Framework.DisplayName || got.Version != "3" || got.Publisher != "ACME" || got.Description != ff.Framework.Description {
+			t.Errorf("%s: framework %+v", f, got)
+		}
+		if len(got.Controls) != len(ff.Controls) {
+			t.Fatalf("%s: %d controls", f, len(got.Controls))
+		}
+		for i, c := range ff.Controls {
+			g := got.Controls[i]
+			if g.ID != c.ID || g.Parent != c.Parent || g.Title != c.Title || g.Text != c.Summary || g.Assessable != c.Assessable {
+				t.Errorf("%s: control %+v, want %+v", f, g, c)
+			}
+			if f == OSCALCatalog && (g.Kind != c.Kind || !slices.Equal(g.Tags, c.Tags) || !slices.Contains(g.Aliases, Token(c.ID)) && Token(c.ID) != c.ID) {
+				t.Errorf("oscal: kind, tags or token alias lost: %+v", g)
+			}
+		}
+		if f == OSCALCatalog && (got.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD || !slices.Equal(got.Tags, ff.Framework.Tags)) {
+			t.Errorf("oscal: framework kind or tags lost: %+v", got)
+		}
+	}
+}
+
+func TestOSCALExportsFollowTheMetaschema(t *testing.T) {
+	s := loadSchema(t)
+	ff, cw := sample()
+	var cat, maps bytes.Buffer
+	if err := WriteFramework(&cat, OSCALCatalog, ff); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCrosswalk(&maps, OSCALMapping, cw); err != nil {
+		t.Fatal(err)
+	}
+	if errs := s.conform(t, "catalog", cat.Bytes()); len(errs) > 0 {
+		t.Errorf("catalog export:\n%s", strings.Join(errs, "\n"))
+	}
+	if errs := s.conform(t, "mapping-collection", maps.Bytes()); len(errs) > 0 {
+		t.Errorf("mapping export:\n%s", strings.Join(errs, "\n"))
+	}
+	// The checker finds what the pitfalls break.
+	raw, _ := os.ReadFile("testdata/mapping-pitfalls.json")
+	errs := strings.Join(s.conform(t, "mapping-collection", raw), "\n")
+	for _, want := range []string{`"loosely-related" is not one of`, `"tool-name" is not part of`, `"res-27001" is not a version 4 or 5 uuid`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
+		}
+	}
+	bad := `{"catalog": {"uuid": "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", "metadata": {"title": "T", "version": "1", "oscal-version": "1.2.2"},
+		"controls": [{"id": "5.1", "title": "Policies"}]}}`
+	errs = strings.Join(s.conform(t, "catalog", []byte(bad)), "\n")
+	for _, want := range []string{`/catalog/controls/0/id: "5.1" is not a token`, `/catalog/metadata: "last-modified" is required`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
+		}
+	}
+	// The same content exports the same uuids.
+	var again bytes.Buffer
+	if err := WriteCrosswalk(&again, OSCALMapping, cw); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != maps.String() {
+		t.Error("exporting the same crosswalk twice gave different documents")
+	}
+}
+
+func TestToken(t *testing.T) {
+	for in, want := range map[string]string{"A.5.1": "a.5.1", "5.1": "id-5.1", "GOVERN-1.1": "govern-1.1", "AC-2(1)": "ac-2_1_", "_x": "_x", "": "id-"} {
+		if got := Token(in); got != want || !ValidToken(got) {
+			t.Errorf("Token(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
