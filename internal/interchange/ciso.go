@@ -46,6 +46,8 @@ type cisoNode struct {
 	RefID       string `yaml:"ref_id,omitempty"`
 	Name        string `yaml:"name,omitempty"`
 	Description string `yaml:"description,omitempty"`
+	// Implementation is ours: an internal control's implementation status.
+	Implementation string `yaml:"controlmap_implementation,omitempty"`
 }
 
 type cisoMappingSet struct {
@@ -112,7 +114,7 @@ func (rd *reader) ciso(r io.Reader) error {
 			}
 			id := nodeID(&node)
 			c := Control{ID: id, Title: firstOf(node.Name, node.RefID, id), Text: strings.TrimSpace(node.Description),
-				Parent: ids[node.ParentURN], Assessable: node.Assessable, Loc: yamlLine(n)}
+				Parent: ids[node.ParentURN], Assessable: node.Assessable, Implementation: implementationOf(node.Implementation), Loc: yamlLine(n)}
 			if node.ParentURN != "" && c.Parent == "" {
 				rd.skip(c.Loc, "parent_urn %q is not a requirement node above this one", node.ParentURN)
 				continue
@@ -269,7 +271,8 @@ func writeCISOFramework(w io.Writer, f *FrameworkFile) error {
 	nodes := make([]yaml.Node, 0, len(f.Controls))
 	for _, c := range f.Controls {
 		depth[c.ID] = depth[c.Parent] + 1
-		n := cisoNode{URN: nodeURN(fw.ID, c.ID), Assessable: c.Assessable, Depth: depth[c.ID], RefID: c.ID, Name: c.Title, Description: c.Summary}
+		n := cisoNode{URN: nodeURN(fw.ID, c.ID), Assessable: c.Assessable, Depth: depth[c.ID], RefID: c.ID, Name: c.Title, Description: c.Summary,
+			Implementation: implementationToken(c.Implementation)}
 		if c.Parent != "" {
 			n.ParentURN = nodeURN(fw.ID, c.Parent)
 		}

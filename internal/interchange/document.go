@@ -121,7 +121,10 @@ type Control struct {
 	// label).
 	Aliases []string
 	Tags    []string
-	Loc     string
+	// Implementation is an internal control's implementation status when
+	// the file says it (controlmap's own exports); 0 otherwise.
+	Implementation cmv1.ImplementationStatus
+	Loc            string
 }
 
 // Resource is a side of a crosswalk: a framework as the file refers to it.

@@ -150,6 +150,7 @@ func (rd *reader) oscalGroup(fw *Framework, seen map[string]string, at, parent s
 	c := Control{ID: id, Title: strings.TrimSpace(g.Title), Text: statement(g.Parts, g.Params), Parent: parent,
 		Kind: controlKind(g.Props), Aliases: append(aliases, values(g.Props, "alias")...), Tags: values(g.Props, "tag"), Loc: at}
 	c.Assessable = assessable(g.Props, false)
+	c.Implementation = implementation(g.Props)
 	if err := rd.add(fw, seen, c); err != nil {
 		return err
 	}
@@ -171,6 +172,7 @@ func (rd *reader) oscalControl(fw *Framework, seen map[string]string, at, parent
 	c := Control{ID: id, Title: strings.TrimSpace(ctl.Title), Text: statement(ctl.Parts, ctl.Params), Parent: parent,
 		Kind: controlKind(ctl.Props), Aliases: append(aliases, values(ctl.Props, "alias")...), Tags: values(ctl.Props, "tag"), Loc: at}
 	c.Assessable = assessable(ctl.Props, true)
+	c.Implementation = implementation(ctl.Props)
 	if err := rd.add(fw, seen, c); err != nil {
 		return err
 	}
@@ -185,6 +187,25 @@ func (rd *reader) oscalControl(fw *Framework, seen map[string]string, at, parent
 func controlKind(props []oscalProp) cmv1.ControlKind {
 	k, _ := prop(props, Namespace, "kind")
 	return cmv1.ControlKind(cmv1.ControlKind_value["CONTROL_KIND_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))])
+}
+
+// implementation reads the implementation-status prop of Namespace.
+func implementation(props []oscalProp) cmv1.ImplementationStatus {
+	v, _ := prop(props, Namespace, "implementation-status")
+	return implementationOf(v)
+}
+
+func implementationOf(v string) cmv1.ImplementationStatus {
+	name := "IMPLEMENTATION_STATUS_" + strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(v), "-", "_"))
+	return cmv1.ImplementationStatus(cmv1.ImplementationStatus_value[name])
+}
+
+// implementationToken is "not-implemented" for NOT_IMPLEMENTED; "" for none.
+func implementationToken(s cmv1.ImplementationStatus) string {
+	if s == 0 {
+		return ""
+	}
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(s.String(), "IMPLEMENTATION_STATUS_")), "_", "-")
 }
 
 func assessable(props []oscalProp, def bool) bool {
@@ -263,6 +284,9 @@ func writeOSCALCatalog(w io.Writer, f *FrameworkFile) error {
 		}
 		for _, a := range c.Aliases {
 			props = append(props, oscalProp{Name: "alias", NS: Namespace, Value: a})
+		}
+		if v := implementationToken(c.Implementation); v != "" {
+			props = append(props, oscalProp{Name: "implementation-status", NS: Namespace, Value: v})
 		}
 		out := oscalControl{ID: Token(c.ID), Title: c.Title, Props: props}
 		if c.Summary != "" {

@@ -1,11 +1,14 @@
 package writes
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -148,14 +151,33 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 		}
 		return im.audit(), nil
 	})
-	if errors.Is(err, errDryRun) {
-		return rep, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
 	rep.Revision = rev
+	// The reader's problems and the importer's, in document order.
+	slices.SortStableFunc(rep.Problems, func(a, b interchange.Problem) int { return compareLocations(a.Loc, b.Loc) })
 	return rep, nil
+}
+
+var digits = regexp.MustCompile(`\d+`)
+
+// compareLocations orders "line 9" before "line 10" and
+// "/mappings/0/maps/9" before "/mappings/0/maps/10"; a problem of no row
+// ("") comes last.
+func compareLocations(a, b string) int {
+	if a == "" || b == "" {
+		return cmp.Compare(b, a)
+	}
+	x, y := digits.FindAllString(a, -1), digits.FindAllString(b, -1)
+	for i := 0; i < len(x) && i < len(y); i++ {
+		nx, _ := strconv.Atoi(x[i])
+		ny, _ := strconv.Atoi(y[i])
+		if c := cmp.Compare(nx, ny); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(x), len(y))
 }
 
 // importer applies one document within a transaction.
@@ -383,6 +405,9 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 				c.Tags = append(c.Tags, t)
 			}
 		}
+		if f.Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+			c.Implementation = dc.Implementation
+		}
 		prev := stored[strings.ToLower(c.ID)]
 		if prev != nil {
 			c.ID = prev.ID
@@ -416,7 +441,7 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 		imported[strings.ToLower(c.ID)] = true
 		name := catalog.ControlName(f.ID, c.ID)
 		if prev == nil {
-			if f.Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+			if f.Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL && c.Implementation == 0 {
 				c.Implementation = cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_NOT_IMPLEMENTED
 			}
 			created++
@@ -425,8 +450,11 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 			continue
 		}
 		// What a document does not carry stays as it is.
-		c.Implementation, c.Owner, c.Evidence = prev.Implementation, prev.Owner, prev.Evidence
-		if c.Title == prev.Title && c.Summary == prev.Summary && c.Parent == prev.Parent && c.Kind == prev.Kind &&
+		if c.Implementation == 0 {
+			c.Implementation = prev.Implementation
+		}
+		c.Owner, c.Evidence = prev.Owner, prev.Evidence
+		if c.Implementation == prev.Implementation && c.Title == prev.Title && c.Summary == prev.Summary && c.Parent == prev.Parent && c.Kind == prev.Kind &&
 			c.Assessable == prev.Assessable && slices.Equal(c.Aliases, prev.Aliases) && slices.Equal(c.Tags, prev.Tags) {
 			im.rep.Counts["control"].Unchanged++
 			continue

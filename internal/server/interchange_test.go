@@ -1,0 +1,450 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/interchange"
+	"github.com/controlmap/controlmap/internal/server"
+)
+
+// grpcImport sends a document to Import in chunks of the given size.
+func grpcImport(ctx context.Context, s *stack, opts *cmv1.ImportOptions, doc []byte, chunk int) (*cmv1.ImportResponse, error) {
+	stream, err := cmv1.NewInterchangeServiceClient(s.conn).Import(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i == 0 || i < len(doc); i += chunk {
+		msg := &cmv1.ImportRequest{Chunk: doc[i:min(i+chunk, len(doc))]}
+		if i == 0 {
+			msg.Options = opts
+		}
+		if err := stream.Send(msg); err != nil {
+			break
+		}
+	}
+	return stream.CloseAndRecv()
+}
+
+// grpcExport reads a whole export.
+func grpcExport(ctx context.Context, s *stack, source, target, format string) ([]byte, error) {
+	c := cmv1.NewInterchangeServiceClient(s.conn)
+	var recv func() ([]byte, error)
+	if target == "" {
+		stream, err := c.ExportFramework(ctx, &cmv1.ExportFrameworkRequest{Name: "frameworks/" + source, Format: format})
+		if err != nil {
+			return nil, err
+		}
+		recv = func() ([]byte, error) { m, err := stream.Recv(); return m.GetData(), err }
+	} else {
+		stream, err := c.ExportCrosswalk(ctx, &cmv1.ExportCrosswalkRequest{Source: source, Target: target, Format: format})
+		if err != nil {
+			return nil, err
+		}
+		recv = func() ([]byte, error) { m, err := stream.Recv(); return m.GetData(), err }
+	}
+	var out []byte
+	for {
+		data, err := recv()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data...)
+	}
+}
+
+// report decodes a REST import's answer.
+func report(t *testing.T, r restResponse) *cmv1.ImportResponse {
+	t.Helper()
+	var rep cmv1.ImportResponse
+	if err := protojson.Unmarshal(r.raw, &rep); err != nil {
+		t.Fatalf("import answer %d %s: %v", r.status, r.raw, err)
+	}
+	return &rep
+}
+
+func counts(r *cmv1.ImportResponse) string {
+	var parts []string
+	for _, c := range r.GetCounts() {
+		parts = append(parts, fmt.Sprintf("%s %d/%d/%d/%d", c.GetKind(), c.GetCreated(), c.GetUpdated(), c.GetUnchanged(), c.GetSkipped()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+const acmeCatalog = `{"catalog": {"uuid": "0f4b3c1e-7a0d-4c55-9a53-5f2d8e1c7b01",
+  "metadata": {"title": "ACME AI controls", "last-modified": "2026-11-01T00:00:00Z", "version": "2", "oscal-version": "1.2.2"},
+  "groups": [{"id": "gov", "title": "Governance", "props": [{"name": "label", "value": "GOV"}],
+    "controls": [
+      {"id": "gov-1", "title": "AI policy", "props": [{"name": "label", "value": "GOV-1"},
+        {"name": "implementation-status", "ns": "https://github.com/controlmap/controlmap/ns/oscal", "value": "implemented"}],
+       "parts": [{"id": "gov-1_smt", "name": "statement", "prose": "An approved policy covers every AI product."}]},
+      {"id": "gov-2", "title": "AI roles", "props": [{"name": "label", "value": "GOV-2"},
+        {"name": "implementation-status", "ns": "https://github.com/controlmap/controlmap/ns/oscal", "value": "partial"}]}]}]}}`
+
+// acmeOLIR maps ACME's controls to the AI RMF, focal -> reference.
+const acmeOLIR = "Focal Document Element,Rationale,Relationship,Reference Document Element,Comments,Strength of Relationship\n" +
+	"GOV-1,Semantic,superset of,GV-1.2,The AI policy covers what GOVERN 1.2 asks.,10\n" +
+	"GOV-2,Functional,intersects with,GOVERN-2.1,Both assign AI roles.,6\n"
+
+func TestImportAndExportThroughRESTAndGRPC(t *testing.T) {
+	s := startDefault(t)
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acme)
+
+	// A tenant's catalog over gRPC, in small chunks: an internal framework.
+	dry, err := grpcImport(ctx, s, &cmv1.ImportOptions{Format: "oscal-catalog", ValidateOnly: true}, []byte(acmeCatalog), 100)
+	if err != nil || dry.GetRevision() != 0 || counts(dry) != "framework 1/0/0/0, control 3/0/0/0, mapping 0/0/0/0" {
+		t.Fatalf("dry run: %v %v", err, dry)
+	}
+	if r := s.rest(t, "GET", "/v1/frameworks/acme-ai-controls-2", nil, key(acme)...); r.status != 404 {
+		t.Fatalf("a dry run wrote: %d", r.status)
+	}
+	done, err := grpcImport(ctx, s, &cmv1.ImportOptions{Format: "oscal-catalog"}, []byte(acmeCatalog), 100)
+	if err != nil || done.GetRevision() == 0 || counts(done) != counts(dry) || done.GetBindings()["framework"] != "frameworks/acme-ai-controls-2" {
+		t.Fatalf("import: %v %v", err, done)
+	}
+	fw := s.rest(t, "GET", "/v1/frameworks/acme-ai-controls-2", nil, key(acme)...)
+	if fw.status != 200 || fw.str("framework", "kind") != "FRAMEWORK_KIND_INTERNAL" || fw.str("framework", "owner") != "tenants/acme" {
+		t.Fatalf("imported framework: %d %s", fw.status, fw.raw)
+	}
+	ctl := s.rest(t, "GET", "/v1/frameworks/acme-ai-controls-2/controls/gov-1", nil, key(acme)...)
+	if ctl.str("control", "name") != "frameworks/acme-ai-controls-2/controls/GOV-1" || ctl.str("control", "summary") != "An approved policy covers every AI product." {
+		t.Fatalf("imported control, found by its OSCAL id: %s", ctl.raw)
+	}
+
+	// Its crosswalk over REST, the sides bound in the query.
+	path := "/v1/imports?format=olir-csv&bindings%5Bsource%5D=acme-ai-controls-2&bindings%5Btarget%5D=frameworks/nist-ai-rmf-1.0"
+	r := s.rest(t, "POST", path, acmeOLIR, key(acme)...)
+	if r.status != 200 || r.body["revision"] == "0" {
+		t.Fatalf("REST import: %d %s", r.status, r.raw)
+	}
+	var rep cmv1.ImportResponse
+	if err := protojson.Unmarshal(r.raw, &rep); err != nil || counts(&rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 2/0/0/0" {
+		t.Fatalf("report: %v %s", err, r.raw)
+	}
+	// Imported rows say where they come from; with no status, DRAFT.
+	sat, err := cmv1.NewSatisfactionServiceClient(s.conn).Satisfies(ctx, &cmv1.SatisfiesRequest{Control: "frameworks/acme-ai-controls-2/controls/GOV-1", IncludeDraft: true})
+	i := slices.IndexFunc(sat.GetFrameworks(), func(f *cmv1.FrameworkSatisfaction) bool { return f.GetFramework() == "frameworks/nist-ai-rmf-1.0" })
+	if err != nil || i < 0 || sat.GetFrameworks()[i].GetControls()[0].GetControl() != "frameworks/nist-ai-rmf-1.0/controls/GOVERN-1.2" ||
+		sat.GetFrameworks()[i].GetControls()[0].GetSatisfaction() != cmv1.Satisfaction_SATISFACTION_FULL {
+		t.Fatalf("satisfies through the imported mapping of an implemented control: %v %v", err, sat)
+	}
+
+	// The same document again changes nothing and commits no revision.
+	again := s.rest(t, "POST", path, acmeOLIR, key(acme)...)
+	if again.status != 200 || again.body["revision"] != "0" || counts(report(t, again)) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/0/2/0" {
+		t.Fatalf("re-import: %d %s", again.status, again.raw)
+	}
+	// A newer edition updates in place and says what changed.
+	newer := strings.Replace(acmeOLIR, "intersects with,GOVERN-2.1,Both assign AI roles.,6", "intersects with,GOVERN-2.1,Both assign AI roles.,7", 1)
+	upd := s.rest(t, "POST", path, newer, key(acme)...)
+	if rep := report(t, upd); upd.status != 200 || counts(rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/1/1/0" || rep.GetChanges()[0].GetAction() != "updated" {
+		t.Fatalf("newer edition: %d %s", upd.status, upd.raw)
+	}
+
+	// One audit event per import, with a summary rather than the document.
+	events, err := cmv1.NewTenantServiceClient(s.conn).ListAuditEvents(admin(ctxT(t)), &cmv1.ListAuditEventsRequest{Parent: "tenants/acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := 0
+	for _, e := range events.GetAuditEvents() {
+		if strings.Contains(e.GetAfter(), `"import"`) {
+			imports++
+			if strings.Contains(e.GetAfter(), "Both assign AI roles") {
+				t.Errorf("the audit event holds the document: %s", e.GetAfter())
+			}
+		}
+	}
+	if imports != 3 {
+		t.Errorf("%d import events, want 3 (catalog, crosswalk, newer edition)", imports)
+	}
+
+	// Exports: the file itself over REST, with its type and name.
+	req, _ := http.NewRequest("GET", s.base+"/v1/crosswalks/acme-ai-controls-2/nist-ai-rmf-1.0:export?format=strm-csv", nil)
+	req.Header.Set("Authorization", "Bearer "+acme)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename=acme-ai-controls-2_nist-ai-rmf-1.0.csv` || resp.Header.Get("X-Request-Id") == "" ||
+		!strings.HasPrefix(string(body), "FDE #,FDE Name") || strings.Count(string(body), "\n") != 3 {
+		t.Fatalf("export: %d %v\n%s", resp.StatusCode, resp.Header, body)
+	}
+	viaGRPC, err := grpcExport(ctx, s, "acme-ai-controls-2", "nist-ai-rmf-1.0", "strm-csv")
+	if err != nil || string(viaGRPC) != string(body) {
+		t.Fatalf("gRPC export differs from REST: %v\n%s", err, viaGRPC)
+	}
+	// Another tenant sees neither the framework nor its crosswalk.
+	_, globex := newTenantWithKey(t, s, "globex", "SCOPE_READ")
+	if r := s.rest(t, "GET", "/v1/crosswalks/acme-ai-controls-2/nist-ai-rmf-1.0:export?format=json", nil, key(globex)...); r.status != 404 {
+		t.Errorf("another tenant's export: %d %s", r.status, r.raw)
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+		field  string
+	}{
+		{"/v1/frameworks/iso-27001-2022:export?format=olir-csv", 400, "format"},
+		{"/v1/frameworks/iso-27001-2022:export?format=oscal-catalog&page=2", 400, "page"},
+		{"/v1/frameworks/nope:export?format=oscal-catalog", 404, ""},
+		{"/v1/crosswalks/iso-27001-2022/iso-27001-2022:export?format=json", 400, "target"},
+	} {
+		r := s.rest(t, "GET", tc.path, nil)
+		if r.status != tc.status || (tc.field != "" && !slices.Contains(r.fieldViolations(), tc.field)) {
+			t.Errorf("GET %s: %d %v %s", tc.path, r.status, r.fieldViolations(), r.raw)
+		}
+	}
+}
+
+func TestImportRefusesBadInputAndWritesNothing(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, Import: interchange.Limits{MaxBytes: 4096, MaxRows: 50}})
+	ctx := admin(ctxT(t))
+	before := s.rest(t, "GET", "/v1/frameworks", nil)
+	bind := "&bindings%5Bsource%5D=iso-27001-2022&bindings%5Btarget%5D=nist-ai-rmf-1.0"
+	good := "Focal Document Element,Relationship,Reference Document Element,Strength of Relationship,Comments\n" +
+		"A.5.1,intersects with,GOVERN-1.2,4,Policies on both sides.\n"
+	cases := []struct {
+		name, query, body string
+		status            int
+		field, message    string
+	}{
+		{"unknown format", "format=xlsx", good, 400, "options.format", "must be one of"},
+		{"no format", "", good, 400, "options.format", ""},
+		{"unknown query parameter", "format=olir-csv&colour=red" + bind, good, 400, "colour", ""},
+		{"unbound sheet", "format=olir-csv", good, 400, "options.bindings", `no framework is known for resource`},
+		{"malformed CSV", "format=olir-csv" + bind, "Focal Document Element,Relationship,Reference Document Element\n\"A.5.1,equal\n", 400, "document", "line"},
+		{"malformed JSON", "format=oscal-mapping", `{"mapping-collection": {`, 400, "document", "cut short"},
+		{"too large", "format=olir-csv" + bind, good + "A.5.2,equal,GOVERN-2.1,10," + strings.Repeat("x", 5000) + "\n", 400, "document", "more than 4096 bytes"},
+		{"too many rows", "format=olir-csv" + bind, good + strings.Repeat("A.5.1,equal,GOVERN-1.2,10,x\n", 60), 400, "document", "rows"},
+		// Strict: the first bad row fails the import; the good row before it is not written.
+		{"unknown control", "format=olir-csv" + bind, good + "A.5.99,equal,GOVERN-1.1,10,x\n", 400, "document (line 3)", `unknown control`},
+		{"duplicate pair", "format=olir-csv" + bind, good + "A5.1,equal,GV-1.2,10,x\n", 400, "document (line 3)", "mapped already at line 2"},
+		{"bad strength", "format=olir-csv" + bind, good + "A.5.2,equal,GOVERN-2.1,7,x\n", 400, "document (line 3)", "strength"},
+		{"kind of a tenant", "format=oscal-catalog&framework_kind=internal", acmeCatalog, 403, "", "TENANT_REQUIRED"},
+		{"built-in framework", "format=oscal-catalog&framework_id=iso-27001-2022", acmeCatalog, 403, "", "NOT_OWNER"},
+	}
+	for _, tc := range cases {
+		r := s.rest(t, "POST", "/v1/imports?"+tc.query, tc.body, "Authorization", bearer)
+		if r.status != tc.status || (tc.field != "" && !slices.Contains(r.fieldViolations(), tc.field)) || !strings.Contains(string(r.raw), tc.message) {
+			t.Errorf("%s: %d %v %.400s", tc.name, r.status, r.fieldViolations(), r.raw)
+		}
+	}
+	if after := s.rest(t, "GET", "/v1/frameworks", nil); after.body["revision"] != before.body["revision"] {
+		t.Fatalf("a refused import wrote: revision %v -> %v", before.body["revision"], after.body["revision"])
+	}
+	// Lenient: bad rows are skipped and listed, the rest applied.
+	r := s.rest(t, "POST", "/v1/imports?format=olir-csv&mode=lenient"+bind, good+"A.5.99,equal,GOVERN-1.1,10,x\nA.5.2,bogus,GOVERN-2.1,,\n", "Authorization", bearer)
+	if rep := report(t, r); r.status != 200 || counts(rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/1/0/2" ||
+		rep.GetProblems()[0].GetLocation() != "line 3" || rep.GetProblems()[1].GetLocation() != "line 4" {
+		t.Fatalf("lenient: %d %s", r.status, r.raw)
+	}
+	// gRPC: no options, or options later than the first message.
+	if _, err := grpcImport(ctx, s, nil, []byte(good), 10); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("no options: %v", err)
+	}
+	// A tenant cannot import public mappings.
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	if r := s.rest(t, "POST", "/v1/imports?format=olir-csv"+bind, good, key(acme)...); r.status != 403 || !strings.Contains(string(r.raw), "NOT_OWNER") {
+		t.Errorf("tenant importing public mappings: %d %s", r.status, r.raw)
+	}
+	// A read key cannot import at all.
+	_, reader := newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	if r := s.rest(t, "POST", "/v1/imports?format=olir-csv"+bind, good, key(reader)...); r.status != 403 {
+		t.Errorf("read key importing: %d %s", r.status, r.raw)
+	}
+}
+
+func TestOperatorManagesReferenceFrameworks(t *testing.T) {
+	s := startDefault(t)
+	ctx := admin(ctxT(t))
+	rep, err := grpcImport(ctx, s, &cmv1.ImportOptions{Format: "oscal-catalog", FrameworkId: "ref-acme", FrameworkKind: cmv1.FrameworkKind_FRAMEWORK_KIND_REGULATION}, []byte(acmeCatalog), 1<<20)
+	if err != nil || rep.GetRevision() == 0 {
+		t.Fatalf("import: %v %v", err, rep)
+	}
+	fw := s.rest(t, "GET", "/v1/frameworks/ref-acme", nil)
+	if fw.status != 200 || fw.str("framework", "kind") != "FRAMEWORK_KIND_REGULATION" || fw.str("framework", "owner") != "" {
+		t.Fatalf("a reference framework everyone reads: %d %s", fw.status, fw.raw)
+	}
+	m := newMapping()
+	m["source"], m["target"] = "frameworks/ref-acme/controls/GOV-1", "frameworks/iso-27001-2022/controls/A.5.1"
+	if r := s.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer); r.status != 200 {
+		t.Fatalf("a mapping of the imported framework: %d %s", r.status, r.raw)
+	}
+	// A tenant may not change it; the operator deletes it with its mappings.
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	if r := s.rest(t, "DELETE", "/v1/frameworks/ref-acme", nil, key(acme)...); r.status != 403 {
+		t.Fatalf("tenant deleting a reference framework: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "DELETE", "/v1/frameworks/iso-27001-2022", nil, "Authorization", bearer); r.status != 403 || !strings.Contains(string(r.raw), "content release") {
+		t.Fatalf("operator deleting a built-in framework: %d %s", r.status, r.raw)
+	}
+	del := s.rest(t, "DELETE", "/v1/frameworks/ref-acme", nil, "Authorization", bearer)
+	if del.status != 200 {
+		t.Fatalf("delete: %d %s", del.status, del.raw)
+	}
+	if r := s.rest(t, "GET", "/v1/crosswalks/ref-acme/iso-27001-2022", nil); r.status != 404 {
+		t.Errorf("crosswalk after delete: %d", r.status)
+	}
+	events, err := cmv1.NewTenantServiceClient(s.conn).ListAuditEvents(ctx, &cmv1.ListAuditEventsRequest{Parent: "tenants/-"})
+	if err != nil || events.GetAuditEvents()[0].GetResource() != "frameworks/ref-acme" || !strings.Contains(events.GetAuditEvents()[0].GetBefore(), `"mappingCount":1`) {
+		t.Fatalf("the delete's audit event: %v %v", err, events.GetAuditEvents()[0])
+	}
+	// CreateFramework makes reference frameworks for the operator too.
+	created := s.rest(t, "POST", "/v1/frameworks?framework_id=eu-ai-act", map[string]any{"displayName": "EU AI Act", "kind": "FRAMEWORK_KIND_REGULATION", "publisher": "EU"}, "Authorization", bearer)
+	if created.status != 200 || created.str("framework", "publisher") != "EU" || created.str("framework", "kind") != "FRAMEWORK_KIND_REGULATION" {
+		t.Fatalf("create a reference framework: %d %s", created.status, created.raw)
+	}
+}
+
+// satisfiesDirect is a control's direct satisfaction towards one framework,
+// without what varies between servers (names of mappings, revisions).
+func satisfiesDirect(t *testing.T, ctx context.Context, s *stack, control, target string) string {
+	t.Helper()
+	resp, err := cmv1.NewSatisfactionServiceClient(s.conn).Satisfies(ctx, &cmv1.SatisfiesRequest{Control: control, TargetFrameworks: []string{target},
+		IncludeInferred: proto.Bool(false), IncludeDraft: true})
+	if err != nil {
+		t.Fatalf("satisfies %s: %v", control, err)
+	}
+	var b strings.Builder
+	for _, f := range resp.GetFrameworks() {
+		for _, c := range f.GetControls() {
+			fmt.Fprintf(&b, "%s %s %s %d\n", c.GetControl(), c.GetSatisfaction(), c.GetRelationship(), c.GetStrength())
+		}
+	}
+	return b.String()
+}
+
+func coverageOf(t *testing.T, ctx context.Context, s *stack, source, target string) string {
+	t.Helper()
+	resp, err := cmv1.NewSatisfactionServiceClient(s.conn).ComputeCoverage(ctx, &cmv1.ComputeCoverageRequest{
+		Source: &cmv1.CoverageSource{Framework: "frameworks/" + source}, Target: "frameworks/" + target, IncludeInferred: proto.Bool(false), IncludeDraft: true})
+	if err != nil {
+		t.Fatalf("coverage: %v", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v\n", resp.GetTotals())
+	for _, c := range resp.GetControls() {
+		fmt.Fprintf(&b, "%s %s %s\n", c.GetControl(), c.GetStatus(), c.GetGap())
+	}
+	return b.String()
+}
+
+// TestRoundTripEveryFormat exports crosswalks with built-in, operator-made,
+// imported and tenant-made rows in every format, imports them into a server
+// started without the built-in content, and compares the answers.
+func TestRoundTripEveryFormat(t *testing.T) {
+	a := startDefault(t)
+	ctx := admin(ctxT(t))
+	_, acme := newTenantWithKey(t, a, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	acmeCtx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acme)
+	if _, err := grpcImport(acmeCtx, a, &cmv1.ImportOptions{Format: "oscal-catalog", FrameworkId: "acme-ai"}, []byte(acmeCatalog), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	// Imported public rows, an operator-made one, and tenant-made ones.
+	imported := "Focal Document Element,Relationship,Reference Document Element,Strength of Relationship,Comments,Mapping Status\n" +
+		"A.5.9,subset of,MAP-4.1,3,Inventory is part of mapping third-party risk.,APPROVED\n" +
+		"A.8.16,intersects with,MEASURE-2.4,5,Monitoring on both sides.,DRAFT\n"
+	if r := a.rest(t, "POST", "/v1/imports?format=olir-csv&bindings%5Bsource%5D=iso-27001-2022&bindings%5Btarget%5D=nist-ai-rmf-1.0", imported, "Authorization", bearer); r.status != 200 {
+		t.Fatalf("public import: %d %s", r.status, r.raw)
+	}
+	made := newMapping()
+	made["source"], made["target"] = "frameworks/iso-27001-2022/controls/A.5.10", "frameworks/nist-ai-rmf-1.0/controls/MAP-4.2"
+	if r := a.rest(t, "POST", "/v1/mappings", made, "Authorization", bearer); r.status != 200 {
+		t.Fatalf("operator mapping: %d %s", r.status, r.raw)
+	}
+	if r := a.rest(t, "POST", "/v1/imports?format=olir-csv&bindings%5Bsource%5D=acme-ai&bindings%5Btarget%5D=nist-ai-rmf-1.0", acmeOLIR, key(acme)...); r.status != 200 {
+		t.Fatalf("tenant import: %d %s", r.status, r.raw)
+	}
+	own := newMapping()
+	own["source"], own["target"], own["relationship"], own["strength"], own["reverseStrength"] = "frameworks/acme-ai/controls/GOV-2", "frameworks/iso-27001-2022/controls/A.5.2", "RELATIONSHIP_SUBSET_OF", 6, 10
+	if r := a.rest(t, "POST", "/v1/mappings", own, key(acme)...); r.status != 200 {
+		t.Fatalf("tenant mapping: %d %s", r.status, r.raw)
+	}
+
+	public := [][2]string{{"iso-27001-2022", "nist-ai-rmf-1.0"}}
+	tenant := [][2]string{{"acme-ai", "nist-ai-rmf-1.0"}, {"acme-ai", "iso-27001-2022"}}
+	for _, format := range interchange.CrosswalkFormats {
+		t.Run(string(format), func(t *testing.T) {
+			b := start(t, server.Config{AdminToken: adminToken, NoContent: true})
+			if r := b.rest(t, "GET", "/v1/frameworks", nil); r.status != 200 || strings.Contains(string(r.raw), "frameworks/") {
+				t.Fatalf("a server without content lists frameworks: %s", r.raw)
+			}
+			_, acmeB := newTenantWithKey(t, b, "acme", "SCOPE_READ", "SCOPE_WRITE")
+			acmeBCtx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acmeB)
+			// The frameworks first, as OSCAL catalogs (public) and CISO Assistant YAML (the tenant's).
+			for _, fw := range []string{"iso-27001-2022", "nist-ai-rmf-1.0"} {
+				doc, err := grpcExport(ctx, a, fw, "", "oscal-catalog")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep, err := grpcImport(ctx, b, &cmv1.ImportOptions{Format: "oscal-catalog"}, doc, 64<<10); err != nil || len(rep.GetProblems()) > 0 {
+					t.Fatalf("import %s: %v %v", fw, err, rep.GetProblems())
+				}
+			}
+			doc, err := grpcExport(acmeCtx, a, "acme-ai", "", "ciso-yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := grpcImport(acmeBCtx, b, &cmv1.ImportOptions{Format: "ciso-yaml"}, doc, 64<<10); err != nil {
+				t.Fatalf("tenant framework: %v", err)
+			}
+			for _, set := range []struct {
+				pairs    [][2]string
+				from, to context.Context
+			}{{public, ctx, ctx}, {tenant, acmeCtx, acmeBCtx}} {
+				for _, p := range set.pairs {
+					doc, err := grpcExport(set.from, a, p[0], p[1], string(format))
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts := &cmv1.ImportOptions{Format: string(format), Bindings: map[string]string{"source": p[0], "target": p[1]}}
+					rep, err := grpcImport(set.to, b, opts, doc, 64<<10)
+					if err != nil {
+						t.Fatalf("import %s -> %s: %v", p[0], p[1], err)
+					}
+					if rep.GetCounts()[2].GetCreated() == 0 || len(rep.GetProblems()) > 0 {
+						t.Fatalf("import %s -> %s: %s %v", p[0], p[1], counts(rep), rep.GetProblems())
+					}
+					for _, c := range []string{"A.5.9", "A.8.16", "A.5.10", "A.5.1", "A.5.2", "GOV-1", "GOV-2"} {
+						for _, side := range []string{p[0], p[1]} {
+							name := "frameworks/" + side + "/controls/" + c
+							if _, err := cmv1.NewCatalogServiceClient(a.conn).GetControl(set.from, &cmv1.GetControlRequest{Name: name}); err != nil {
+								continue
+							}
+							other := p[1]
+							if side == p[1] {
+								other = p[0]
+							}
+							if want, got := satisfiesDirect(t, set.from, a, name, "frameworks/"+other), satisfiesDirect(t, set.to, b, name, "frameworks/"+other); want != got {
+								t.Errorf("%s satisfies in %s:\nbefore export\n%s\nafter import\n%s", name, other, want, got)
+							}
+						}
+					}
+					if want, got := coverageOf(t, set.from, a, p[0], p[1]), coverageOf(t, set.to, b, p[0], p[1]); want != got {
+						t.Errorf("coverage %s -> %s differs:\nbefore export\n%s\nafter import\n%s", p[0], p[1], want, got)
+					}
+				}
+			}
+		})
+	}
+}
