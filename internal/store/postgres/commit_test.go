@@ -21,8 +21,8 @@ func TestCommitErrorOutcome(t *testing.T) {
 		unknown bool
 	}{
 		{"unique violation", &pgconn.PgError{Severity: "ERROR", Code: "23505"}, false},
-		{"unique violation, named", writeError(&pgconn.PgError{Severity: "ERROR", Code: "23505"}, &store.Change{Kind: store.KindFramework}), false},
-		{"foreign key violation, named", writeError(&pgconn.PgError{Severity: "ERROR", Code: "23503"}, &store.Change{Kind: store.KindAPIKey}), false},
+		{"unique violation, named", writeError(&pgconn.PgError{Severity: "ERROR", Code: "23505"}, []store.Change{{Kind: store.KindFramework}}), false},
+		{"foreign key violation, named", writeError(&pgconn.PgError{Severity: "ERROR", Code: "23503"}, []store.Change{{Kind: store.KindAPIKey}}), false},
 		{"serialization failure", &pgconn.PgError{Severity: "ERROR", Code: "40001"}, false},
 		{"statement timeout", &pgconn.PgError{Severity: "ERROR", Code: "57014"}, false},
 		{"administrator shutdown", &pgconn.PgError{Severity: "FATAL", Code: "57P01"}, true},

@@ -44,11 +44,13 @@ func (q queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 }
 
 func (q queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
-	sql := ""
+	sql, n := "", 0
 	if data.Batch != nil && len(data.Batch.QueuedQueries) > 0 {
-		sql = data.Batch.QueuedQueries[0].SQL
+		sql, n = data.Batch.QueuedQueries[0].SQL, len(data.Batch.QueuedQueries)
 	}
-	return q.start(ctx, "postgres batch", sql)
+	ctx = q.start(ctx, "postgres batch", sql)
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("db.operation.batch.size", n))
+	return ctx
 }
 
 func (q queryTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}

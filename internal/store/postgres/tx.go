@@ -134,33 +134,60 @@ func (t *tx) flush() error {
 	}
 	for i := range b.Len() - opens {
 		if _, err := res.Exec(); err != nil {
-			return writeError(err, &sent[i])
+			return writeError(err, sent[i])
 		}
 	}
 	return res.Close()
 }
 
-// queuePending queues the pending writes and returns the change of each
-// statement it queued, to name what failed.
-func (t *tx) queuePending(b *pgx.Batch) []store.Change {
-	var sent []store.Change
+// maxRun is the most rows one statement writes: a bulk write (an import)
+// costs one statement per maxRun rows of a kind.
+const maxRun = 1000
+
+// queuePending queues the pending writes and returns the changes of each
+// statement it queued, to name what failed. Consecutive deletes of
+// controls or mappings go in one statement, and so do consecutive puts of
+// mappings, or of one framework's controls (up to maxRun, each row once).
+func (t *tx) queuePending(b *pgx.Batch) [][]store.Change {
+	var sent [][]store.Change
 	for i := 0; i < len(t.pending); {
 		c := t.pending[i]
 		n := 1
-		if c.Delete && (c.Kind == store.KindMapping || c.Kind == store.KindControl) {
-			for i+n < len(t.pending) && t.pending[i+n].Kind == c.Kind && t.pending[i+n].Delete {
+		if c.Kind == store.KindMapping || c.Kind == store.KindControl {
+			seen := map[string]bool{runKey(&c): true}
+			for i+n < len(t.pending) && n < maxRun && sameRun(&c, &t.pending[i+n]) && !seen[runKey(&t.pending[i+n])] {
+				seen[runKey(&t.pending[i+n])] = true
 				n++
 			}
 		}
 		run := t.pending[i : i+n]
 		for range queueWrite(b, c, run) {
-			sent = append(sent, c)
+			sent = append(sent, run)
 		}
 		t.changes = append(t.changes, run...)
 		i += n
 	}
 	t.pending = nil
 	return sent
+}
+
+// sameRun reports whether d can be written by the statement of c's run:
+// deletes of the same kind; puts of mappings, or of controls of the same
+// framework, equally new or not.
+func sameRun(c, d *store.Change) bool {
+	if d.Kind != c.Kind || d.Delete != c.Delete {
+		return false
+	}
+	return c.Delete || (d.New == c.New && (c.Kind == store.KindMapping || d.Framework.ID == c.Framework.ID))
+}
+
+// runKey is the row a change of a run writes: a statement that upserts
+// must not write a row twice.
+func runKey(c *store.Change) string {
+	if c.Kind == store.KindMapping {
+		return c.Mapping.ID
+	}
+	return c.Framework.ID + "/" + c.Control.ID
 }
 
 // segment is the part of a write not sent yet, held back to go with the
@@ -173,14 +200,14 @@ type segment struct {
 	j     *job
 	whole bool // starts with the write's savepoint and revision
 	stmts []statement
-	sent  []store.Change // the change of each write statement
+	sent  [][]store.Change // the changes of each write statement
 	first int            // the index in stmts of the first of them
 }
 
 // errorAt names the failure of statement i of the segment.
 func (g *segment) errorAt(i int, err error) error {
 	if k := i - g.first; k >= 0 && k < len(g.sent) {
-		return writeError(err, &g.sent[k])
+		return writeError(err, g.sent[k])
 	}
 	return err
 }
@@ -285,15 +312,15 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 			b.Queue("DELETE FROM controls WHERE (framework_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))", fws, ids)
 			break
 		}
+		if len(run) > 1 {
+			queueControls(b, c, run)
+			break
+		}
 		ctl := c.Control
 		b.Queue(`INSERT INTO controls (framework_id, id, position, parent_id, title, summary, kind, assessable, aliases, tags,
 				built_in, revision, implementation, owner, evidence)
 			SELECT $1, $2, coalesce(max(position), -1) + 1, $3, $4, $5, $6, $7, $8, $9, false, `+thisRevision+`, $10, $11, $12
-			FROM controls WHERE framework_id = $1`+unlessNew(c, `
-			ON CONFLICT (framework_id, id) DO UPDATE SET parent_id = EXCLUDED.parent_id, title = EXCLUDED.title,
-				summary = EXCLUDED.summary, kind = EXCLUDED.kind, assessable = EXCLUDED.assessable, aliases = EXCLUDED.aliases,
-				tags = EXCLUDED.tags, revision = EXCLUDED.revision, implementation = EXCLUDED.implementation,
-				owner = EXCLUDED.owner, evidence = EXCLUDED.evidence`),
+			FROM controls WHERE framework_id = $1`+unlessNew(c, controlUpsert),
 			c.Framework.ID, ctl.ID, ctl.Parent, ctl.Title, ctl.Summary, int32(ctl.Kind), ctl.Assessable,
 			nonNil(ctl.Aliases), nonNil(ctl.Tags), int32(ctl.Implementation), ctl.Owner, nonNil(ctl.Evidence))
 	case store.KindMapping:
@@ -311,15 +338,15 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 			}
 			break
 		}
+		if len(run) > 1 {
+			queueMappings(b, c, run)
+			break
+		}
 		m := c.Mapping
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
 				create_time, update_time, built_in, revision, reverse_strength)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)`+unlessNew(c, `
-			ON CONFLICT (id) DO UPDATE SET relationship = EXCLUDED.relationship, strength = EXCLUDED.strength,
-				rationale = EXCLUDED.rationale, justification = EXCLUDED.justification, document = EXCLUDED.document,
-				method = EXCLUDED.method, status = EXCLUDED.status, author = EXCLUDED.author, update_time = EXCLUDED.update_time,
-				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, user_modified = mappings.built_in`),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)`+unlessNew(c, mappingUpsert),
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author,
@@ -359,13 +386,91 @@ func unlessNew(c store.Change, clause string) string {
 	return clause
 }
 
+// controlUpsert and mappingUpsert are what a put of an existing row
+// changes.
+const (
+	controlUpsert = `
+			ON CONFLICT (framework_id, id) DO UPDATE SET parent_id = EXCLUDED.parent_id, title = EXCLUDED.title,
+				summary = EXCLUDED.summary, kind = EXCLUDED.kind, assessable = EXCLUDED.assessable, aliases = EXCLUDED.aliases,
+				tags = EXCLUDED.tags, revision = EXCLUDED.revision, implementation = EXCLUDED.implementation,
+				owner = EXCLUDED.owner, evidence = EXCLUDED.evidence`
+	mappingUpsert = `
+			ON CONFLICT (id) DO UPDATE SET relationship = EXCLUDED.relationship, strength = EXCLUDED.strength,
+				rationale = EXCLUDED.rationale, justification = EXCLUDED.justification, document = EXCLUDED.document,
+				method = EXCLUDED.method, status = EXCLUDED.status, author = EXCLUDED.author, update_time = EXCLUDED.update_time,
+				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, user_modified = mappings.built_in`
+)
+
+// queueControls queues one statement that puts a run of controls of one
+// framework, in order: new ones after the framework's others. Lists go as
+// JSON (unnest would flatten arrays of arrays).
+func queueControls(b *pgx.Batch, c store.Change, run []store.Change) {
+	n := len(run)
+	ids, parents, titles, summaries, aliases, tags, owners, evidence := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	kinds, impls := make([]int32, n), make([]int32, n)
+	assessable := make([]bool, n)
+	for i, r := range run {
+		ctl := &r.Control
+		ids[i], parents[i], titles[i], summaries[i], owners[i] = ctl.ID, ctl.Parent, ctl.Title, ctl.Summary, ctl.Owner
+		kinds[i], impls[i], assessable[i] = int32(ctl.Kind), int32(ctl.Implementation), ctl.Assessable
+		aliases[i], tags[i], evidence[i] = jsonList(ctl.Aliases), jsonList(ctl.Tags), jsonList(ctl.Evidence)
+	}
+	b.Queue(`INSERT INTO controls (framework_id, id, position, parent_id, title, summary, kind, assessable, aliases, tags,
+			built_in, revision, implementation, owner, evidence)
+		SELECT $1, x.id, (SELECT coalesce(max(position), -1) FROM controls WHERE framework_id = $1) + x.ord, x.parent, x.title, x.summary,
+			x.kind, x.assessable, ARRAY(SELECT jsonb_array_elements_text(x.aliases::jsonb)), ARRAY(SELECT jsonb_array_elements_text(x.tags::jsonb)),
+			false, `+thisRevision+`, x.impl, x.owner, ARRAY(SELECT jsonb_array_elements_text(x.evidence::jsonb))
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::boolean[], $8::text[], $9::text[], $10::int[], $11::text[], $12::text[])
+			WITH ORDINALITY AS x(id, parent, title, summary, kind, assessable, aliases, tags, impl, owner, evidence, ord)
+		ORDER BY x.ord`+unlessNew(c, controlUpsert),
+		c.Framework.ID, ids, parents, titles, summaries, kinds, assessable, aliases, tags, impls, owners, evidence)
+}
+
+// queueMappings queues one statement that puts a run of mappings.
+func queueMappings(b *pgx.Batch, c store.Change, run []store.Change) {
+	n := len(run)
+	ids, sf, sc, tf, tc, just, doc, author := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	rel, str, rat, method, status, rev := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	created, updated := make([]time.Time, n), make([]time.Time, n)
+	builtIn := make([]bool, n)
+	for i, r := range run {
+		m := &r.Mapping
+		ids[i], sf[i], sc[i], tf[i], tc[i] = m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control
+		rel[i], str[i], rat[i], rev[i] = int32(m.Relationship), m.Strength, int32(m.Rationale), m.ReverseStrength
+		just[i], doc[i], author[i] = m.Justification, m.Provenance.Document, m.Provenance.Author
+		method[i], status[i], created[i], updated[i], builtIn[i] = int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn
+	}
+	b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
+			relationship, strength, rationale, justification, document, method, status, author,
+			create_time, update_time, built_in, revision, reverse_strength)
+		SELECT x.id, x.sf, x.sc, x.tf, x.tc, x.rel, x.str, x.rat, x.just, x.doc, x.method, x.status, x.author, x.created, x.updated, x.built_in,
+			`+thisRevision+`, x.rev
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[], $10::text[],
+			$11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::boolean[], $17::int[])
+			AS x(id, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, built_in, rev)`+unlessNew(c, mappingUpsert),
+		ids, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, builtIn, rev)
+}
+
+// jsonList is a list as a JSON array, for the arrays of a run.
+func jsonList(s []string) string {
+	b, _ := json.Marshal(nonNil(s))
+	return string(b)
+}
+
 // writeError names what a write refers to that the database found missing
-// or taken.
-func writeError(err error, c *store.Change) error {
+// or taken: the change of a statement that wrote one, what the database
+// says for a run.
+func writeError(err error, run []store.Change) error {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || len(run) == 0 {
 		return err
 	}
+	if len(run) > 1 {
+		return runError(pe, &run[0])
+	}
+	c := &run[0]
 	switch {
 	case pe.Code == "23505" && c.Kind == store.KindMapping: // unique_violation: the pair
 		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyMapped, c.Mapping.Source.Name(), c.Mapping.Target.Name())
@@ -382,6 +487,23 @@ func writeError(err error, c *store.Change) error {
 		return catalog.Invalid(c.Kind.String(), "breaks a rule of the database schema")
 	}
 	return err
+}
+
+// runError is writeError for a statement that wrote several rows: the
+// database's detail says which.
+func runError(pe *pgconn.PgError, c *store.Change) error {
+	switch pe.Code {
+	case "23505":
+		if c.Kind == store.KindMapping {
+			return fmt.Errorf("%w: %s", store.ErrAlreadyMapped, pe.Detail)
+		}
+		return fmt.Errorf("%w: %s", store.ErrAlreadyExists, pe.Detail)
+	case "23503":
+		return fmt.Errorf("%w: %s", store.ErrNotFound, pe.Detail)
+	case "23514":
+		return catalog.Invalid(c.Kind.String(), "breaks a rule of the database schema")
+	}
+	return pe
 }
 
 // queueLog queues what every write ends with: its changes in the log
