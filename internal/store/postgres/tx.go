@@ -201,7 +201,7 @@ type segment struct {
 	whole bool // starts with the write's savepoint and revision
 	stmts []statement
 	sent  [][]store.Change // the changes of each write statement
-	first int            // the index in stmts of the first of them
+	first int              // the index in stmts of the first of them
 }
 
 // errorAt names the failure of statement i of the segment.
