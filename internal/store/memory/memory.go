@@ -176,6 +176,27 @@ type tx struct {
 	tenants []tenancy.Tenant // copied on first write
 	keys    []tenancy.APIKey
 	err     error // a write refused: the transaction cannot commit
+	// frameworks found for the controls written so far
+	frameworks map[string]bool
+}
+
+// checkControl refuses a control of a framework that does not exist, as of
+// the writes so far.
+func (t *tx) checkControl(c *store.Change) error {
+	if t.frameworks[c.Framework.ID] {
+		return nil
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if _, ok := t.g.Framework(c.Framework.ID); !ok {
+		return store.NotFound("framework", catalog.FrameworkName(c.Framework.ID))
+	}
+	if t.frameworks == nil {
+		t.frameworks = map[string]bool{}
+	}
+	t.frameworks[c.Framework.ID] = true
+	return nil
 }
 
 // checkMapping refuses a mapping whose ends do not exist or whose pair
@@ -228,6 +249,14 @@ func (t *tx) Write(changes ...store.Change) {
 			if t.err = t.checkMapping(&c.Mapping); t.err != nil {
 				return
 			}
+		}
+		if c.Kind == store.KindControl && !c.Delete {
+			if t.err = t.checkControl(&c); t.err != nil {
+				return
+			}
+		}
+		if c.Kind == store.KindFramework && c.Delete {
+			clear(t.frameworks)
 		}
 		t.changes = append(t.changes, c)
 		if cc, ok := c.Catalog(); ok {

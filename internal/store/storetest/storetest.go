@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TenantsAndKeys", testTenantsAndKeys},
 		{"AuditTrail", testAuditTrail},
 		{"InternalFrameworks", testInternalFrameworks},
+		{"Imports", testImports},
 		{"RecordsMatchGolden", testRecordsMatchGolden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
