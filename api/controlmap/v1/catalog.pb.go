@@ -962,13 +962,15 @@ func (x *GetControlResponse) GetRevision() int64 {
 	return 0
 }
 
-// CreateFrameworkRequest creates an internal framework.
+// CreateFrameworkRequest creates a framework.
 type CreateFrameworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Id of the new framework: [a-z0-9][a-z0-9.-]{0,62}, starting with the
-	// caller's tenant id and a dash.
+	// Id of the new framework: [a-z0-9][a-z0-9.-]{0,62}; a tenant's start
+	// with its tenant id and a dash.
 	FrameworkId string `protobuf:"bytes,1,opt,name=framework_id,json=frameworkId,proto3" json:"framework_id,omitempty"`
-	// display_name is required; kind must be INTERNAL (or left unset).
+	// display_name is required. A tenant's framework is INTERNAL (kind may be
+	// left unset) and published by the tenant; the operator's is STANDARD,
+	// REGULATION or FRAMEWORK (the default), with the publisher it gives.
 	Framework     *Framework `protobuf:"bytes,2,opt,name=framework,proto3" json:"framework,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1072,7 +1074,7 @@ func (x *CreateFrameworkResponse) GetRevision() int64 {
 	return 0
 }
 
-// UpdateFrameworkRequest changes an internal framework.
+// UpdateFrameworkRequest changes a framework the caller created.
 type UpdateFrameworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The framework, with name set.
@@ -1182,7 +1184,7 @@ func (x *UpdateFrameworkResponse) GetRevision() int64 {
 	return 0
 }
 
-// DeleteFrameworkRequest names an internal framework.
+// DeleteFrameworkRequest names a framework the caller created.
 type DeleteFrameworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}
@@ -1274,7 +1276,7 @@ func (x *DeleteFrameworkResponse) GetRevision() int64 {
 	return 0
 }
 
-// CreateControlRequest adds a control to an internal framework.
+// CreateControlRequest adds a control to a framework the caller created.
 type CreateControlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}
@@ -1392,7 +1394,7 @@ func (x *CreateControlResponse) GetRevision() int64 {
 	return 0
 }
 
-// UpdateControlRequest changes a control of an internal framework.
+// UpdateControlRequest changes a control of a framework the caller created.
 type UpdateControlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The control, with name set.
@@ -1503,7 +1505,7 @@ func (x *UpdateControlResponse) GetRevision() int64 {
 	return 0
 }
 
-// DeleteControlRequest names a control of an internal framework.
+// DeleteControlRequest names a control of a framework the caller created.
 type DeleteControlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}/controls/{control}

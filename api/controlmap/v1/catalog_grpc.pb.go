@@ -46,22 +46,29 @@ type CatalogServiceClient interface {
 	// GetControl returns one control. The control id may be any accepted
 	// spelling (5.15, a.5.15, GV-1.1); the answer uses the canonical name.
 	GetControl(ctx context.Context, in *GetControlRequest, opts ...grpc.CallOption) (*GetControlResponse, error)
-	// CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	CreateFramework(ctx context.Context, in *CreateFrameworkRequest, opts ...grpc.CallOption) (*CreateFrameworkResponse, error)
 	// UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	UpdateFramework(ctx context.Context, in *UpdateFrameworkRequest, opts ...grpc.CallOption) (*UpdateFrameworkResponse, error)
-	// DeleteFramework deletes an internal framework with its controls and
-	// every mapping of them.
+	// DeleteFramework deletes a framework the caller created (as
+	// UpdateFramework) with its controls and every mapping of them, in one
+	// audited write.
 	DeleteFramework(ctx context.Context, in *DeleteFrameworkRequest, opts ...grpc.CallOption) (*DeleteFrameworkResponse, error)
-	// CreateControl adds a control to an internal framework.
+	// CreateControl adds a control to a framework the caller created.
 	CreateControl(ctx context.Context, in *CreateControlRequest, opts ...grpc.CallOption) (*CreateControlResponse, error)
 	// UpdateControl changes title, summary, assessable, implementation_status,
 	// owner, evidence_links (all of them when update_mask is empty).
 	UpdateControl(ctx context.Context, in *UpdateControlRequest, opts ...grpc.CallOption) (*UpdateControlResponse, error)
-	// DeleteControl deletes a control of an internal framework and every
+	// DeleteControl deletes a control of a framework the caller created and every
 	// mapping of it; a control with children cannot be deleted.
 	DeleteControl(ctx context.Context, in *DeleteControlRequest, opts ...grpc.CallOption) (*DeleteControlResponse, error)
 }
@@ -189,22 +196,29 @@ type CatalogServiceServer interface {
 	// GetControl returns one control. The control id may be any accepted
 	// spelling (5.15, a.5.15, GV-1.1); the answer uses the canonical name.
 	GetControl(context.Context, *GetControlRequest) (*GetControlResponse, error)
-	// CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	CreateFramework(context.Context, *CreateFrameworkRequest) (*CreateFrameworkResponse, error)
 	// UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	UpdateFramework(context.Context, *UpdateFrameworkRequest) (*UpdateFrameworkResponse, error)
-	// DeleteFramework deletes an internal framework with its controls and
-	// every mapping of them.
+	// DeleteFramework deletes a framework the caller created (as
+	// UpdateFramework) with its controls and every mapping of them, in one
+	// audited write.
 	DeleteFramework(context.Context, *DeleteFrameworkRequest) (*DeleteFrameworkResponse, error)
-	// CreateControl adds a control to an internal framework.
+	// CreateControl adds a control to a framework the caller created.
 	CreateControl(context.Context, *CreateControlRequest) (*CreateControlResponse, error)
 	// UpdateControl changes title, summary, assessable, implementation_status,
 	// owner, evidence_links (all of them when update_mask is empty).
 	UpdateControl(context.Context, *UpdateControlRequest) (*UpdateControlResponse, error)
-	// DeleteControl deletes a control of an internal framework and every
+	// DeleteControl deletes a control of a framework the caller created and every
 	// mapping of it; a control with children cannot be deleted.
 	DeleteControl(context.Context, *DeleteControlRequest) (*DeleteControlResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()

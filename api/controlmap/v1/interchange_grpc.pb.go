@@ -44,8 +44,9 @@ const (
 type InterchangeServiceClient interface {
 	// Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -62,8 +63,9 @@ type InterchangeServiceClient interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportRequest, ImportResponse], error)
 	// ExportFramework streams a framework and its controls as a file, in
 	// format oscal-catalog or ciso-yaml. The first message carries the content
@@ -156,8 +158,9 @@ type InterchangeService_ExportCrosswalkClient = grpc.ServerStreamingClient[Expor
 type InterchangeServiceServer interface {
 	// Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -174,8 +177,9 @@ type InterchangeServiceServer interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	Import(grpc.ClientStreamingServer[ImportRequest, ImportResponse]) error
 	// ExportFramework streams a framework and its controls as a file, in
 	// format oscal-catalog or ciso-yaml. The first message carries the content

@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for V1ChangeKind.
@@ -161,27 +164,6 @@ func (e V1ImplementationStatus) Valid() bool {
 	case IMPLEMENTATIONSTATUSPLANNED:
 		return true
 	case IMPLEMENTATIONSTATUSUNSPECIFIED:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for V1ImportMode.
-const (
-	IMPORTMODELENIENT     V1ImportMode = "IMPORT_MODE_LENIENT"
-	IMPORTMODESTRICT      V1ImportMode = "IMPORT_MODE_STRICT"
-	IMPORTMODEUNSPECIFIED V1ImportMode = "IMPORT_MODE_UNSPECIFIED"
-)
-
-// Valid indicates whether the value is a known member of the V1ImportMode enum.
-func (e V1ImportMode) Valid() bool {
-	switch e {
-	case IMPORTMODELENIENT:
-		return true
-	case IMPORTMODESTRICT:
-		return true
-	case IMPORTMODEUNSPECIFIED:
 		return true
 	default:
 		return false
@@ -458,6 +440,78 @@ func (e CatalogServiceListControlsParamsKind) Valid() bool {
 	case CatalogServiceListControlsParamsKindCONTROLKINDSUBCATEGORY:
 		return true
 	case CatalogServiceListControlsParamsKindCONTROLKINDUNSPECIFIED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InterchangeServiceImportParamsFormat.
+const (
+	CisoYaml     InterchangeServiceImportParamsFormat = "ciso-yaml"
+	Json         InterchangeServiceImportParamsFormat = "json"
+	OlirCsv      InterchangeServiceImportParamsFormat = "olir-csv"
+	OscalCatalog InterchangeServiceImportParamsFormat = "oscal-catalog"
+	OscalMapping InterchangeServiceImportParamsFormat = "oscal-mapping"
+	StrmCsv      InterchangeServiceImportParamsFormat = "strm-csv"
+)
+
+// Valid indicates whether the value is a known member of the InterchangeServiceImportParamsFormat enum.
+func (e InterchangeServiceImportParamsFormat) Valid() bool {
+	switch e {
+	case CisoYaml:
+		return true
+	case Json:
+		return true
+	case OlirCsv:
+		return true
+	case OscalCatalog:
+		return true
+	case OscalMapping:
+		return true
+	case StrmCsv:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InterchangeServiceImportParamsMode.
+const (
+	Lenient InterchangeServiceImportParamsMode = "lenient"
+	Strict  InterchangeServiceImportParamsMode = "strict"
+)
+
+// Valid indicates whether the value is a known member of the InterchangeServiceImportParamsMode enum.
+func (e InterchangeServiceImportParamsMode) Valid() bool {
+	switch e {
+	case Lenient:
+		return true
+	case Strict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InterchangeServiceImportParamsFrameworkKind.
+const (
+	Framework  InterchangeServiceImportParamsFrameworkKind = "framework"
+	Internal   InterchangeServiceImportParamsFrameworkKind = "internal"
+	Regulation InterchangeServiceImportParamsFrameworkKind = "regulation"
+	Standard   InterchangeServiceImportParamsFrameworkKind = "standard"
+)
+
+// Valid indicates whether the value is a known member of the InterchangeServiceImportParamsFrameworkKind enum.
+func (e InterchangeServiceImportParamsFrameworkKind) Valid() bool {
+	switch e {
+	case Framework:
+		return true
+	case Internal:
+		return true
+	case Regulation:
+		return true
+	case Standard:
 		return true
 	default:
 		return false
@@ -986,30 +1040,6 @@ type V1ExplainedPath struct {
 	Strength *int32 `json:"strength,omitempty"`
 }
 
-// V1ExportCrosswalkResponse ExportCrosswalkResponse is a piece of an exported crosswalk.
-type V1ExportCrosswalkResponse struct {
-	// ContentType Set in the first message: the file's media type.
-	ContentType *string `json:"contentType,omitempty"`
-
-	// Data The next bytes of the file.
-	Data *[]byte `json:"data,omitempty"`
-
-	// Filename Set in the first message: a file name for it.
-	Filename *string `json:"filename,omitempty"`
-}
-
-// V1ExportFrameworkResponse ExportFrameworkResponse is a piece of an exported framework.
-type V1ExportFrameworkResponse struct {
-	// ContentType Set in the first message: the file's media type.
-	ContentType *string `json:"contentType,omitempty"`
-
-	// Data The next bytes of the file.
-	Data *[]byte `json:"data,omitempty"`
-
-	// Filename Set in the first message: a file name for it.
-	Filename *string `json:"filename,omitempty"`
-}
-
 // V1Framework Framework is a versioned document of controls.
 type V1Framework struct {
 	// AssessableCount Number of controls that count in coverage.
@@ -1152,52 +1182,6 @@ type V1ImportCount struct {
 	Updated   *int32 `json:"updated,omitempty"`
 }
 
-// V1ImportMode ImportMode says what an import does with a row it cannot apply.
-//
-//   - IMPORT_MODE_UNSPECIFIED: STRICT.
-//   - IMPORT_MODE_STRICT: Fail on the first problem; write nothing.
-//   - IMPORT_MODE_LENIENT: Skip rows that cannot be applied, apply the rest, report every skip.
-type V1ImportMode string
-
-// V1ImportOptions ImportOptions say how to read and apply a document.
-type V1ImportOptions struct {
-	// Bindings Which framework each resource of the document is: a key as the document
-	// names the resource (an OSCAL source-resource or target-resource href, a
-	// CISO Assistant framework URN; "source" and "target" for the two sides of
-	// an OLIR or STRM sheet) to a framework name (frameworks/{id}) or id. An
-	// OSCAL resource without a binding is matched to a framework whose id is
-	// its href, or whose title (and version, when the resource gives one) is
-	// its back-matter resource's.
-	Bindings *map[string]string `json:"bindings,omitempty"`
-
-	// Format The document's format (see InterchangeService). Required.
-	Format *string `json:"format,omitempty"`
-
-	// FrameworkId Id of the framework an oscal-catalog or ciso-yaml framework document
-	// creates or updates. Defaults to one derived from the document (its
-	// title and version, lower case, words joined by dashes); a tenant's ids
-	// start with its tenant id and a dash, which the default adds.
-	FrameworkId *string `json:"frameworkId,omitempty"`
-
-	// FrameworkKind FrameworkKind classifies a framework.
-	//
-	//  - FRAMEWORK_KIND_STANDARD: A published standard, such as ISO/IEC 27001.
-	//  - FRAMEWORK_KIND_REGULATION: A law or regulation.
-	//  - FRAMEWORK_KIND_FRAMEWORK: A voluntary framework, such as the NIST AI RMF.
-	//  - FRAMEWORK_KIND_INTERNAL: An organization's own control set, owned by a tenant.
-	FrameworkKind *V1FrameworkKind `json:"frameworkKind,omitempty"`
-
-	// Mode ImportMode says what an import does with a row it cannot apply.
-	//
-	//  - IMPORT_MODE_UNSPECIFIED: STRICT.
-	//  - IMPORT_MODE_STRICT: Fail on the first problem; write nothing.
-	//  - IMPORT_MODE_LENIENT: Skip rows that cannot be applied, apply the rest, report every skip.
-	Mode *V1ImportMode `json:"mode,omitempty"`
-
-	// ValidateOnly Check everything and report, write nothing.
-	ValidateOnly *bool `json:"validateOnly,omitempty"`
-}
-
 // V1ImportProblem ImportProblem is a row skipped or a warning.
 type V1ImportProblem struct {
 	// Location Where it is: "line 12" (CSV, YAML) or a JSON pointer
@@ -1208,16 +1192,6 @@ type V1ImportProblem struct {
 	// Skipped True when the row was not applied; false for a warning (the row was
 	// applied, maybe normalised: the message says how).
 	Skipped *bool `json:"skipped,omitempty"`
-}
-
-// V1ImportRequest ImportRequest is one message of an import: the options in the first, a
-// piece of the document in each.
-type V1ImportRequest struct {
-	// Chunk The next bytes of the document.
-	Chunk *[]byte `json:"chunk,omitempty"`
-
-	// Options ImportOptions say how to read and apply a document.
-	Options *V1ImportOptions `json:"options,omitempty"`
 }
 
 // V1ImportResponse ImportResponse reports what an import did, or would do under
@@ -1887,8 +1861,8 @@ type CatalogServiceListFrameworksParamsKind string
 
 // CatalogServiceCreateFrameworkParams defines parameters for CatalogServiceCreateFramework.
 type CatalogServiceCreateFrameworkParams struct {
-	// FrameworkId Id of the new framework: [a-z0-9][a-z0-9.-]{0,62}, starting with the
-	// caller's tenant id and a dash.
+	// FrameworkId Id of the new framework: [a-z0-9][a-z0-9.-]{0,62}; a tenant's start
+	// with its tenant id and a dash.
 	FrameworkId *string `form:"frameworkId,omitempty" json:"frameworkId,omitempty"`
 }
 
@@ -2108,6 +2082,39 @@ type InterchangeServiceExportFrameworkParams struct {
 	Format *string `form:"format,omitempty" json:"format,omitempty"`
 }
 
+// InterchangeServiceImportJSONBody defines parameters for InterchangeServiceImport.
+type InterchangeServiceImportJSONBody = openapi_types.File
+
+// InterchangeServiceImportParams defines parameters for InterchangeServiceImport.
+type InterchangeServiceImportParams struct {
+	// Format The document's format.
+	Format InterchangeServiceImportParamsFormat `form:"format" json:"format"`
+
+	// Mode strict (the default) fails on the first problem; lenient skips rows that cannot be applied.
+	Mode *InterchangeServiceImportParamsMode `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// ValidateOnly Check and report; write nothing.
+	ValidateOnly *bool `form:"validate_only,omitempty" json:"validate_only,omitempty"`
+
+	// FrameworkId Id of the framework a framework document creates or updates.
+	FrameworkId *string `form:"framework_id,omitempty" json:"framework_id,omitempty"`
+
+	// FrameworkKind Kind of a framework the import creates.
+	FrameworkKind *InterchangeServiceImportParamsFrameworkKind `form:"framework_kind,omitempty" json:"framework_kind,omitempty"`
+
+	// Bindings bindings[KEY]=frameworks/{id}: the framework a resource of the document is (an OSCAL href, a CISO Assistant URN; source and target for OLIR and STRM sheets).
+	Bindings *map[string]string `json:"bindings,omitempty"`
+}
+
+// InterchangeServiceImportParamsFormat defines parameters for InterchangeServiceImport.
+type InterchangeServiceImportParamsFormat string
+
+// InterchangeServiceImportParamsMode defines parameters for InterchangeServiceImport.
+type InterchangeServiceImportParamsMode string
+
+// InterchangeServiceImportParamsFrameworkKind defines parameters for InterchangeServiceImport.
+type InterchangeServiceImportParamsFrameworkKind string
+
 // CrosswalkServiceListMappingsParams defines parameters for CrosswalkServiceListMappings.
 type CrosswalkServiceListMappingsParams struct {
 	// PageSize Maximum number of mappings to return (default 100, values above 1000 are
@@ -2293,7 +2300,7 @@ type CatalogServiceCreateControlJSONRequestBody = V1Control
 type CatalogServiceUpdateControlJSONRequestBody CatalogServiceUpdateControlJSONBody
 
 // InterchangeServiceImportJSONRequestBody defines body for InterchangeServiceImport for application/json ContentType.
-type InterchangeServiceImportJSONRequestBody = V1ImportRequest
+type InterchangeServiceImportJSONRequestBody = InterchangeServiceImportJSONBody
 
 // CrosswalkServiceCreateMappingJSONRequestBody defines body for CrosswalkServiceCreateMapping for application/json ContentType.
 type CrosswalkServiceCreateMappingJSONRequestBody = V1Mapping
@@ -2527,26 +2534,37 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/frameworks (the `CatalogServiceListFrameworks` operationId).
 	CatalogServiceListFrameworks(ctx context.Context, params *CatalogServiceListFrameworksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceCreateFrameworkWithBody CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CatalogServiceCreateFrameworkWithBody CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/frameworks (the `CatalogServiceCreateFramework` operationId).
 	CatalogServiceCreateFrameworkWithBody(ctx context.Context, params *CatalogServiceCreateFrameworkParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceCreateFramework CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CatalogServiceCreateFramework CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/frameworks (the `CatalogServiceCreateFramework` operationId).
 	CatalogServiceCreateFramework(ctx context.Context, params *CatalogServiceCreateFrameworkParams, body CatalogServiceCreateFrameworkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceDeleteFramework DeleteFramework deletes an internal framework with its controls and
-	// every mapping of them.
+	// CatalogServiceDeleteFramework DeleteFramework deletes a framework the caller created (as
+	// UpdateFramework) with its controls and every mapping of them, in one
+	// audited write.
 	//
 	// Corresponds with DELETE /v1/frameworks/{framework} (the `CatalogServiceDeleteFramework` operationId).
 	CatalogServiceDeleteFramework(ctx context.Context, framework string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2557,7 +2575,8 @@ type ClientInterface interface {
 	CatalogServiceGetFramework(ctx context.Context, framework string, params *CatalogServiceGetFrameworkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CatalogServiceUpdateFrameworkWithBody UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2565,7 +2584,8 @@ type ClientInterface interface {
 	CatalogServiceUpdateFrameworkWithBody(ctx context.Context, framework string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CatalogServiceUpdateFramework UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2577,21 +2597,21 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/frameworks/{framework}/controls (the `CatalogServiceListControls` operationId).
 	CatalogServiceListControls(ctx context.Context, framework string, params *CatalogServiceListControlsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceCreateControlWithBody CreateControl adds a control to an internal framework.
+	// CatalogServiceCreateControlWithBody CreateControl adds a control to a framework the caller created.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/frameworks/{framework}/controls (the `CatalogServiceCreateControl` operationId).
 	CatalogServiceCreateControlWithBody(ctx context.Context, framework string, params *CatalogServiceCreateControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceCreateControl CreateControl adds a control to an internal framework.
+	// CatalogServiceCreateControl CreateControl adds a control to a framework the caller created.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/frameworks/{framework}/controls (the `CatalogServiceCreateControl` operationId).
 	CatalogServiceCreateControl(ctx context.Context, framework string, params *CatalogServiceCreateControlParams, body CatalogServiceCreateControlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CatalogServiceDeleteControl DeleteControl deletes a control of an internal framework and every
+	// CatalogServiceDeleteControl DeleteControl deletes a control of a framework the caller created and every
 	// mapping of it; a control with children cannot be deleted.
 	//
 	// Corresponds with DELETE /v1/frameworks/{framework}/controls/{control} (the `CatalogServiceDeleteControl` operationId).
@@ -2641,8 +2661,9 @@ type ClientInterface interface {
 
 	// InterchangeServiceImportWithBody Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -2659,18 +2680,20 @@ type ClientInterface interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-	InterchangeServiceImportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	InterchangeServiceImportWithBody(ctx context.Context, params *InterchangeServiceImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// InterchangeServiceImport Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -2687,13 +2710,14 @@ type ClientInterface interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-	InterchangeServiceImport(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	InterchangeServiceImport(ctx context.Context, params *InterchangeServiceImportParams, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CrosswalkServiceListMappings ListMappings lists mappings, ordered by name, in their stored direction.
 	//
@@ -2962,9 +2986,14 @@ func (c *Client) CatalogServiceListFrameworks(ctx context.Context, params *Catal
 	return c.Client.Do(req)
 }
 
-// CatalogServiceCreateFrameworkWithBody CreateFramework creates an INTERNAL framework owned by the caller's
-// tenant: the organization's own control set. Its id must start with the
-// tenant id and a dash (acme-security-program).
+// CatalogServiceCreateFrameworkWithBody CreateFramework creates a framework without controls. With a tenant's
+// key: an INTERNAL framework owned by the tenant, the organization's own
+// control set, whose id starts with the tenant id and a dash
+// (acme-security-program). With the operator's token: a reference
+// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+// default), such as a published catalog the built-in content lacks.
+// The built-in frameworks change with the content release only: no call
+// writes them.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2981,9 +3010,14 @@ func (c *Client) CatalogServiceCreateFrameworkWithBody(ctx context.Context, para
 	return c.Client.Do(req)
 }
 
-// CatalogServiceCreateFramework CreateFramework creates an INTERNAL framework owned by the caller's
-// tenant: the organization's own control set. Its id must start with the
-// tenant id and a dash (acme-security-program).
+// CatalogServiceCreateFramework CreateFramework creates a framework without controls. With a tenant's
+// key: an INTERNAL framework owned by the tenant, the organization's own
+// control set, whose id starts with the tenant id and a dash
+// (acme-security-program). With the operator's token: a reference
+// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+// default), such as a published catalog the built-in content lacks.
+// The built-in frameworks change with the content release only: no call
+// writes them.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3000,8 +3034,9 @@ func (c *Client) CatalogServiceCreateFramework(ctx context.Context, params *Cata
 	return c.Client.Do(req)
 }
 
-// CatalogServiceDeleteFramework DeleteFramework deletes an internal framework with its controls and
-// every mapping of them.
+// CatalogServiceDeleteFramework DeleteFramework deletes a framework the caller created (as
+// UpdateFramework) with its controls and every mapping of them, in one
+// audited write.
 //
 // Corresponds with DELETE /v1/frameworks/{framework} (the `CatalogServiceDeleteFramework` operationId).
 func (c *Client) CatalogServiceDeleteFramework(ctx context.Context, framework string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3032,7 +3067,8 @@ func (c *Client) CatalogServiceGetFramework(ctx context.Context, framework strin
 }
 
 // CatalogServiceUpdateFrameworkWithBody UpdateFramework changes display_name, version, description (all of
-// them when update_mask is empty) of an internal framework.
+// them when update_mask is empty) of a framework the caller created: a
+// tenant's internal framework, or the operator's reference framework.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3050,7 +3086,8 @@ func (c *Client) CatalogServiceUpdateFrameworkWithBody(ctx context.Context, fram
 }
 
 // CatalogServiceUpdateFramework UpdateFramework changes display_name, version, description (all of
-// them when update_mask is empty) of an internal framework.
+// them when update_mask is empty) of a framework the caller created: a
+// tenant's internal framework, or the operator's reference framework.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3082,7 +3119,7 @@ func (c *Client) CatalogServiceListControls(ctx context.Context, framework strin
 	return c.Client.Do(req)
 }
 
-// CatalogServiceCreateControlWithBody CreateControl adds a control to an internal framework.
+// CatalogServiceCreateControlWithBody CreateControl adds a control to a framework the caller created.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3099,7 +3136,7 @@ func (c *Client) CatalogServiceCreateControlWithBody(ctx context.Context, framew
 	return c.Client.Do(req)
 }
 
-// CatalogServiceCreateControl CreateControl adds a control to an internal framework.
+// CatalogServiceCreateControl CreateControl adds a control to a framework the caller created.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3116,7 +3153,7 @@ func (c *Client) CatalogServiceCreateControl(ctx context.Context, framework stri
 	return c.Client.Do(req)
 }
 
-// CatalogServiceDeleteControl DeleteControl deletes a control of an internal framework and every
+// CatalogServiceDeleteControl DeleteControl deletes a control of a framework the caller created and every
 // mapping of it; a control with children cannot be deleted.
 //
 // Corresponds with DELETE /v1/frameworks/{framework}/controls/{control} (the `CatalogServiceDeleteControl` operationId).
@@ -3236,8 +3273,9 @@ func (c *Client) InterchangeServiceExportFramework(ctx context.Context, framewor
 
 // InterchangeServiceImportWithBody Import reads one document and applies it as one write: one revision, one
 // audit event with a summary, all or nothing. The first message carries the
-// options, every message a chunk of the document (gRPC clients send it in
-// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+// options, every message a chunk of the document: send pieces of 256 KiB
+// or so (the server takes messages of at most 1 MiB). The document may be
+// as large as the server's import limit (64 MiB by default).
 //
 // The operator imports reference frameworks (kind STANDARD, REGULATION or
 // FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -3254,14 +3292,15 @@ func (c *Client) InterchangeServiceExportFramework(ctx context.Context, framewor
 // everything but the write and returns the same report.
 //
 // Over REST: POST /v1/imports with the document as the request body and
-// the options as query parameters (format, mode, validate_only,
-// framework_id, framework_kind, and bind=key=framework once per binding).
+// the options as query parameters: format, mode (strict or lenient),
+// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+// once per binding (the key URL-encoded).
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInterchangeServiceImportRequestWithBody(c.Server, contentType, body)
+func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, params *InterchangeServiceImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceImportRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3274,8 +3313,9 @@ func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, contentTy
 
 // InterchangeServiceImport Import reads one document and applies it as one write: one revision, one
 // audit event with a summary, all or nothing. The first message carries the
-// options, every message a chunk of the document (gRPC clients send it in
-// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+// options, every message a chunk of the document: send pieces of 256 KiB
+// or so (the server takes messages of at most 1 MiB). The document may be
+// as large as the server's import limit (64 MiB by default).
 //
 // The operator imports reference frameworks (kind STANDARD, REGULATION or
 // FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -3292,14 +3332,15 @@ func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, contentTy
 // everything but the write and returns the same report.
 //
 // Over REST: POST /v1/imports with the document as the request body and
-// the options as query parameters (format, mode, validate_only,
-// framework_id, framework_kind, and bind=key=framework once per binding).
+// the options as query parameters: format, mode (strict or lenient),
+// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+// once per binding (the key URL-encoded).
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-func (c *Client) InterchangeServiceImport(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewInterchangeServiceImportRequest(c.Server, body)
+func (c *Client) InterchangeServiceImport(ctx context.Context, params *InterchangeServiceImportParams, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInterchangeServiceImportRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4957,18 +4998,18 @@ func NewInterchangeServiceExportFrameworkRequest(server string, framework string
 }
 
 // NewInterchangeServiceImportRequest calls the generic InterchangeServiceImport builder with application/json body
-func NewInterchangeServiceImportRequest(server string, body InterchangeServiceImportJSONRequestBody) (*http.Request, error) {
+func NewInterchangeServiceImportRequest(server string, params *InterchangeServiceImportParams, body InterchangeServiceImportJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewInterchangeServiceImportRequestWithBody(server, "application/json", bodyReader)
+	return NewInterchangeServiceImportRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewInterchangeServiceImportRequestWithBody constructs an http.Request for the InterchangeServiceImport method, with any body, and a specified content type
-func NewInterchangeServiceImportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewInterchangeServiceImportRequestWithBody(server string, params *InterchangeServiceImportParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4984,6 +5025,89 @@ func NewInterchangeServiceImportRequestWithBody(server string, contentType strin
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Mode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mode", *params.Mode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ValidateOnly != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "validate_only", *params.ValidateOnly, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FrameworkId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework_id", *params.FrameworkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FrameworkKind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework_kind", *params.FrameworkKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bindings != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("deepObject", true, "bindings", *params.Bindings, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "object", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5825,26 +5949,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/frameworks (the `CatalogServiceListFrameworks` operationId).
 	CatalogServiceListFrameworksWithResponse(ctx context.Context, params *CatalogServiceListFrameworksParams, reqEditors ...RequestEditorFn) (*CatalogServiceListFrameworksResponse, error)
 
-	// CatalogServiceCreateFrameworkWithBodyWithResponse CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CatalogServiceCreateFrameworkWithBodyWithResponse CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/frameworks (the `CatalogServiceCreateFramework` operationId).
 	CatalogServiceCreateFrameworkWithBodyWithResponse(ctx context.Context, params *CatalogServiceCreateFrameworkParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CatalogServiceCreateFrameworkResponse, error)
 
-	// CatalogServiceCreateFrameworkWithResponse CreateFramework creates an INTERNAL framework owned by the caller's
-	// tenant: the organization's own control set. Its id must start with the
-	// tenant id and a dash (acme-security-program).
+	// CatalogServiceCreateFrameworkWithResponse CreateFramework creates a framework without controls. With a tenant's
+	// key: an INTERNAL framework owned by the tenant, the organization's own
+	// control set, whose id starts with the tenant id and a dash
+	// (acme-security-program). With the operator's token: a reference
+	// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+	// default), such as a published catalog the built-in content lacks.
+	// The built-in frameworks change with the content release only: no call
+	// writes them.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/frameworks (the `CatalogServiceCreateFramework` operationId).
 	CatalogServiceCreateFrameworkWithResponse(ctx context.Context, params *CatalogServiceCreateFrameworkParams, body CatalogServiceCreateFrameworkJSONRequestBody, reqEditors ...RequestEditorFn) (*CatalogServiceCreateFrameworkResponse, error)
 
-	// CatalogServiceDeleteFrameworkWithResponse DeleteFramework deletes an internal framework with its controls and
-	// every mapping of them.
+	// CatalogServiceDeleteFrameworkWithResponse DeleteFramework deletes a framework the caller created (as
+	// UpdateFramework) with its controls and every mapping of them, in one
+	// audited write.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5859,7 +5994,8 @@ type ClientWithResponsesInterface interface {
 	CatalogServiceGetFrameworkWithResponse(ctx context.Context, framework string, params *CatalogServiceGetFrameworkParams, reqEditors ...RequestEditorFn) (*CatalogServiceGetFrameworkResponse, error)
 
 	// CatalogServiceUpdateFrameworkWithBodyWithResponse UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5867,7 +6003,8 @@ type ClientWithResponsesInterface interface {
 	CatalogServiceUpdateFrameworkWithBodyWithResponse(ctx context.Context, framework string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CatalogServiceUpdateFrameworkResponse, error)
 
 	// CatalogServiceUpdateFrameworkWithResponse UpdateFramework changes display_name, version, description (all of
-	// them when update_mask is empty) of an internal framework.
+	// them when update_mask is empty) of a framework the caller created: a
+	// tenant's internal framework, or the operator's reference framework.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5881,21 +6018,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/frameworks/{framework}/controls (the `CatalogServiceListControls` operationId).
 	CatalogServiceListControlsWithResponse(ctx context.Context, framework string, params *CatalogServiceListControlsParams, reqEditors ...RequestEditorFn) (*CatalogServiceListControlsResponse, error)
 
-	// CatalogServiceCreateControlWithBodyWithResponse CreateControl adds a control to an internal framework.
+	// CatalogServiceCreateControlWithBodyWithResponse CreateControl adds a control to a framework the caller created.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/frameworks/{framework}/controls (the `CatalogServiceCreateControl` operationId).
 	CatalogServiceCreateControlWithBodyWithResponse(ctx context.Context, framework string, params *CatalogServiceCreateControlParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CatalogServiceCreateControlResponse, error)
 
-	// CatalogServiceCreateControlWithResponse CreateControl adds a control to an internal framework.
+	// CatalogServiceCreateControlWithResponse CreateControl adds a control to a framework the caller created.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/frameworks/{framework}/controls (the `CatalogServiceCreateControl` operationId).
 	CatalogServiceCreateControlWithResponse(ctx context.Context, framework string, params *CatalogServiceCreateControlParams, body CatalogServiceCreateControlJSONRequestBody, reqEditors ...RequestEditorFn) (*CatalogServiceCreateControlResponse, error)
 
-	// CatalogServiceDeleteControlWithResponse DeleteControl deletes a control of an internal framework and every
+	// CatalogServiceDeleteControlWithResponse DeleteControl deletes a control of a framework the caller created and every
 	// mapping of it; a control with children cannot be deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5955,8 +6092,9 @@ type ClientWithResponsesInterface interface {
 
 	// InterchangeServiceImportWithBodyWithResponse Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -5973,18 +6111,20 @@ type ClientWithResponsesInterface interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-	InterchangeServiceImportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
+	InterchangeServiceImportWithBodyWithResponse(ctx context.Context, params *InterchangeServiceImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
 
 	// InterchangeServiceImportWithResponse Import reads one document and applies it as one write: one revision, one
 	// audit event with a summary, all or nothing. The first message carries the
-	// options, every message a chunk of the document (gRPC clients send it in
-	// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+	// options, every message a chunk of the document: send pieces of 256 KiB
+	// or so (the server takes messages of at most 1 MiB). The document may be
+	// as large as the server's import limit (64 MiB by default).
 	//
 	// The operator imports reference frameworks (kind STANDARD, REGULATION or
 	// FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -6001,13 +6141,14 @@ type ClientWithResponsesInterface interface {
 	// everything but the write and returns the same report.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
-	// the options as query parameters (format, mode, validate_only,
-	// framework_id, framework_kind, and bind=key=framework once per binding).
+	// the options as query parameters: format, mode (strict or lenient),
+	// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+	// once per binding (the key URL-encoded).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-	InterchangeServiceImportWithResponse(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
+	InterchangeServiceImportWithResponse(ctx context.Context, params *InterchangeServiceImportParams, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error)
 
 	// CrosswalkServiceListMappingsWithResponse ListMappings lists mappings, ordered by name, in their stored direction.
 	//
@@ -6376,30 +6517,34 @@ func (r CrosswalkServiceListCrosswalkMappingsResponse) ContentType() string {
 	return ""
 }
 
+// InterchangeServiceExportCrosswalkResponse200Headers the declared response headers of an HTTP 200 response for InterchangeServiceExportCrosswalk
+type InterchangeServiceExportCrosswalkResponse200Headers struct {
+	ContentDisposition *string
+}
+
 type InterchangeServiceExportCrosswalkResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *struct {
-		Error *RpcStatus `json:"error,omitempty"`
-
-		// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
-		Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
-	}
+	JSON200 *openapi_types.File
+	// YAML200 the response for an HTTP 200 `application/yaml` response
+	YAML200 *openapi_types.File
 	// JSON4XX the response for an HTTP 4XX `application/json` response
 	JSON4XX *RpcStatus
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *RpcStatus
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *InterchangeServiceExportCrosswalkResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InterchangeServiceExportCrosswalkResponse) GetJSON200() *struct {
-	Error *RpcStatus `json:"error,omitempty"`
-
-	// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
-	Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
-} {
+func (r InterchangeServiceExportCrosswalkResponse) GetJSON200() *openapi_types.File {
 	return r.JSON200
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
+func (r InterchangeServiceExportCrosswalkResponse) GetYAML200() *openapi_types.File {
+	return r.YAML200
 }
 
 // GetJSON4XX returns the response for an HTTP 4XX `application/json` response
@@ -7101,30 +7246,34 @@ func (r SatisfactionServiceSatisfiesResponse) ContentType() string {
 	return ""
 }
 
+// InterchangeServiceExportFrameworkResponse200Headers the declared response headers of an HTTP 200 response for InterchangeServiceExportFramework
+type InterchangeServiceExportFrameworkResponse200Headers struct {
+	ContentDisposition *string
+}
+
 type InterchangeServiceExportFrameworkResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *struct {
-		Error *RpcStatus `json:"error,omitempty"`
-
-		// Result ExportFrameworkResponse is a piece of an exported framework.
-		Result *V1ExportFrameworkResponse `json:"result,omitempty"`
-	}
+	JSON200 *openapi_types.File
+	// YAML200 the response for an HTTP 200 `application/yaml` response
+	YAML200 *openapi_types.File
 	// JSON4XX the response for an HTTP 4XX `application/json` response
 	JSON4XX *RpcStatus
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *RpcStatus
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *InterchangeServiceExportFrameworkResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r InterchangeServiceExportFrameworkResponse) GetJSON200() *struct {
-	Error *RpcStatus `json:"error,omitempty"`
-
-	// Result ExportFrameworkResponse is a piece of an exported framework.
-	Result *V1ExportFrameworkResponse `json:"result,omitempty"`
-} {
+func (r InterchangeServiceExportFrameworkResponse) GetJSON200() *openapi_types.File {
 	return r.JSON200
+}
+
+// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
+func (r InterchangeServiceExportFrameworkResponse) GetYAML200() *openapi_types.File {
+	return r.YAML200
 }
 
 // GetJSON4XX returns the response for an HTTP 4XX `application/json` response
@@ -8005,9 +8154,14 @@ func (c *ClientWithResponses) CatalogServiceListFrameworksWithResponse(ctx conte
 	return ParseCatalogServiceListFrameworksResponse(rsp)
 }
 
-// CatalogServiceCreateFrameworkWithBodyWithResponse CreateFramework creates an INTERNAL framework owned by the caller's
-// tenant: the organization's own control set. Its id must start with the
-// tenant id and a dash (acme-security-program).
+// CatalogServiceCreateFrameworkWithBodyWithResponse CreateFramework creates a framework without controls. With a tenant's
+// key: an INTERNAL framework owned by the tenant, the organization's own
+// control set, whose id starts with the tenant id and a dash
+// (acme-security-program). With the operator's token: a reference
+// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+// default), such as a published catalog the built-in content lacks.
+// The built-in frameworks change with the content release only: no call
+// writes them.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8020,9 +8174,14 @@ func (c *ClientWithResponses) CatalogServiceCreateFrameworkWithBodyWithResponse(
 	return ParseCatalogServiceCreateFrameworkResponse(rsp)
 }
 
-// CatalogServiceCreateFrameworkWithResponse CreateFramework creates an INTERNAL framework owned by the caller's
-// tenant: the organization's own control set. Its id must start with the
-// tenant id and a dash (acme-security-program).
+// CatalogServiceCreateFrameworkWithResponse CreateFramework creates a framework without controls. With a tenant's
+// key: an INTERNAL framework owned by the tenant, the organization's own
+// control set, whose id starts with the tenant id and a dash
+// (acme-security-program). With the operator's token: a reference
+// framework everyone reads (kind STANDARD, REGULATION or FRAMEWORK, the
+// default), such as a published catalog the built-in content lacks.
+// The built-in frameworks change with the content release only: no call
+// writes them.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8035,8 +8194,9 @@ func (c *ClientWithResponses) CatalogServiceCreateFrameworkWithResponse(ctx cont
 	return ParseCatalogServiceCreateFrameworkResponse(rsp)
 }
 
-// CatalogServiceDeleteFrameworkWithResponse DeleteFramework deletes an internal framework with its controls and
-// every mapping of them.
+// CatalogServiceDeleteFrameworkWithResponse DeleteFramework deletes a framework the caller created (as
+// UpdateFramework) with its controls and every mapping of them, in one
+// audited write.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8063,7 +8223,8 @@ func (c *ClientWithResponses) CatalogServiceGetFrameworkWithResponse(ctx context
 }
 
 // CatalogServiceUpdateFrameworkWithBodyWithResponse UpdateFramework changes display_name, version, description (all of
-// them when update_mask is empty) of an internal framework.
+// them when update_mask is empty) of a framework the caller created: a
+// tenant's internal framework, or the operator's reference framework.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8077,7 +8238,8 @@ func (c *ClientWithResponses) CatalogServiceUpdateFrameworkWithBodyWithResponse(
 }
 
 // CatalogServiceUpdateFrameworkWithResponse UpdateFramework changes display_name, version, description (all of
-// them when update_mask is empty) of an internal framework.
+// them when update_mask is empty) of a framework the caller created: a
+// tenant's internal framework, or the operator's reference framework.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8103,7 +8265,7 @@ func (c *ClientWithResponses) CatalogServiceListControlsWithResponse(ctx context
 	return ParseCatalogServiceListControlsResponse(rsp)
 }
 
-// CatalogServiceCreateControlWithBodyWithResponse CreateControl adds a control to an internal framework.
+// CatalogServiceCreateControlWithBodyWithResponse CreateControl adds a control to a framework the caller created.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8116,7 +8278,7 @@ func (c *ClientWithResponses) CatalogServiceCreateControlWithBodyWithResponse(ct
 	return ParseCatalogServiceCreateControlResponse(rsp)
 }
 
-// CatalogServiceCreateControlWithResponse CreateControl adds a control to an internal framework.
+// CatalogServiceCreateControlWithResponse CreateControl adds a control to a framework the caller created.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8129,7 +8291,7 @@ func (c *ClientWithResponses) CatalogServiceCreateControlWithResponse(ctx contex
 	return ParseCatalogServiceCreateControlResponse(rsp)
 }
 
-// CatalogServiceDeleteControlWithResponse DeleteControl deletes a control of an internal framework and every
+// CatalogServiceDeleteControlWithResponse DeleteControl deletes a control of a framework the caller created and every
 // mapping of it; a control with children cannot be deleted.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8231,8 +8393,9 @@ func (c *ClientWithResponses) InterchangeServiceExportFrameworkWithResponse(ctx 
 
 // InterchangeServiceImportWithBodyWithResponse Import reads one document and applies it as one write: one revision, one
 // audit event with a summary, all or nothing. The first message carries the
-// options, every message a chunk of the document (gRPC clients send it in
-// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+// options, every message a chunk of the document: send pieces of 256 KiB
+// or so (the server takes messages of at most 1 MiB). The document may be
+// as large as the server's import limit (64 MiB by default).
 //
 // The operator imports reference frameworks (kind STANDARD, REGULATION or
 // FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -8249,14 +8412,15 @@ func (c *ClientWithResponses) InterchangeServiceExportFrameworkWithResponse(ctx 
 // everything but the write and returns the same report.
 //
 // Over REST: POST /v1/imports with the document as the request body and
-// the options as query parameters (format, mode, validate_only,
-// framework_id, framework_kind, and bind=key=framework once per binding).
+// the options as query parameters: format, mode (strict or lenient),
+// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+// once per binding (the key URL-encoded).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
-	rsp, err := c.InterchangeServiceImportWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx context.Context, params *InterchangeServiceImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
+	rsp, err := c.InterchangeServiceImportWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8265,8 +8429,9 @@ func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx c
 
 // InterchangeServiceImportWithResponse Import reads one document and applies it as one write: one revision, one
 // audit event with a summary, all or nothing. The first message carries the
-// options, every message a chunk of the document (gRPC clients send it in
-// pieces of at most 1 MiB or so: a single message is limited to 4 MiB).
+// options, every message a chunk of the document: send pieces of 256 KiB
+// or so (the server takes messages of at most 1 MiB). The document may be
+// as large as the server's import limit (64 MiB by default).
 //
 // The operator imports reference frameworks (kind STANDARD, REGULATION or
 // FRAMEWORK) and mappings between any frameworks; a tenant imports its own
@@ -8283,14 +8448,15 @@ func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx c
 // everything but the write and returns the same report.
 //
 // Over REST: POST /v1/imports with the document as the request body and
-// the options as query parameters (format, mode, validate_only,
-// framework_id, framework_kind, and bind=key=framework once per binding).
+// the options as query parameters: format, mode (strict or lenient),
+// validate_only, framework_id, framework_kind, and bindings[KEY]=framework
+// once per binding (the key URL-encoded).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/imports (the `InterchangeServiceImport` operationId).
-func (c *ClientWithResponses) InterchangeServiceImportWithResponse(ctx context.Context, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
-	rsp, err := c.InterchangeServiceImport(ctx, body, reqEditors...)
+func (c *ClientWithResponses) InterchangeServiceImportWithResponse(ctx context.Context, params *InterchangeServiceImportParams, body InterchangeServiceImportJSONRequestBody, reqEditors ...RequestEditorFn) (*InterchangeServiceImportResponse, error) {
+	rsp, err := c.InterchangeServiceImport(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8721,16 +8887,18 @@ func ParseInterchangeServiceExportCrosswalkResponse(rsp *http.Response) (*Interc
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest struct {
-			Error *RpcStatus `json:"error,omitempty"`
-
-			// Result ExportCrosswalkResponse is a piece of an exported crosswalk.
-			Result *V1ExportCrosswalkResponse `json:"result,omitempty"`
-		}
+		var dest openapi_types.File
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest openapi_types.File
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest RpcStatus
@@ -8746,6 +8914,22 @@ func ParseInterchangeServiceExportCrosswalkResponse(rsp *http.Response) (*Interc
 		}
 		response.JSONDefault = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers InterchangeServiceExportCrosswalkResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -9246,16 +9430,18 @@ func ParseInterchangeServiceExportFrameworkResponse(rsp *http.Response) (*Interc
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest struct {
-			Error *RpcStatus `json:"error,omitempty"`
-
-			// Result ExportFrameworkResponse is a piece of an exported framework.
-			Result *V1ExportFrameworkResponse `json:"result,omitempty"`
-		}
+		var dest openapi_types.File
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
+		var dest openapi_types.File
+		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.YAML200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest RpcStatus
@@ -9271,6 +9457,22 @@ func ParseInterchangeServiceExportFrameworkResponse(rsp *http.Response) (*Interc
 		}
 		response.JSONDefault = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers InterchangeServiceExportFrameworkResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
