@@ -237,7 +237,7 @@ func (im *importer) run() error {
 		}
 	}
 	for what, n := range im.defaulted {
-		im.warn("", "%d mappings had no %s", n, what)
+		im.warn("", "%d of the mappings had no %s", n, what)
 	}
 	return nil
 }
