@@ -84,6 +84,35 @@ type Mapping struct {
 	Revision int64
 	// BuiltIn marks mappings that ship with the built-in content.
 	BuiltIn bool
+	// Interchange keeps what the file a mapping was imported from said
+	// beyond the catalog's own fields; nil for the others.
+	Interchange *Interchange `json:",omitempty"`
+}
+
+// Interchange is what an OSCAL map says that a mapping's own fields do not
+// hold, kept so that an export says it again.
+type Interchange struct {
+	// Method is the file's method when it was not human (automation,
+	// hybrid): the mapping's is IMPORTED.
+	Method string `json:",omitempty"`
+	// ConfidenceCategory (high, medium, low, unspecified) or
+	// ConfidencePercentage (0-1), as the file scores its confidence.
+	ConfidenceCategory   string   `json:",omitempty"`
+	ConfidencePercentage *float64 `json:",omitempty"`
+	// Coverage is the share of the target the source covers (0-1) and
+	// CoverageMethod how it was found.
+	Coverage       *float64 `json:",omitempty"`
+	CoverageMethod string   `json:",omitempty"`
+	// Qualifiers are the conditions the file attaches to the mapping.
+	Qualifiers []Qualifier `json:",omitempty"`
+}
+
+// Qualifier is an OSCAL qualifier: a condition on one side of a mapping.
+type Qualifier struct {
+	Subject     string // source, target or both
+	Predicate   string // has-requirement or has-incompatibility
+	Category    string // restricted, addressable or blocked
+	Description string
 }
 
 // Etag changes whenever the mapping changes: it is derived from the

@@ -41,7 +41,7 @@ func (rd *reader) json(r io.Reader) error {
 		}
 		row := Map{Loc: at, Relationship: m.GetRelationship(), Strength: m.GetStrength(), ReverseStrength: m.GetReverseStrength(),
 			Rationale: m.GetRationale(), Justification: m.GetJustification(), Method: m.GetProvenance().GetMethod(),
-			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument()}
+			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument(), Extras: extrasOf(m.GetInterchange())}
 		for _, end := range []struct {
 			name string
 			out  *[]string
@@ -98,4 +98,17 @@ func writeAPIJSON(w io.Writer, cw *CrosswalkFile) error {
 	}
 	ew.str("]}\n")
 	return ew.flush()
+}
+
+// extrasOf is the inverse of resource.Interchange.
+func extrasOf(x *cmv1.MappingInterchange) *catalog.Interchange {
+	if x == nil {
+		return nil
+	}
+	out := &catalog.Interchange{Method: x.GetMethod(), ConfidenceCategory: x.GetConfidenceCategory(), ConfidencePercentage: x.ConfidencePercentage,
+		Coverage: x.Coverage, CoverageMethod: x.GetCoverageMethod()}
+	for _, q := range x.GetQualifiers() {
+		out.Qualifiers = append(out.Qualifiers, catalog.Qualifier{Subject: q.GetSubject(), Predicate: q.GetPredicate(), Category: q.GetCategory(), Description: q.GetDescription()})
+	}
+	return out
 }

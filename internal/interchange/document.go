@@ -161,6 +161,8 @@ type Map struct {
 	Method                    cmv1.MappingMethod
 	Status                    cmv1.MappingStatus
 	Document                  string
+	// Extras is what an OSCAL map says beyond these fields; nil for none.
+	Extras *catalog.Interchange
 }
 
 // Problem is a warning (the row was read, perhaps normalised as Message

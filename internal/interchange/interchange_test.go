@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -78,7 +79,12 @@ func TestReadOSCALMappingPitfalls(t *testing.T) {
 		!slices.Equal(first.Sources, []string{"5.1"}) || !slices.Equal(first.Targets, []string{"GV-1.2"}) || first.Document != "Sample crosswalk with the pitfalls of published files 0.3" {
 		t.Errorf("first map %+v", first)
 	}
-	if m := cw.Maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != 9 {
+	want := &catalog.Interchange{Method: "hybrid", ConfidenceCategory: "medium", Qualifiers: []catalog.Qualifier{{Subject: "target",
+		Predicate: "has-requirement", Category: "addressable", Description: "Only where the organization builds AI systems."}}}
+	if !reflect.DeepEqual(first.Extras, want) {
+		t.Errorf("kept for export: %+v, want %+v", first.Extras, want)
+	}
+	if m := cw.Maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != 9 || m.Extras == nil || *m.Extras.Coverage != 0.9 {
 		t.Errorf("equivalent-to with coverage 0.9: %+v", m)
 	}
 	if m := cw.Maps[2]; len(m.Targets) != 2 || m.Relationship != cmv1.Relationship_RELATIONSHIP_SUBSET_OF {
@@ -241,6 +247,10 @@ func sample() (*FrameworkFile, *CrosswalkFile) {
 			Provenance: catalog.Provenance{Document: "Doc " + string(rune('A'+i)), Method: cmv1.MappingMethod(1 + i%2), Status: cmv1.MappingStatus(1 + i%4),
 				UpdateTime: time.Date(2026, 3, i+1, 0, 0, 0, 0, time.UTC)}})
 	}
+	half := 0.5
+	ms[1].Interchange = &catalog.Interchange{Method: "automation", ConfidencePercentage: &half, Coverage: &half, CoverageMethod: "arbitrary",
+		Qualifiers: []catalog.Qualifier{{Subject: "source", Predicate: "has-incompatibility", Category: "blocked", Description: "Not for systems bought in."}}}
+	ms[3].Interchange = &catalog.Interchange{ConfidenceCategory: "low"}
 	return &FrameworkFile{Framework: fw, Controls: controls}, &CrosswalkFile{Source: fw, Target: other, Mappings: ms, Titles: map[catalog.ControlRef]string{}}
 }
 
@@ -278,6 +288,9 @@ func TestCrosswalkFormatsReadBackExactly(t *testing.T) {
 			}
 			if len(tgts) != 1 || !strings.EqualFold(strings.TrimPrefix(tgts[0], "id-"), m.Target.Control) && tgts[0] != Token(m.Target.Control) {
 				t.Errorf("%s: target %v, want %q", f, tgts, m.Target.Control)
+			}
+			if (f == OSCALMapping || f == JSON) && !reflect.DeepEqual(got.Extras, m.Interchange) {
+				t.Errorf("%s row %d: extras %+v, want %+v", f, i, got.Extras, m.Interchange)
 			}
 			if got.Relationship != m.Relationship || got.Strength != m.Strength || got.ReverseStrength != m.ReverseStrength || got.Rationale != m.Rationale ||
 				got.Justification != m.Justification || got.Status != m.Provenance.Status || got.Method != m.Provenance.Method || got.Document != m.Provenance.Document {

@@ -184,7 +184,7 @@ func oscalMethod(s string) (cmv1.MappingMethod, bool) {
 		return 0, true
 	case "human":
 		return cmv1.MappingMethod_MAPPING_METHOD_HUMAN, true
-	case "automation", "hybrid":
+	case "automation", "hybrid", "imported":
 		return cmv1.MappingMethod_MAPPING_METHOD_IMPORTED, true
 	}
 	return 0, false

@@ -29,16 +29,36 @@ type oscalItem struct {
 }
 
 type oscalMap struct {
-	UUID              string          `json:"uuid"`
-	MatchingRationale string          `json:"matching-rationale,omitempty"`
-	Relationship      flexString      `json:"relationship"`
-	Sources           []oscalItem     `json:"sources"`
-	Targets           []oscalItem     `json:"targets"`
-	Qualifiers        json.RawMessage `json:"qualifiers,omitempty"`
-	ConfidenceScore   json.RawMessage `json:"confidence-score,omitempty"`
-	Coverage          json.RawMessage `json:"coverage,omitempty"`
-	Props             []oscalProp     `json:"props,omitempty"`
-	Remarks           string          `json:"remarks,omitempty"`
+	UUID              string           `json:"uuid"`
+	MatchingRationale string           `json:"matching-rationale,omitempty"`
+	Relationship      flexString       `json:"relationship"`
+	Sources           []oscalItem      `json:"sources"`
+	Targets           []oscalItem      `json:"targets"`
+	Qualifiers        []oscalQualifier `json:"qualifiers,omitempty"`
+	ConfidenceScore   json.RawMessage  `json:"confidence-score,omitempty"`
+	Coverage          json.RawMessage  `json:"coverage,omitempty"`
+	Props             []oscalProp      `json:"props,omitempty"`
+	Remarks           string           `json:"remarks,omitempty"`
+}
+
+type oscalQualifier struct {
+	Subject     string `json:"subject"`
+	Predicate   string `json:"predicate,omitempty"`
+	Category    string `json:"category,omitempty"`
+	Description string `json:"description"`
+}
+
+// oscalConfidence is a confidence-score as OSCAL 1.2.1 writes it: one of
+// the two.
+type oscalConfidence struct {
+	Category   string   `json:"category,omitempty"`
+	Percentage *float64 `json:"percentage,omitempty"`
+}
+
+// oscalCoverage is a coverage: the share of the target covered.
+type oscalCoverage struct {
+	GenerationMethod string  `json:"generation-method,omitempty"`
+	TargetCoverage   float64 `json:"target-coverage"`
 }
 
 type oscalMapping struct {
@@ -161,6 +181,9 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			m.Method = ""
 		}
 		method, status, rationale := firstOf(m.Method, prov.Method), firstOf(m.Status, prov.Status), firstOf(m.MatchingRationale, prov.MatchingRationale)
+		if v, ok := prop(m.Props, Namespace, "method"); ok && v == "imported" {
+			method = "imported" // controlmap's IMPORTED, without a method of another file's
+		}
 		cw := Crosswalk{Source: resourceOf(m.SourceResource, resources), Target: resourceOf(m.TargetResource, resources)}
 		if cw.Source.Key == "" || cw.Target.Key == "" {
 			rd.skip(at, "source-resource and target-resource need an href")
@@ -271,17 +294,66 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale str
 			*p.dst = int32(n)
 		}
 	}
-	if row.Strength == NoStrength {
-		if v, found := fraction(mp.Coverage, "target-coverage"); found {
-			row.Strength = int32(math.Round(v * 10))
-		} else if len(mp.Coverage) > 0 {
-			rd.warn(at+"/coverage", "coverage is not a number from 0 to 1; ignored")
+	extras := &catalog.Interchange{}
+	if m := normalise(method); m == "automation" || m == "hybrid" {
+		extras.Method = m
+	}
+	if v, found := fraction(mp.Coverage, "target-coverage"); found {
+		extras.Coverage = &v
+		var cov struct {
+			Method string `json:"generation-method"`
 		}
+		if json.Unmarshal(mp.Coverage, &cov) == nil {
+			extras.CoverageMethod = strings.TrimSpace(cov.Method)
+		}
+		if row.Strength == NoStrength {
+			row.Strength = int32(math.Round(v * 10))
+		}
+	} else if len(mp.Coverage) > 0 {
+		rd.warn(at+"/coverage", "coverage is not a number from 0 to 1; ignored")
+	}
+	rd.confidence(at+"/confidence-score", mp.ConfidenceScore, extras)
+	for _, q := range mp.Qualifiers {
+		extras.Qualifiers = append(extras.Qualifiers, catalog.Qualifier{Subject: strings.TrimSpace(q.Subject), Predicate: strings.TrimSpace(q.Predicate),
+			Category: strings.TrimSpace(q.Category), Description: strings.TrimSpace(q.Description)})
+	}
+	if extras.Method != "" || extras.ConfidenceCategory != "" || extras.ConfidencePercentage != nil || extras.Coverage != nil || len(extras.Qualifiers) > 0 {
+		row.Extras = extras
 	}
 	if doc, found := prop(mp.Props, Namespace, "document"); found {
 		row.Document = strings.TrimSpace(doc)
 	}
 	return row, true
+}
+
+// confidence reads a confidence-score: {"category": ...} or
+// {"percentage": ...}, or (as 1.2.0 files may) a bare category or number.
+func (rd *reader) confidence(at string, raw json.RawMessage, x *catalog.Interchange) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	var c oscalConfidence
+	if raw[0] == '{' {
+		if err := json.Unmarshal(raw, &c); err != nil {
+			rd.warn(at, "not a confidence score; ignored")
+			return
+		}
+	} else {
+		var s flexString
+		_ = json.Unmarshal(raw, &s)
+		if v, ok := fraction(raw, ""); ok && strings.TrimSpace(string(s)) != "" && (s[0] >= '0' && s[0] <= '9') {
+			c.Percentage = &v
+		} else {
+			c.Category = string(s)
+		}
+		rd.warn(at, "a confidence score written as a bare value (OSCAL 1.2.0); read as %s", map[bool]string{true: "a percentage", false: "a category"}[c.Percentage != nil])
+	}
+	if c.Percentage != nil && (*c.Percentage < 0 || *c.Percentage > 1) {
+		rd.warn(at, "a confidence percentage must be from 0 to 1; ignored")
+		c.Percentage = nil
+	}
+	x.ConfidenceCategory, x.ConfidencePercentage = strings.ToLower(strings.TrimSpace(c.Category)), c.Percentage
 }
 
 // CrosswalkFile is what a crosswalk export writes: the mappings between two
@@ -317,17 +389,20 @@ func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
 	type key struct {
 		method string
 		status cmv1.MappingStatus
+		// plain: IMPORTED without a method of the file's, marked by a prop
+		plain bool
 	}
 	groups := map[key][]catalog.Mapping{}
 	var order []key
 	for _, m := range cw.Mappings {
-		k := key{oscalMethodToken(m.Provenance.Method), m.Provenance.Status}
+		k := key{oscalMethodToken(&m), m.Provenance.Status, m.Provenance.Method == cmv1.MappingMethod_MAPPING_METHOD_IMPORTED &&
+			(m.Interchange == nil || m.Interchange.Method == "")}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], m)
 	}
-	first := key{"human", cmv1.MappingStatus_MAPPING_STATUS_DRAFT}
+	first := key{"human", cmv1.MappingStatus_MAPPING_STATUS_DRAFT, false}
 	if len(order) > 0 {
 		first = order[0]
 	}
@@ -350,9 +425,13 @@ func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
 		for _, m := range groups[k] {
 			maps = append(maps, mapOf(&m))
 		}
-		ew.json(oscalMapping{UUID: stableUUID("mapping", cw.Source.ID, cw.Target.ID, k.method, k.status.String()), Method: k.method,
+		entry := oscalMapping{UUID: stableUUID("mapping", cw.Source.ID, cw.Target.ID, k.method, k.status.String(), fmt.Sprint(k.plain)), Method: k.method,
 			Status: oscalStatusToken(k.status), SourceResource: oscalResourceRef{Type: "catalog", Href: "#" + srcRes},
-			TargetResource: oscalResourceRef{Type: "catalog", Href: "#" + tgtRes}, Maps: maps}, nil, "")
+			TargetResource: oscalResourceRef{Type: "catalog", Href: "#" + tgtRes}, Maps: maps}
+		if k.plain {
+			entry.Props = []oscalProp{{Name: "method", NS: Namespace, Value: "imported"}}
+		}
+		ew.json(entry, nil, "")
 	}
 	ew.str(`],"back-matter":`)
 	ew.json(oscalBackMatter{Resources: []oscalResource{backMatterResource(srcRes, &cw.Source), backMatterResource(tgtRes, &cw.Target)}}, nil, "")
@@ -365,11 +444,16 @@ func backMatterResource(id string, f *catalog.Framework) oscalResource {
 		{Name: "framework", NS: Namespace, Value: f.ID}}}
 }
 
-func oscalMethodToken(m cmv1.MappingMethod) string {
-	if m == cmv1.MappingMethod_MAPPING_METHOD_IMPORTED {
-		return "hybrid"
+// oscalMethodToken is the OSCAL method of a mapping: the file's, for an
+// imported one that kept it; hybrid for another IMPORTED one.
+func oscalMethodToken(m *catalog.Mapping) string {
+	switch {
+	case m.Provenance.Method != cmv1.MappingMethod_MAPPING_METHOD_IMPORTED:
+		return "human"
+	case m.Interchange != nil && (m.Interchange.Method == "automation" || m.Interchange.Method == "hybrid"):
+		return m.Interchange.Method
 	}
-	return "human"
+	return "hybrid"
 }
 
 // mapOf is the OSCAL map of an oriented mapping.
@@ -379,7 +463,7 @@ func mapOf(m *catalog.Mapping) oscalMap {
 	if m.Provenance.Document != "" {
 		props = append(props, oscalProp{Name: "document", NS: Namespace, Value: m.Provenance.Document})
 	}
-	return oscalMap{
+	out := oscalMap{
 		UUID:              stableUUID("map", m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control),
 		MatchingRationale: rationaleToken(m.Rationale),
 		Relationship:      flexString(oscalRelationship(m.Relationship)),
@@ -388,6 +472,21 @@ func mapOf(m *catalog.Mapping) oscalMap {
 		Props:             props,
 		Remarks:           m.Justification,
 	}
+	if x := m.Interchange; x != nil {
+		switch {
+		case x.ConfidencePercentage != nil:
+			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Percentage: x.ConfidencePercentage})
+		case x.ConfidenceCategory != "":
+			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Category: x.ConfidenceCategory})
+		}
+		if x.Coverage != nil {
+			out.Coverage, _ = json.Marshal(oscalCoverage{GenerationMethod: x.CoverageMethod, TargetCoverage: *x.Coverage})
+		}
+		for _, q := range x.Qualifiers {
+			out.Qualifiers = append(out.Qualifiers, oscalQualifier(q))
+		}
+	}
+	return out
 }
 
 // errWriter writes until the first error and keeps it.

@@ -75,14 +75,28 @@ func Mapping(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 			CreateTime: Timestamp(m.Provenance.CreateTime),
 			UpdateTime: Timestamp(m.Provenance.UpdateTime),
 		},
-		Etag:     m.Etag(),
-		Revision: m.Revision,
+		Etag:        m.Etag(),
+		Revision:    m.Revision,
+		Interchange: Interchange(m.Interchange),
 	}
 	if inverse {
 		out.Source, out.Target = out.Target, out.Source
 		out.Relationship = catalog.Inverse(out.Relationship)
 		out.Strength, out.ReverseStrength = out.ReverseStrength, out.Strength
 		out.Inverse = true
+	}
+	return out
+}
+
+// Interchange is x as an API message; nil for none.
+func Interchange(x *catalog.Interchange) *cmv1.MappingInterchange {
+	if x == nil {
+		return nil
+	}
+	out := &cmv1.MappingInterchange{Method: x.Method, ConfidenceCategory: x.ConfidenceCategory, ConfidencePercentage: x.ConfidencePercentage,
+		Coverage: x.Coverage, CoverageMethod: x.CoverageMethod}
+	for _, q := range x.Qualifiers {
+		out.Qualifiers = append(out.Qualifiers, &cmv1.MappingQualifier{Subject: q.Subject, Predicate: q.Predicate, Category: q.Category, Description: q.Description})
 	}
 	return out
 }

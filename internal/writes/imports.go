@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -676,7 +677,8 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		}
 		if m.Relationship == before.Relationship && m.Strength == before.Strength && m.ReverseStrength == before.ReverseStrength &&
 			m.Rationale == before.Rationale && m.Justification == before.Justification && m.Provenance.Document == before.Provenance.Document &&
-			m.Provenance.Method == before.Provenance.Method && m.Provenance.Status == before.Provenance.Status {
+			m.Provenance.Method == before.Provenance.Method && m.Provenance.Status == before.Provenance.Status &&
+			reflect.DeepEqual(m.Interchange, before.Interchange) {
 			im.rep.Counts["mapping"].Unchanged++
 			continue
 		}
@@ -697,7 +699,7 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 // IMPORTED, status DRAFT, a justification naming the document.
 func (im *importer) mapping(row *interchange.Map, src, tgt catalog.ControlRef) catalog.Mapping {
 	m := catalog.Mapping{Source: src, Target: tgt, Relationship: row.Relationship, Rationale: row.Rationale,
-		Justification: strings.TrimSpace(row.Justification),
+		Justification: strings.TrimSpace(row.Justification), Interchange: row.Extras,
 		Provenance:    catalog.Provenance{Document: firstNonEmpty(strings.TrimSpace(row.Document), docName(im.doc)), Method: row.Method, Status: row.Status}}
 	for _, s := range []struct {
 		in     int32

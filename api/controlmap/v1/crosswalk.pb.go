@@ -64,8 +64,11 @@ type Mapping struct {
 	// accomplishes: the strength of the reverse reading "target
 	// Inverse(relationship) source". See strength for the rules.
 	ReverseStrength int32 `protobuf:"varint,12,opt,name=reverse_strength,json=reverseStrength,proto3" json:"reverse_strength,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// What the file the mapping was imported from said beyond these fields,
+	// kept so that an export says it again. Output only: set by imports.
+	Interchange   *MappingInterchange `protobuf:"bytes,13,opt,name=interchange,proto3" json:"interchange,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Mapping) Reset() {
@@ -182,6 +185,178 @@ func (x *Mapping) GetReverseStrength() int32 {
 	return 0
 }
 
+func (x *Mapping) GetInterchange() *MappingInterchange {
+	if x != nil {
+		return x.Interchange
+	}
+	return nil
+}
+
+// MappingInterchange is what an OSCAL map says that a Mapping's own fields
+// do not hold.
+type MappingInterchange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's method when it was not human (automation or hybrid); the
+	// mapping's method is IMPORTED.
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// The file's confidence: a category (high, medium, low, unspecified) or a
+	// percentage (0-1).
+	ConfidenceCategory   string   `protobuf:"bytes,2,opt,name=confidence_category,json=confidenceCategory,proto3" json:"confidence_category,omitempty"`
+	ConfidencePercentage *float64 `protobuf:"fixed64,3,opt,name=confidence_percentage,json=confidencePercentage,proto3,oneof" json:"confidence_percentage,omitempty"`
+	// How much of the target the source covers (0-1), and how that was found.
+	Coverage       *float64 `protobuf:"fixed64,4,opt,name=coverage,proto3,oneof" json:"coverage,omitempty"`
+	CoverageMethod string   `protobuf:"bytes,5,opt,name=coverage_method,json=coverageMethod,proto3" json:"coverage_method,omitempty"`
+	// Conditions on the mapping.
+	Qualifiers    []*MappingQualifier `protobuf:"bytes,6,rep,name=qualifiers,proto3" json:"qualifiers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MappingInterchange) Reset() {
+	*x = MappingInterchange{}
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MappingInterchange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MappingInterchange) ProtoMessage() {}
+
+func (x *MappingInterchange) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MappingInterchange.ProtoReflect.Descriptor instead.
+func (*MappingInterchange) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MappingInterchange) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *MappingInterchange) GetConfidenceCategory() string {
+	if x != nil {
+		return x.ConfidenceCategory
+	}
+	return ""
+}
+
+func (x *MappingInterchange) GetConfidencePercentage() float64 {
+	if x != nil && x.ConfidencePercentage != nil {
+		return *x.ConfidencePercentage
+	}
+	return 0
+}
+
+func (x *MappingInterchange) GetCoverage() float64 {
+	if x != nil && x.Coverage != nil {
+		return *x.Coverage
+	}
+	return 0
+}
+
+func (x *MappingInterchange) GetCoverageMethod() string {
+	if x != nil {
+		return x.CoverageMethod
+	}
+	return ""
+}
+
+func (x *MappingInterchange) GetQualifiers() []*MappingQualifier {
+	if x != nil {
+		return x.Qualifiers
+	}
+	return nil
+}
+
+// MappingQualifier is a condition on one side of a mapping (OSCAL
+// qualifier).
+type MappingQualifier struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source, target or both.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// has-requirement or has-incompatibility.
+	Predicate string `protobuf:"bytes,2,opt,name=predicate,proto3" json:"predicate,omitempty"`
+	// restricted, addressable or blocked.
+	Category      string `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MappingQualifier) Reset() {
+	*x = MappingQualifier{}
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MappingQualifier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MappingQualifier) ProtoMessage() {}
+
+func (x *MappingQualifier) ProtoReflect() protoreflect.Message {
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MappingQualifier.ProtoReflect.Descriptor instead.
+func (*MappingQualifier) Descriptor() ([]byte, []int) {
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MappingQualifier) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *MappingQualifier) GetPredicate() string {
+	if x != nil {
+		return x.Predicate
+	}
+	return ""
+}
+
+func (x *MappingQualifier) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *MappingQualifier) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // Provenance records where a mapping comes from.
 type Provenance struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -205,7 +380,7 @@ type Provenance struct {
 
 func (x *Provenance) Reset() {
 	*x = Provenance{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[1]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +392,7 @@ func (x *Provenance) String() string {
 func (*Provenance) ProtoMessage() {}
 
 func (x *Provenance) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[1]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +405,7 @@ func (x *Provenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provenance.ProtoReflect.Descriptor instead.
 func (*Provenance) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{1}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Provenance) GetDocument() string {
@@ -299,7 +474,7 @@ type Crosswalk struct {
 
 func (x *Crosswalk) Reset() {
 	*x = Crosswalk{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[2]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +486,7 @@ func (x *Crosswalk) String() string {
 func (*Crosswalk) ProtoMessage() {}
 
 func (x *Crosswalk) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[2]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +499,7 @@ func (x *Crosswalk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crosswalk.ProtoReflect.Descriptor instead.
 func (*Crosswalk) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{2}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Crosswalk) GetSource() string {
@@ -380,7 +555,7 @@ type RelationshipCount struct {
 
 func (x *RelationshipCount) Reset() {
 	*x = RelationshipCount{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[3]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +567,7 @@ func (x *RelationshipCount) String() string {
 func (*RelationshipCount) ProtoMessage() {}
 
 func (x *RelationshipCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[3]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +580,7 @@ func (x *RelationshipCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelationshipCount.ProtoReflect.Descriptor instead.
 func (*RelationshipCount) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{3}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RelationshipCount) GetRelationship() Relationship {
@@ -437,7 +612,7 @@ type Touched struct {
 
 func (x *Touched) Reset() {
 	*x = Touched{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[4]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +624,7 @@ func (x *Touched) String() string {
 func (*Touched) ProtoMessage() {}
 
 func (x *Touched) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[4]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +637,7 @@ func (x *Touched) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Touched.ProtoReflect.Descriptor instead.
 func (*Touched) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{4}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Touched) GetCount() int32 {
@@ -512,7 +687,7 @@ type ListMappingsRequest struct {
 
 func (x *ListMappingsRequest) Reset() {
 	*x = ListMappingsRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[5]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +699,7 @@ func (x *ListMappingsRequest) String() string {
 func (*ListMappingsRequest) ProtoMessage() {}
 
 func (x *ListMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[5]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +712,7 @@ func (x *ListMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{5}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListMappingsRequest) GetPageSize() int32 {
@@ -605,7 +780,7 @@ type ListMappingsResponse struct {
 
 func (x *ListMappingsResponse) Reset() {
 	*x = ListMappingsResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[6]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +792,7 @@ func (x *ListMappingsResponse) String() string {
 func (*ListMappingsResponse) ProtoMessage() {}
 
 func (x *ListMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[6]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +805,7 @@ func (x *ListMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{6}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListMappingsResponse) GetMappings() []*Mapping {
@@ -676,7 +851,7 @@ type GetMappingRequest struct {
 
 func (x *GetMappingRequest) Reset() {
 	*x = GetMappingRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[7]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +863,7 @@ func (x *GetMappingRequest) String() string {
 func (*GetMappingRequest) ProtoMessage() {}
 
 func (x *GetMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[7]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +876,7 @@ func (x *GetMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMappingRequest.ProtoReflect.Descriptor instead.
 func (*GetMappingRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{7}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetMappingRequest) GetName() string {
@@ -730,7 +905,7 @@ type GetMappingResponse struct {
 
 func (x *GetMappingResponse) Reset() {
 	*x = GetMappingResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[8]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +917,7 @@ func (x *GetMappingResponse) String() string {
 func (*GetMappingResponse) ProtoMessage() {}
 
 func (x *GetMappingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[8]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +930,7 @@ func (x *GetMappingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMappingResponse.ProtoReflect.Descriptor instead.
 func (*GetMappingResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{8}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetMappingResponse) GetMapping() *Mapping {
@@ -783,7 +958,7 @@ type CreateMappingRequest struct {
 
 func (x *CreateMappingRequest) Reset() {
 	*x = CreateMappingRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[9]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +970,7 @@ func (x *CreateMappingRequest) String() string {
 func (*CreateMappingRequest) ProtoMessage() {}
 
 func (x *CreateMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[9]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +983,7 @@ func (x *CreateMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMappingRequest.ProtoReflect.Descriptor instead.
 func (*CreateMappingRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{9}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateMappingRequest) GetMapping() *Mapping {
@@ -830,7 +1005,7 @@ type CreateMappingResponse struct {
 
 func (x *CreateMappingResponse) Reset() {
 	*x = CreateMappingResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[10]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1017,7 @@ func (x *CreateMappingResponse) String() string {
 func (*CreateMappingResponse) ProtoMessage() {}
 
 func (x *CreateMappingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[10]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1030,7 @@ func (x *CreateMappingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMappingResponse.ProtoReflect.Descriptor instead.
 func (*CreateMappingResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{10}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateMappingResponse) GetMapping() *Mapping {
@@ -890,7 +1065,7 @@ type UpdateMappingRequest struct {
 
 func (x *UpdateMappingRequest) Reset() {
 	*x = UpdateMappingRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[11]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1077,7 @@ func (x *UpdateMappingRequest) String() string {
 func (*UpdateMappingRequest) ProtoMessage() {}
 
 func (x *UpdateMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[11]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1090,7 @@ func (x *UpdateMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMappingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMappingRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{11}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateMappingRequest) GetMapping() *Mapping {
@@ -944,7 +1119,7 @@ type UpdateMappingResponse struct {
 
 func (x *UpdateMappingResponse) Reset() {
 	*x = UpdateMappingResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[12]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1131,7 @@ func (x *UpdateMappingResponse) String() string {
 func (*UpdateMappingResponse) ProtoMessage() {}
 
 func (x *UpdateMappingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[12]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1144,7 @@ func (x *UpdateMappingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMappingResponse.ProtoReflect.Descriptor instead.
 func (*UpdateMappingResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{12}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateMappingResponse) GetMapping() *Mapping {
@@ -999,7 +1174,7 @@ type DeleteMappingRequest struct {
 
 func (x *DeleteMappingRequest) Reset() {
 	*x = DeleteMappingRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[13]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1186,7 @@ func (x *DeleteMappingRequest) String() string {
 func (*DeleteMappingRequest) ProtoMessage() {}
 
 func (x *DeleteMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[13]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1199,7 @@ func (x *DeleteMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMappingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMappingRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{13}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteMappingRequest) GetName() string {
@@ -1052,7 +1227,7 @@ type DeleteMappingResponse struct {
 
 func (x *DeleteMappingResponse) Reset() {
 	*x = DeleteMappingResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[14]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1239,7 @@ func (x *DeleteMappingResponse) String() string {
 func (*DeleteMappingResponse) ProtoMessage() {}
 
 func (x *DeleteMappingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[14]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1252,7 @@ func (x *DeleteMappingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMappingResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMappingResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{14}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteMappingResponse) GetRevision() int64 {
@@ -1103,7 +1278,7 @@ type ListCrosswalksRequest struct {
 
 func (x *ListCrosswalksRequest) Reset() {
 	*x = ListCrosswalksRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[15]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1290,7 @@ func (x *ListCrosswalksRequest) String() string {
 func (*ListCrosswalksRequest) ProtoMessage() {}
 
 func (x *ListCrosswalksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[15]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1303,7 @@ func (x *ListCrosswalksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrosswalksRequest.ProtoReflect.Descriptor instead.
 func (*ListCrosswalksRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{15}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCrosswalksRequest) GetFramework() string {
@@ -1159,7 +1334,7 @@ type ListCrosswalksResponse struct {
 
 func (x *ListCrosswalksResponse) Reset() {
 	*x = ListCrosswalksResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[16]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1346,7 @@ func (x *ListCrosswalksResponse) String() string {
 func (*ListCrosswalksResponse) ProtoMessage() {}
 
 func (x *ListCrosswalksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[16]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1359,7 @@ func (x *ListCrosswalksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrosswalksResponse.ProtoReflect.Descriptor instead.
 func (*ListCrosswalksResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{16}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCrosswalksResponse) GetCrosswalks() []*Crosswalk {
@@ -1225,7 +1400,7 @@ type ListCrosswalkMappingsRequest struct {
 
 func (x *ListCrosswalkMappingsRequest) Reset() {
 	*x = ListCrosswalkMappingsRequest{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[17]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1412,7 @@ func (x *ListCrosswalkMappingsRequest) String() string {
 func (*ListCrosswalkMappingsRequest) ProtoMessage() {}
 
 func (x *ListCrosswalkMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[17]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1425,7 @@ func (x *ListCrosswalkMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrosswalkMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListCrosswalkMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{17}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCrosswalkMappingsRequest) GetSource() string {
@@ -1313,7 +1488,7 @@ type ListCrosswalkMappingsResponse struct {
 
 func (x *ListCrosswalkMappingsResponse) Reset() {
 	*x = ListCrosswalkMappingsResponse{}
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[18]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1500,7 @@ func (x *ListCrosswalkMappingsResponse) String() string {
 func (*ListCrosswalkMappingsResponse) ProtoMessage() {}
 
 func (x *ListCrosswalkMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[18]
+	mi := &file_controlmap_v1_crosswalk_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1513,7 @@ func (x *ListCrosswalkMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCrosswalkMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListCrosswalkMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{18}
+	return file_controlmap_v1_crosswalk_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCrosswalkMappingsResponse) GetCrosswalk() *Crosswalk {
@@ -1373,7 +1548,7 @@ var File_controlmap_v1_crosswalk_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x03\n" +
+	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x03\n" +
 	"\aMapping\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
@@ -1389,7 +1564,24 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\brevision\x18\n" +
 	" \x01(\x03R\brevision\x12\x18\n" +
 	"\ainverse\x18\v \x01(\bR\ainverse\x12)\n" +
-	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\"\xa6\x02\n" +
+	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\x12C\n" +
+	"\vinterchange\x18\r \x01(\v2!.controlmap.v1.MappingInterchangeR\vinterchange\"\xc9\x02\n" +
+	"\x12MappingInterchange\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12/\n" +
+	"\x13confidence_category\x18\x02 \x01(\tR\x12confidenceCategory\x128\n" +
+	"\x15confidence_percentage\x18\x03 \x01(\x01H\x00R\x14confidencePercentage\x88\x01\x01\x12\x1f\n" +
+	"\bcoverage\x18\x04 \x01(\x01H\x01R\bcoverage\x88\x01\x01\x12'\n" +
+	"\x0fcoverage_method\x18\x05 \x01(\tR\x0ecoverageMethod\x12?\n" +
+	"\n" +
+	"qualifiers\x18\x06 \x03(\v2\x1f.controlmap.v1.MappingQualifierR\n" +
+	"qualifiersB\x18\n" +
+	"\x16_confidence_percentageB\v\n" +
+	"\t_coverage\"\x88\x01\n" +
+	"\x10MappingQualifier\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1c\n" +
+	"\tpredicate\x18\x02 \x01(\tR\tpredicate\x12\x1a\n" +
+	"\bcategory\x18\x03 \x01(\tR\bcategory\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"\xa6\x02\n" +
 	"\n" +
 	"Provenance\x12\x1a\n" +
 	"\bdocument\x18\x01 \x01(\tR\bdocument\x124\n" +
@@ -1495,78 +1687,82 @@ func file_controlmap_v1_crosswalk_proto_rawDescGZIP() []byte {
 	return file_controlmap_v1_crosswalk_proto_rawDescData
 }
 
-var file_controlmap_v1_crosswalk_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_controlmap_v1_crosswalk_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_controlmap_v1_crosswalk_proto_goTypes = []any{
 	(*Mapping)(nil),                       // 0: controlmap.v1.Mapping
-	(*Provenance)(nil),                    // 1: controlmap.v1.Provenance
-	(*Crosswalk)(nil),                     // 2: controlmap.v1.Crosswalk
-	(*RelationshipCount)(nil),             // 3: controlmap.v1.RelationshipCount
-	(*Touched)(nil),                       // 4: controlmap.v1.Touched
-	(*ListMappingsRequest)(nil),           // 5: controlmap.v1.ListMappingsRequest
-	(*ListMappingsResponse)(nil),          // 6: controlmap.v1.ListMappingsResponse
-	(*GetMappingRequest)(nil),             // 7: controlmap.v1.GetMappingRequest
-	(*GetMappingResponse)(nil),            // 8: controlmap.v1.GetMappingResponse
-	(*CreateMappingRequest)(nil),          // 9: controlmap.v1.CreateMappingRequest
-	(*CreateMappingResponse)(nil),         // 10: controlmap.v1.CreateMappingResponse
-	(*UpdateMappingRequest)(nil),          // 11: controlmap.v1.UpdateMappingRequest
-	(*UpdateMappingResponse)(nil),         // 12: controlmap.v1.UpdateMappingResponse
-	(*DeleteMappingRequest)(nil),          // 13: controlmap.v1.DeleteMappingRequest
-	(*DeleteMappingResponse)(nil),         // 14: controlmap.v1.DeleteMappingResponse
-	(*ListCrosswalksRequest)(nil),         // 15: controlmap.v1.ListCrosswalksRequest
-	(*ListCrosswalksResponse)(nil),        // 16: controlmap.v1.ListCrosswalksResponse
-	(*ListCrosswalkMappingsRequest)(nil),  // 17: controlmap.v1.ListCrosswalkMappingsRequest
-	(*ListCrosswalkMappingsResponse)(nil), // 18: controlmap.v1.ListCrosswalkMappingsResponse
-	(Relationship)(0),                     // 19: controlmap.v1.Relationship
-	(Rationale)(0),                        // 20: controlmap.v1.Rationale
-	(MappingMethod)(0),                    // 21: controlmap.v1.MappingMethod
-	(MappingStatus)(0),                    // 22: controlmap.v1.MappingStatus
-	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),         // 24: google.protobuf.FieldMask
+	(*MappingInterchange)(nil),            // 1: controlmap.v1.MappingInterchange
+	(*MappingQualifier)(nil),              // 2: controlmap.v1.MappingQualifier
+	(*Provenance)(nil),                    // 3: controlmap.v1.Provenance
+	(*Crosswalk)(nil),                     // 4: controlmap.v1.Crosswalk
+	(*RelationshipCount)(nil),             // 5: controlmap.v1.RelationshipCount
+	(*Touched)(nil),                       // 6: controlmap.v1.Touched
+	(*ListMappingsRequest)(nil),           // 7: controlmap.v1.ListMappingsRequest
+	(*ListMappingsResponse)(nil),          // 8: controlmap.v1.ListMappingsResponse
+	(*GetMappingRequest)(nil),             // 9: controlmap.v1.GetMappingRequest
+	(*GetMappingResponse)(nil),            // 10: controlmap.v1.GetMappingResponse
+	(*CreateMappingRequest)(nil),          // 11: controlmap.v1.CreateMappingRequest
+	(*CreateMappingResponse)(nil),         // 12: controlmap.v1.CreateMappingResponse
+	(*UpdateMappingRequest)(nil),          // 13: controlmap.v1.UpdateMappingRequest
+	(*UpdateMappingResponse)(nil),         // 14: controlmap.v1.UpdateMappingResponse
+	(*DeleteMappingRequest)(nil),          // 15: controlmap.v1.DeleteMappingRequest
+	(*DeleteMappingResponse)(nil),         // 16: controlmap.v1.DeleteMappingResponse
+	(*ListCrosswalksRequest)(nil),         // 17: controlmap.v1.ListCrosswalksRequest
+	(*ListCrosswalksResponse)(nil),        // 18: controlmap.v1.ListCrosswalksResponse
+	(*ListCrosswalkMappingsRequest)(nil),  // 19: controlmap.v1.ListCrosswalkMappingsRequest
+	(*ListCrosswalkMappingsResponse)(nil), // 20: controlmap.v1.ListCrosswalkMappingsResponse
+	(Relationship)(0),                     // 21: controlmap.v1.Relationship
+	(Rationale)(0),                        // 22: controlmap.v1.Rationale
+	(MappingMethod)(0),                    // 23: controlmap.v1.MappingMethod
+	(MappingStatus)(0),                    // 24: controlmap.v1.MappingStatus
+	(*timestamppb.Timestamp)(nil),         // 25: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),         // 26: google.protobuf.FieldMask
 }
 var file_controlmap_v1_crosswalk_proto_depIdxs = []int32{
-	19, // 0: controlmap.v1.Mapping.relationship:type_name -> controlmap.v1.Relationship
-	20, // 1: controlmap.v1.Mapping.rationale:type_name -> controlmap.v1.Rationale
-	1,  // 2: controlmap.v1.Mapping.provenance:type_name -> controlmap.v1.Provenance
-	21, // 3: controlmap.v1.Provenance.method:type_name -> controlmap.v1.MappingMethod
-	22, // 4: controlmap.v1.Provenance.status:type_name -> controlmap.v1.MappingStatus
-	23, // 5: controlmap.v1.Provenance.create_time:type_name -> google.protobuf.Timestamp
-	23, // 6: controlmap.v1.Provenance.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: controlmap.v1.Crosswalk.relationships:type_name -> controlmap.v1.RelationshipCount
-	4,  // 8: controlmap.v1.Crosswalk.source_touched:type_name -> controlmap.v1.Touched
-	4,  // 9: controlmap.v1.Crosswalk.target_touched:type_name -> controlmap.v1.Touched
-	19, // 10: controlmap.v1.RelationshipCount.relationship:type_name -> controlmap.v1.Relationship
-	19, // 11: controlmap.v1.ListMappingsRequest.relationship:type_name -> controlmap.v1.Relationship
-	22, // 12: controlmap.v1.ListMappingsRequest.status:type_name -> controlmap.v1.MappingStatus
-	0,  // 13: controlmap.v1.ListMappingsResponse.mappings:type_name -> controlmap.v1.Mapping
-	0,  // 14: controlmap.v1.GetMappingResponse.mapping:type_name -> controlmap.v1.Mapping
-	0,  // 15: controlmap.v1.CreateMappingRequest.mapping:type_name -> controlmap.v1.Mapping
-	0,  // 16: controlmap.v1.CreateMappingResponse.mapping:type_name -> controlmap.v1.Mapping
-	0,  // 17: controlmap.v1.UpdateMappingRequest.mapping:type_name -> controlmap.v1.Mapping
-	24, // 18: controlmap.v1.UpdateMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 19: controlmap.v1.UpdateMappingResponse.mapping:type_name -> controlmap.v1.Mapping
-	2,  // 20: controlmap.v1.ListCrosswalksResponse.crosswalks:type_name -> controlmap.v1.Crosswalk
-	19, // 21: controlmap.v1.ListCrosswalkMappingsRequest.relationship:type_name -> controlmap.v1.Relationship
-	2,  // 22: controlmap.v1.ListCrosswalkMappingsResponse.crosswalk:type_name -> controlmap.v1.Crosswalk
-	0,  // 23: controlmap.v1.ListCrosswalkMappingsResponse.mappings:type_name -> controlmap.v1.Mapping
-	5,  // 24: controlmap.v1.CrosswalkService.ListMappings:input_type -> controlmap.v1.ListMappingsRequest
-	7,  // 25: controlmap.v1.CrosswalkService.GetMapping:input_type -> controlmap.v1.GetMappingRequest
-	9,  // 26: controlmap.v1.CrosswalkService.CreateMapping:input_type -> controlmap.v1.CreateMappingRequest
-	11, // 27: controlmap.v1.CrosswalkService.UpdateMapping:input_type -> controlmap.v1.UpdateMappingRequest
-	13, // 28: controlmap.v1.CrosswalkService.DeleteMapping:input_type -> controlmap.v1.DeleteMappingRequest
-	15, // 29: controlmap.v1.CrosswalkService.ListCrosswalks:input_type -> controlmap.v1.ListCrosswalksRequest
-	17, // 30: controlmap.v1.CrosswalkService.ListCrosswalkMappings:input_type -> controlmap.v1.ListCrosswalkMappingsRequest
-	6,  // 31: controlmap.v1.CrosswalkService.ListMappings:output_type -> controlmap.v1.ListMappingsResponse
-	8,  // 32: controlmap.v1.CrosswalkService.GetMapping:output_type -> controlmap.v1.GetMappingResponse
-	10, // 33: controlmap.v1.CrosswalkService.CreateMapping:output_type -> controlmap.v1.CreateMappingResponse
-	12, // 34: controlmap.v1.CrosswalkService.UpdateMapping:output_type -> controlmap.v1.UpdateMappingResponse
-	14, // 35: controlmap.v1.CrosswalkService.DeleteMapping:output_type -> controlmap.v1.DeleteMappingResponse
-	16, // 36: controlmap.v1.CrosswalkService.ListCrosswalks:output_type -> controlmap.v1.ListCrosswalksResponse
-	18, // 37: controlmap.v1.CrosswalkService.ListCrosswalkMappings:output_type -> controlmap.v1.ListCrosswalkMappingsResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	21, // 0: controlmap.v1.Mapping.relationship:type_name -> controlmap.v1.Relationship
+	22, // 1: controlmap.v1.Mapping.rationale:type_name -> controlmap.v1.Rationale
+	3,  // 2: controlmap.v1.Mapping.provenance:type_name -> controlmap.v1.Provenance
+	1,  // 3: controlmap.v1.Mapping.interchange:type_name -> controlmap.v1.MappingInterchange
+	2,  // 4: controlmap.v1.MappingInterchange.qualifiers:type_name -> controlmap.v1.MappingQualifier
+	23, // 5: controlmap.v1.Provenance.method:type_name -> controlmap.v1.MappingMethod
+	24, // 6: controlmap.v1.Provenance.status:type_name -> controlmap.v1.MappingStatus
+	25, // 7: controlmap.v1.Provenance.create_time:type_name -> google.protobuf.Timestamp
+	25, // 8: controlmap.v1.Provenance.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 9: controlmap.v1.Crosswalk.relationships:type_name -> controlmap.v1.RelationshipCount
+	6,  // 10: controlmap.v1.Crosswalk.source_touched:type_name -> controlmap.v1.Touched
+	6,  // 11: controlmap.v1.Crosswalk.target_touched:type_name -> controlmap.v1.Touched
+	21, // 12: controlmap.v1.RelationshipCount.relationship:type_name -> controlmap.v1.Relationship
+	21, // 13: controlmap.v1.ListMappingsRequest.relationship:type_name -> controlmap.v1.Relationship
+	24, // 14: controlmap.v1.ListMappingsRequest.status:type_name -> controlmap.v1.MappingStatus
+	0,  // 15: controlmap.v1.ListMappingsResponse.mappings:type_name -> controlmap.v1.Mapping
+	0,  // 16: controlmap.v1.GetMappingResponse.mapping:type_name -> controlmap.v1.Mapping
+	0,  // 17: controlmap.v1.CreateMappingRequest.mapping:type_name -> controlmap.v1.Mapping
+	0,  // 18: controlmap.v1.CreateMappingResponse.mapping:type_name -> controlmap.v1.Mapping
+	0,  // 19: controlmap.v1.UpdateMappingRequest.mapping:type_name -> controlmap.v1.Mapping
+	26, // 20: controlmap.v1.UpdateMappingRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 21: controlmap.v1.UpdateMappingResponse.mapping:type_name -> controlmap.v1.Mapping
+	4,  // 22: controlmap.v1.ListCrosswalksResponse.crosswalks:type_name -> controlmap.v1.Crosswalk
+	21, // 23: controlmap.v1.ListCrosswalkMappingsRequest.relationship:type_name -> controlmap.v1.Relationship
+	4,  // 24: controlmap.v1.ListCrosswalkMappingsResponse.crosswalk:type_name -> controlmap.v1.Crosswalk
+	0,  // 25: controlmap.v1.ListCrosswalkMappingsResponse.mappings:type_name -> controlmap.v1.Mapping
+	7,  // 26: controlmap.v1.CrosswalkService.ListMappings:input_type -> controlmap.v1.ListMappingsRequest
+	9,  // 27: controlmap.v1.CrosswalkService.GetMapping:input_type -> controlmap.v1.GetMappingRequest
+	11, // 28: controlmap.v1.CrosswalkService.CreateMapping:input_type -> controlmap.v1.CreateMappingRequest
+	13, // 29: controlmap.v1.CrosswalkService.UpdateMapping:input_type -> controlmap.v1.UpdateMappingRequest
+	15, // 30: controlmap.v1.CrosswalkService.DeleteMapping:input_type -> controlmap.v1.DeleteMappingRequest
+	17, // 31: controlmap.v1.CrosswalkService.ListCrosswalks:input_type -> controlmap.v1.ListCrosswalksRequest
+	19, // 32: controlmap.v1.CrosswalkService.ListCrosswalkMappings:input_type -> controlmap.v1.ListCrosswalkMappingsRequest
+	8,  // 33: controlmap.v1.CrosswalkService.ListMappings:output_type -> controlmap.v1.ListMappingsResponse
+	10, // 34: controlmap.v1.CrosswalkService.GetMapping:output_type -> controlmap.v1.GetMappingResponse
+	12, // 35: controlmap.v1.CrosswalkService.CreateMapping:output_type -> controlmap.v1.CreateMappingResponse
+	14, // 36: controlmap.v1.CrosswalkService.UpdateMapping:output_type -> controlmap.v1.UpdateMappingResponse
+	16, // 37: controlmap.v1.CrosswalkService.DeleteMapping:output_type -> controlmap.v1.DeleteMappingResponse
+	18, // 38: controlmap.v1.CrosswalkService.ListCrosswalks:output_type -> controlmap.v1.ListCrosswalksResponse
+	20, // 39: controlmap.v1.CrosswalkService.ListCrosswalkMappings:output_type -> controlmap.v1.ListCrosswalkMappingsResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_crosswalk_proto_init() }
@@ -1575,13 +1771,14 @@ func file_controlmap_v1_crosswalk_proto_init() {
 		return
 	}
 	file_controlmap_v1_enums_proto_init()
+	file_controlmap_v1_crosswalk_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlmap_v1_crosswalk_proto_rawDesc), len(file_controlmap_v1_crosswalk_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

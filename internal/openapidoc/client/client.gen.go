@@ -1316,6 +1316,10 @@ type V1Mapping struct {
 	// fail with ABORTED instead of overwriting someone else's change.
 	Etag *string `json:"etag,omitempty"`
 
+	// Interchange MappingInterchange is what an OSCAL map says that a Mapping's own fields
+	// do not hold.
+	Interchange *V1MappingInterchange `json:"interchange,omitempty"`
+
 	// Inverse True when this message shows the stored mapping from its target's side:
 	// source and target are swapped and the relationship is the inverse.
 	// Output only; updates use the stored direction. Strength and
@@ -1379,11 +1383,45 @@ type V1Mapping struct {
 	Target *string `json:"target,omitempty"`
 }
 
+// V1MappingInterchange MappingInterchange is what an OSCAL map says that a Mapping's own fields
+// do not hold.
+type V1MappingInterchange struct {
+	// ConfidenceCategory The file's confidence: a category (high, medium, low, unspecified) or a
+	// percentage (0-1).
+	ConfidenceCategory   *string  `json:"confidenceCategory,omitempty"`
+	ConfidencePercentage *float64 `json:"confidencePercentage,omitempty"`
+
+	// Coverage How much of the target the source covers (0-1), and how that was found.
+	Coverage       *float64 `json:"coverage,omitempty"`
+	CoverageMethod *string  `json:"coverageMethod,omitempty"`
+
+	// Method The file's method when it was not human (automation or hybrid); the
+	// mapping's method is IMPORTED.
+	Method *string `json:"method,omitempty"`
+
+	// Qualifiers Conditions on the mapping.
+	Qualifiers *[]V1MappingQualifier `json:"qualifiers,omitempty"`
+}
+
 // V1MappingMethod MappingMethod says how a mapping came to be.
 //
 //   - MAPPING_METHOD_HUMAN: Written by a person who reviewed both controls.
 //   - MAPPING_METHOD_IMPORTED: Taken from a published crosswalk or another tool.
 type V1MappingMethod string
+
+// V1MappingQualifier MappingQualifier is a condition on one side of a mapping (OSCAL
+// qualifier).
+type V1MappingQualifier struct {
+	// Category restricted, addressable or blocked.
+	Category    *string `json:"category,omitempty"`
+	Description *string `json:"description,omitempty"`
+
+	// Predicate has-requirement or has-incompatibility.
+	Predicate *string `json:"predicate,omitempty"`
+
+	// Subject source, target or both.
+	Subject *string `json:"subject,omitempty"`
+}
 
 // V1MappingStatus MappingStatus is the review state of a mapping.
 // Only APPROVED mappings count in Satisfies, ComputeCoverage and the
@@ -2184,6 +2222,10 @@ type CrosswalkServiceUpdateMappingJSONBody struct {
 	// Etag Changes whenever the mapping changes; send it back on update or delete to
 	// fail with ABORTED instead of overwriting someone else's change.
 	Etag *string `json:"etag,omitempty"`
+
+	// Interchange MappingInterchange is what an OSCAL map says that a Mapping's own fields
+	// do not hold.
+	Interchange *V1MappingInterchange `json:"interchange,omitempty"`
 
 	// Inverse True when this message shows the stored mapping from its target's side:
 	// source and target are swapped and the relationship is the inverse.

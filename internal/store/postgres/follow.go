@@ -400,7 +400,7 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 }
 
 const mappingColumns = `id, source_framework, source_control, target_framework, target_control, relationship, strength,
-	rationale, justification, document, method, status, author, create_time, update_time, built_in, revision, reverse_strength`
+	rationale, justification, document, method, status, author, create_time, update_time, built_in, revision, reverse_strength, interchange`
 
 func scanMapping(row pgx.CollectableRow) (catalog.Mapping, error) { return scanMappingRow(row) }
 
@@ -410,7 +410,7 @@ func scanMappingRow(row pgx.Row) (catalog.Mapping, error) {
 	var created, updated *time.Time
 	err := row.Scan(&m.ID, &m.Source.Framework, &m.Source.Control, &m.Target.Framework, &m.Target.Control,
 		&rel, &m.Strength, &rat, &m.Justification, &m.Provenance.Document, &method, &st, &m.Provenance.Author,
-		&created, &updated, &m.BuiltIn, &m.Revision, &m.ReverseStrength)
+		&created, &updated, &m.BuiltIn, &m.Revision, &m.ReverseStrength, &m.Interchange)
 	m.Relationship, m.Rationale = cmv1.Relationship(rel), cmv1.Rationale(rat)
 	m.Provenance.Method, m.Provenance.Status = cmv1.MappingMethod(method), cmv1.MappingStatus(st)
 	if created != nil {

@@ -345,12 +345,12 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		m := c.Mapping
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
-				create_time, update_time, built_in, revision, reverse_strength)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17)`+unlessNew(c, mappingUpsert),
+				create_time, update_time, built_in, revision, reverse_strength, interchange)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17, $18)`+unlessNew(c, mappingUpsert),
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author,
-			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength)
+			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength, m.Interchange)
 	case store.KindTenant:
 		t := c.Tenant
 		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision, require_admin_approval) VALUES ($1, $2, $3, `+thisRevision+`, $4)`+unlessNew(c, `
@@ -398,7 +398,8 @@ const (
 			ON CONFLICT (id) DO UPDATE SET relationship = EXCLUDED.relationship, strength = EXCLUDED.strength,
 				rationale = EXCLUDED.rationale, justification = EXCLUDED.justification, document = EXCLUDED.document,
 				method = EXCLUDED.method, status = EXCLUDED.status, author = EXCLUDED.author, update_time = EXCLUDED.update_time,
-				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, user_modified = mappings.built_in`
+				revision = EXCLUDED.revision, reverse_strength = EXCLUDED.reverse_strength, interchange = EXCLUDED.interchange,
+				user_modified = mappings.built_in`
 )
 
 // queueControls queues one statement that puts a run of controls of one
@@ -435,22 +436,24 @@ func queueMappings(b *pgx.Batch, c store.Change, run []store.Change) {
 	rel, str, rat, method, status, rev := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	created, updated := make([]time.Time, n), make([]time.Time, n)
 	builtIn := make([]bool, n)
+	extras := make([]*catalog.Interchange, n)
 	for i, r := range run {
 		m := &r.Mapping
 		ids[i], sf[i], sc[i], tf[i], tc[i] = m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control
 		rel[i], str[i], rat[i], rev[i] = int32(m.Relationship), m.Strength, int32(m.Rationale), m.ReverseStrength
 		just[i], doc[i], author[i] = m.Justification, m.Provenance.Document, m.Provenance.Author
 		method[i], status[i], created[i], updated[i], builtIn[i] = int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn
+		extras[i] = m.Interchange
 	}
 	b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 			relationship, strength, rationale, justification, document, method, status, author,
-			create_time, update_time, built_in, revision, reverse_strength)
+			create_time, update_time, built_in, revision, reverse_strength, interchange)
 		SELECT x.id, x.sf, x.sc, x.tf, x.tc, x.rel, x.str, x.rat, x.just, x.doc, x.method, x.status, x.author, x.created, x.updated, x.built_in,
-			`+thisRevision+`, x.rev
+			`+thisRevision+`, x.rev, x.extras
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[], $10::text[],
-			$11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::boolean[], $17::int[])
-			AS x(id, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, built_in, rev)`+unlessNew(c, mappingUpsert),
-		ids, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, builtIn, rev)
+			$11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::boolean[], $17::int[], $18::jsonb[])
+			AS x(id, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, built_in, rev, extras)`+unlessNew(c, mappingUpsert),
+		ids, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, builtIn, rev, extras)
 }
 
 // jsonList is a list as a JSON array, for the arrays of a run.
