@@ -700,7 +700,7 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 func (im *importer) mapping(row *interchange.Map, src, tgt catalog.ControlRef) catalog.Mapping {
 	m := catalog.Mapping{Source: src, Target: tgt, Relationship: row.Relationship, Rationale: row.Rationale,
 		Justification: strings.TrimSpace(row.Justification), Interchange: row.Extras,
-		Provenance:    catalog.Provenance{Document: firstNonEmpty(strings.TrimSpace(row.Document), docName(im.doc)), Method: row.Method, Status: row.Status}}
+		Provenance: catalog.Provenance{Document: firstNonEmpty(strings.TrimSpace(row.Document), docName(im.doc)), Method: row.Method, Status: row.Status}}
 	for _, s := range []struct {
 		in     int32
 		out    *int32
