@@ -153,7 +153,7 @@ func (a *applier) control(c *Change) error {
 	case c.Delete && !exists:
 		return errMissing
 	case c.Delete:
-		if len(g.Edges(id)) > 0 {
+		if len(g.Edges(id)) > 0 || len(g.Groups(id)) > 0 {
 			return fmt.Errorf("the control still has mappings")
 		}
 		for _, other := range f.controls {
@@ -198,6 +198,9 @@ func (a *applier) control(c *Change) error {
 	}
 	g.controls = g.controls.Append(node)
 	g.edges = g.edges.Append(nil)
+	for g.groups.Len() < g.edges.Len() {
+		g.groups = g.groups.Append(nil)
+	}
 	fn := &a.frameworks()[fi]
 	fn.controls = append(slices.Clip(fn.controls), id)
 	fn.ids = maps.Clone(fn.ids)
@@ -246,65 +249,80 @@ func (a *applier) mapping(c *Change) error {
 		if !exists {
 			return errMissing
 		}
-		m := g.MappingAt(slot)
-		a.removeEdge(m.Src, slot)
-		a.removeEdge(m.Dst, slot)
-		a.partners(m, -1)
+		a.unlink(g.MappingAt(slot), slot)
 		g.mappings = g.mappings.Set(int(slot), MappingNode{})
 		g.mappingIDs = g.mappingIDs.Delete(c.Mapping.ID)
 		return nil
 	}
-	src, ok := g.ExactControl(c.Mapping.Source)
-	if !ok {
-		return fmt.Errorf("unknown control %s", c.Mapping.Source.Name())
+	node := MappingNode{Mapping: c.Mapping}
+	if err := resolveSides(g, &node); err != nil {
+		return fmt.Errorf("%s", err.msg)
 	}
-	dst, ok := g.ExactControl(c.Mapping.Target)
-	if !ok {
-		return fmt.Errorf("unknown control %s", c.Mapping.Target.Name())
-	}
-	node := MappingNode{Mapping: c.Mapping, Src: src, Dst: dst}
 	if exists {
 		cur := g.MappingAt(slot)
-		if cur.Src != src || cur.Dst != dst {
+		if !slices.Equal(cur.SrcSide, node.SrcSide) || !slices.Equal(cur.DstSide, node.DstSide) {
 			return fmt.Errorf("the ends of a mapping cannot change")
 		}
+		a.unlink(cur, slot)
 		g.mappings = g.mappings.Set(int(slot), node)
-		a.replaceEdge(src, slot, edgeOf(&node, slot, src))
-		a.replaceEdge(dst, slot, edgeOf(&node, slot, dst))
+		a.link(&node, slot)
 		return nil
 	}
-	if src == dst || g.Control(src).Framework == g.Control(dst).Framework {
-		return fmt.Errorf("the ends must be controls of two frameworks")
-	}
-	if other, dup := g.MappingBetween(src, dst); dup {
+	if node.IsGroup() {
+		if other, dup := g.GroupBetween(node.SrcSide, node.DstSide); dup {
+			return fmt.Errorf("the groups are already mapped by %s", MappingName(other.ID))
+		}
+	} else if other, dup := g.MappingBetween(node.Src, node.Dst); dup {
 		return fmt.Errorf("the pair is already mapped by %s", MappingName(other.ID))
 	}
 	slot = int32(g.mappings.Len())
 	g.mappings = g.mappings.Append(node)
 	g.mappingIDs = g.mappingIDs.Insert(node.ID, slot)
-	out := g.Edges(src)
-	n := 0 // outgoing edges stay first
-	for n < len(out) && g.MappingAt(out[n].Mapping).Src == src {
-		n++
-	}
-	g.edges = g.edges.Set(int(src), slices.Insert(slices.Clone(out), n, edgeOf(&node, slot, src)))
-	g.edges = g.edges.Set(int(dst), append(slices.Clone(g.Edges(dst)), edgeOf(&node, slot, dst)))
-	a.partners(&node, 1)
+	a.link(&node, slot)
 	return nil
 }
 
-func (a *applier) removeEdge(c ControlID, slot int32) {
-	a.g.edges = a.g.edges.Set(int(c), slices.DeleteFunc(slices.Clone(a.g.Edges(c)), func(e Edge) bool { return e.Mapping == slot }))
-}
-
-func (a *applier) replaceEdge(c ControlID, slot int32, e Edge) {
-	list := slices.Clone(a.g.Edges(c))
-	for i := range list {
-		if list[i].Mapping == slot {
-			list[i] = e
+// link adds the edges of the mapping in slot, and its membership when it
+// is a group mapping.
+func (a *applier) link(m *MappingNode, slot int32) {
+	g := a.g
+	for _, p := range edgesOf(m, slot) {
+		list := g.Edges(p.at)
+		n := len(list)
+		if p.out { // outgoing edges stay first
+			n = 0
+			for n < len(list) && g.outgoing(list[n], p.at) {
+				n++
+			}
+		}
+		g.edges = g.edges.Set(int(p.at), slices.Insert(slices.Clone(list), n, p.e))
+	}
+	if m.IsGroup() {
+		for _, c := range slices.Concat(m.SrcSide, m.DstSide) {
+			g.groups = g.groups.Set(int(c), append(slices.Clone(g.Groups(c)), slot))
 		}
 	}
-	a.g.edges = a.g.edges.Set(int(c), list)
+	a.partners(m, 1)
+}
+
+// unlink removes what link added.
+func (a *applier) unlink(m *MappingNode, slot int32) {
+	g := a.g
+	for _, c := range slices.Concat(m.SrcSide, m.DstSide) {
+		if slices.ContainsFunc(g.Edges(c), func(e Edge) bool { return e.Mapping == slot }) {
+			g.edges = g.edges.Set(int(c), slices.DeleteFunc(slices.Clone(g.Edges(c)), func(e Edge) bool { return e.Mapping == slot }))
+		}
+		if slices.Contains(g.Groups(c), slot) {
+			g.groups = g.groups.Set(int(c), slices.DeleteFunc(slices.Clone(g.Groups(c)), func(s int32) bool { return s == slot }))
+		}
+	}
+	a.partners(m, -1)
+}
+
+// outgoing reports whether e, an edge of c, reads its mapping from the
+// mapping's source side.
+func (g *Graph) outgoing(e Edge, c ControlID) bool {
+	return slices.Contains(g.MappingAt(e.Mapping).SrcSide, c)
 }
 
 func (a *applier) partners(m *MappingNode, delta int32) {

@@ -77,10 +77,10 @@ func (b *Builder) Build(revision int64, mappings []Mapping) (*Graph, error) {
 		}
 		g.sorted = append(g.sorted, f)
 	}
+	g.controls = pvecOf(bb.controls)
 	if err := bb.indexMappings(mappings); err != nil {
 		return nil, err
 	}
-	g.controls = pvecOf(bb.controls)
 	return g, nil
 }
 
@@ -248,7 +248,9 @@ func (bb *bulk) indexMappings(mappings []Mapping) error {
 	ids := make([]string, len(mappings))
 	slots := make([]int32, len(mappings))
 	pairs := make(map[[2]ControlID]int32, len(mappings))
+	groupKeys := map[string]int32{}
 	edgeCount := make([]int32, len(bb.controls))
+	groupCount := make([]int32, len(bb.controls))
 	for i, j := range order {
 		m := &nodes[i]
 		m.Mapping = mappings[j]
@@ -263,38 +265,91 @@ func (bb *bulk) indexMappings(mappings []Mapping) error {
 			}
 			return &InvalidError{Violations: vs}
 		}
-		var ok bool
-		if m.Src, ok = g.ExactControl(m.Source); !ok {
-			return Invalid(field("source"), "unknown control "+m.Source.Name())
+		if err := resolveSides(g, m); err != nil {
+			return Invalid(field(err.field), err.msg)
 		}
-		if m.Dst, ok = g.ExactControl(m.Target); !ok {
-			return Invalid(field("target"), "unknown control "+m.Target.Name())
+		if m.IsGroup() {
+			key := m.PairKey()
+			if other, dup := groupKeys[key]; dup {
+				return Invalid(field("targets"), "the groups are already mapped by "+MappingName(nodes[other].ID))
+			}
+			groupKeys[key] = int32(i)
+			for _, c := range slices.Concat(m.SrcSide, m.DstSide) {
+				groupCount[c]++
+			}
+		} else {
+			key := [2]ControlID{min(m.Src, m.Dst), max(m.Src, m.Dst)}
+			if other, dup := pairs[key]; dup {
+				return Invalid(field("target"), "the pair is already mapped by "+MappingName(nodes[other].ID))
+			}
+			pairs[key] = int32(i)
 		}
-		key := [2]ControlID{min(m.Src, m.Dst), max(m.Src, m.Dst)}
-		if other, dup := pairs[key]; dup {
-			return Invalid(field("target"), "the pair is already mapped by "+MappingName(nodes[other].ID))
+		for _, p := range edgesOf(m, int32(i)) {
+			edgeCount[p.at]++
 		}
-		pairs[key] = int32(i)
-		edgeCount[m.Src]++
-		edgeCount[m.Dst]++
 		fa, fb := bb.controls[m.Src].Framework, bb.controls[m.Dst].Framework
 		g.frameworks[fa].partners[fb]++
 		g.frameworks[fb].partners[fa]++
 	}
 	edges := adjacency[Edge](edgeCount)
+	groups := adjacency[int32](groupCount)
 	for pass := range 2 { // outgoing edges first, then incoming ones
 		for i := range nodes {
-			m := &nodes[i]
-			if pass == 0 {
-				edges[m.Src] = append(edges[m.Src], edgeOf(m, int32(i), m.Src))
-			} else {
-				edges[m.Dst] = append(edges[m.Dst], edgeOf(m, int32(i), m.Dst))
+			for _, p := range edgesOf(&nodes[i], int32(i)) {
+				if p.out == (pass == 0) {
+					edges[p.at] = append(edges[p.at], p.e)
+				}
+			}
+		}
+	}
+	for i := range nodes {
+		if nodes[i].IsGroup() {
+			for _, c := range slices.Concat(nodes[i].SrcSide, nodes[i].DstSide) {
+				groups[c] = append(groups[c], int32(i))
 			}
 		}
 	}
 	g.edges = pvecOf(edges)
+	g.groups = pvecOf(groups)
 	g.mappings = pvecOf(nodes)
 	g.mappingIDs = idIndexOf(ids, slots)
+	return nil
+}
+
+// sideError names the field of a side that does not resolve.
+type sideError struct{ field, msg string }
+
+// resolveSides finds the controls of m's sides in g, and refuses sides in
+// one framework.
+func resolveSides(g *Graph, m *MappingNode) *sideError {
+	var ok bool
+	if m.Src, ok = g.ExactControl(m.Source); !ok {
+		return &sideError{"source", "unknown control " + m.Source.Name()}
+	}
+	if m.Dst, ok = g.ExactControl(m.Target); !ok {
+		return &sideError{"target", "unknown control " + m.Target.Name()}
+	}
+	m.SrcSide, m.DstSide = []ControlID{m.Src}, []ControlID{m.Dst}
+	for _, side := range []struct {
+		field   string
+		members []ControlRef
+		out     *[]ControlID
+	}{{"sources", m.Sources, &m.SrcSide}, {"targets", m.Targets, &m.DstSide}} {
+		if len(side.members) == 0 {
+			continue
+		}
+		*side.out = make([]ControlID, len(side.members))
+		for k, r := range side.members {
+			id, ok := g.ExactControl(r)
+			if !ok {
+				return &sideError{fmt.Sprintf("%s[%d]", side.field, k), "unknown control " + r.Name()}
+			}
+			(*side.out)[k] = id
+		}
+	}
+	if g.Control(m.Src).Framework == g.Control(m.Dst).Framework {
+		return &sideError{"target", "the sides must be controls of two frameworks"}
+	}
 	return nil
 }
 

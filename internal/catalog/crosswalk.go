@@ -18,7 +18,8 @@ type Oriented struct {
 
 // Crosswalk returns the mappings between frameworks from and to, each read
 // from `from`, ordered by the position of From then of To (control ids grow
-// in document order within a framework).
+// in document order within a framework). A group mapping is listed once,
+// From and To being the first controls of its sides.
 func (g *Graph) Crosswalk(from, to int32) []Oriented {
 	var out []Oriented
 	if g.frameworks[from].partners[to] == 0 {
@@ -27,11 +28,20 @@ func (g *Graph) Crosswalk(from, to int32) []Oriented {
 	for _, c := range g.frameworks[from].controls {
 		start := len(out)
 		for _, e := range g.Edges(c) {
-			if g.Control(e.To).Framework != to {
+			if e.Derived || g.Control(e.To).Framework != to {
 				continue
 			}
 			m := g.MappingAt(e.Mapping)
 			out = append(out, Oriented{Mapping: m, From: c, To: e.To, Relationship: e.Relationship, Inverse: m.Src != c})
+		}
+		for _, slot := range g.Groups(c) {
+			m := g.MappingAt(slot)
+			switch {
+			case m.Src == c && g.Control(m.Dst).Framework == to:
+				out = append(out, Oriented{Mapping: m, From: c, To: m.Dst, Relationship: m.Relationship})
+			case m.Dst == c && g.Control(m.Src).Framework == to:
+				out = append(out, Oriented{Mapping: m, From: c, To: m.Src, Relationship: Inverse(m.Relationship), Inverse: true})
+			}
 		}
 		slices.SortFunc(out[start:], func(a, b Oriented) int { return cmp.Compare(a.To, b.To) })
 	}
@@ -65,7 +75,7 @@ func (g *Graph) Stats(from, to int32) CrosswalkStats {
 		if o.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
 			continue
 		}
-		for _, c := range [2]ControlID{o.From, o.To} {
+		for _, c := range slices.Concat(o.Mapping.SrcSide, o.Mapping.DstSide) {
 			if g.Control(c).Assessable && !touched[c] {
 				touched[c] = true
 				if g.Control(c).Framework == from {

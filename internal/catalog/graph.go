@@ -62,6 +62,14 @@ type ControlNode struct {
 type MappingNode struct {
 	Mapping
 	Src, Dst ControlID
+	// SrcSide and DstSide are the controls of each side: the members of a
+	// group, or Src and Dst alone.
+	SrcSide, DstSide []ControlID
+}
+
+// Touches reports whether control c is on a side of m.
+func (m *MappingNode) Touches(c ControlID) bool {
+	return slices.Contains(m.SrcSide, c) || slices.Contains(m.DstSide, c)
 }
 
 // Graph is an immutable, indexed snapshot of the catalog at one revision.
@@ -75,6 +83,7 @@ type Graph struct {
 	frameworkIndex map[string]int32
 	controls       pvec[ControlNode] // by ControlID; a deleted one has Framework -1
 	edges          pvec[[]Edge]      // by ControlID: every mapping read from it, outgoing first
+	groups         pvec[[]int32]     // by ControlID: the group mappings it is a member of, by slot
 	mappings       pvec[MappingNode] // by slot; a deleted one has an empty ID
 	mappingIDs     idIndex
 }
@@ -182,19 +191,98 @@ type Edge struct {
 	Relationship cmv1.Relationship
 	Strength     int32
 	Status       cmv1.MappingStatus
+	// Derived marks a statement between two controls that a group mapping
+	// (Mapping) implies: "S SUPERSET_OF {X, Y}" gives S SUPERSET_OF X. It
+	// holds like any edge and composes; what does not hold pairwise is no
+	// edge at all.
+	Derived bool
 }
 
-// Edges returns every mapping of c, read from c, outgoing ones first.
+// Edges returns every mapping of c, read from c, outgoing ones first:
+// mappings between two controls, and what group mappings imply for c and
+// one other control.
 func (g *Graph) Edges(c ControlID) []Edge { return *g.edges.At(int(c)) }
 
-// MappingBetween returns the mapping joining a and b, in either direction.
+// Groups returns the slots of the group mappings c is a member of.
+func (g *Graph) Groups(c ControlID) []int32 {
+	if int(c) >= g.groups.Len() {
+		return nil
+	}
+	return *g.groups.At(int(c))
+}
+
+// MappingBetween returns the mapping joining a and b, in either direction:
+// a mapping between the two controls themselves, not one between groups
+// they are members of.
 func (g *Graph) MappingBetween(a, b ControlID) (*MappingNode, bool) {
 	for _, e := range g.Edges(a) {
-		if e.To == b {
+		if e.To == b && !e.Derived {
 			return g.MappingAt(e.Mapping), true
 		}
 	}
 	return nil, false
+}
+
+// GroupBetween returns the group mapping whose sides are the sets a and b,
+// in either direction.
+func (g *Graph) GroupBetween(a, b []ControlID) (*MappingNode, bool) {
+	if len(a) == 0 {
+		return nil, false
+	}
+	for _, slot := range g.Groups(a[0]) {
+		m := g.MappingAt(slot)
+		if (sameSet(m.SrcSide, a) && sameSet(m.DstSide, b)) || (sameSet(m.SrcSide, b) && sameSet(m.DstSide, a)) {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+func sameSet(x, y []ControlID) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for _, c := range x {
+		if !slices.Contains(y, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// placed is an edge and the control it is read from.
+type placed struct {
+	at  ControlID
+	e   Edge
+	out bool // the control is on the mapping's source side
+}
+
+// edgesOf lists the edges of mapping m in slot: for a mapping between two
+// controls, one at each end; for a group mapping, the statements between
+// two controls it implies, by set algebra (G = X+Y+Z): S SUPERSET_OF G or
+// S EQUAL G gives S SUPERSET_OF each member; G SUBSET_OF S or G EQUAL S gives
+// each member SUBSET_OF S. Read from the member towards the whole, its
+// share of the whole is not known: strength 1.
+func edgesOf(m *MappingNode, slot int32) []placed {
+	if !m.IsGroup() {
+		return []placed{{m.Src, edgeOf(m, slot, m.Src), true}, {m.Dst, edgeOf(m, slot, m.Dst), false}}
+	}
+	var out []placed
+	derive := func(whole ControlID, wholeOut bool, parts []ControlID) {
+		for _, p := range parts {
+			out = append(out,
+				placed{whole, Edge{To: p, Mapping: slot, Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, Strength: 10, Status: m.Provenance.Status, Derived: true}, wholeOut},
+				placed{p, Edge{To: whole, Mapping: slot, Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 1, Status: m.Provenance.Status, Derived: true}, !wholeOut})
+		}
+	}
+	r := m.Relationship
+	if len(m.SrcSide) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
+		derive(m.Src, true, m.DstSide)
+	}
+	if len(m.DstSide) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUBSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
+		derive(m.Dst, false, m.SrcSide)
+	}
+	return out
 }
 
 // CrosswalkPairs returns every pair of frameworks joined by at least one

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -65,11 +67,17 @@ type ControlRef struct {
 func (r ControlRef) Name() string { return ControlName(r.Framework, r.Control) }
 
 // Mapping is one directed statement "Source Relationship Target" between
-// controls of two different frameworks.
+// controls of two different frameworks, or between groups of them.
 type Mapping struct {
-	ID           string
-	Source       ControlRef
-	Target       ControlRef
+	ID     string
+	Source ControlRef
+	Target ControlRef
+	// Sources and Targets list the members of a side that is a group of
+	// controls (of one framework), Source and Target being their first: the
+	// relationship holds between the unions of the sides, not between every
+	// pair of members. Nil for a side of one control.
+	Sources      []ControlRef `json:",omitempty"`
+	Targets      []ControlRef `json:",omitempty"`
 	Relationship cmv1.Relationship
 	// Strength is how much of the target's requirements implementing the
 	// source accomplishes (0-10); ReverseStrength is the same read the other
@@ -113,6 +121,49 @@ type Qualifier struct {
 	Predicate   string // has-requirement or has-incompatibility
 	Category    string // restricted, addressable or blocked
 	Description string
+}
+
+// SourceSide lists the controls of the source side: its members, or Source.
+func (m *Mapping) SourceSide() []ControlRef {
+	if len(m.Sources) > 0 {
+		return m.Sources
+	}
+	return []ControlRef{m.Source}
+}
+
+// TargetSide lists the controls of the target side: its members, or Target.
+func (m *Mapping) TargetSide() []ControlRef {
+	if len(m.Targets) > 0 {
+		return m.Targets
+	}
+	return []ControlRef{m.Target}
+}
+
+// IsGroup reports whether a side of m is a group of several controls.
+func (m *Mapping) IsGroup() bool { return len(m.Sources) > 1 || len(m.Targets) > 1 }
+
+// SideKey identifies a side by its controls, whatever their order:
+// "framework/a b c" with the ids sorted.
+func SideKey(side []ControlRef) string {
+	if len(side) == 0 {
+		return ""
+	}
+	ids := make([]string, len(side))
+	for i, r := range side {
+		ids[i] = r.Control
+	}
+	slices.Sort(ids)
+	return side[0].Framework + "/" + strings.Join(ids, " ")
+}
+
+// PairKey identifies what m maps, in either direction: two mappings with
+// the same key map the same controls (or groups) to each other.
+func (m *Mapping) PairKey() string {
+	a, b := SideKey(m.SourceSide()), SideKey(m.TargetSide())
+	if b < a {
+		a, b = b, a
+	}
+	return a + " | " + b
 }
 
 // Etag changes whenever the mapping changes: it is derived from the

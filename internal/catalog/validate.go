@@ -46,7 +46,41 @@ func CheckMapping(m *Mapping) []Violation {
 	if m.Source.Framework != "" && m.Source.Framework == m.Target.Framework {
 		add("target", "must be a control of another framework than the source (%s)", m.Source.Framework)
 	}
+	checkSide(add, "sources", m.Source, m.Sources)
+	checkSide(add, "targets", m.Target, m.Targets)
 	return vs
+}
+
+// MaxGroupMembers bounds the controls of one side of a group mapping.
+const MaxGroupMembers = 50
+
+// checkSide checks the members of a group side: at least two, at most
+// MaxGroupMembers, distinct, of one framework, the first being the side's
+// control (first).
+func checkSide(add func(string, string, ...any), field string, first ControlRef, members []ControlRef) {
+	switch {
+	case len(members) == 0:
+		return
+	case len(members) == 1:
+		add(field, "a group has at least two controls; give one control as source or target")
+		return
+	case len(members) > MaxGroupMembers:
+		add(field, "at most %d controls, got %d", MaxGroupMembers, len(members))
+		return
+	case members[0] != first:
+		add(field, "must start with the side's control %s", first.Name())
+		return
+	}
+	seen := make(map[string]bool, len(members))
+	for i, r := range members {
+		switch {
+		case r.Framework != first.Framework:
+			add(fmt.Sprintf("%s[%d]", field, i), "a group's controls are of one framework (%s), got %s", first.Framework, r.Name())
+		case seen[r.Control]:
+			add(fmt.Sprintf("%s[%d]", field, i), "%s is in the group twice", r.Name())
+		}
+		seen[r.Control] = true
+	}
 }
 
 func checkStrength(add func(string, string, ...any), field string, r cmv1.Relationship, v int32, limits func(cmv1.Relationship) (int32, int32)) {

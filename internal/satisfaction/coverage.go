@@ -103,15 +103,25 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		}
 		s.reset(g)
 		s.run(g, src.Control, o)
-		s.results(g, src.Control, o, keep, func(f Found) {
+		reached := map[catalog.ControlID]bool{}
+		add := func(f Found) {
 			if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
 				f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
 			}
+			reached[f.Control] = true
 			pos, _ := slices.BinarySearch(controls, f.Control)
 			cc := &byPos[pos]
 			cc.Sources = append(cc.Sources, Contribution{Found: f, Source: src.Control, Implementation: impl})
 			contributes[src.Control] = true
-		})
+		}
+		s.results(g, src.Control, o, keep, add)
+		groupResults(g, src.Control, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
+	}
+	// A group whose every member is implemented counts whole.
+	for _, c := range wholeGroups(g, sources, keep, o) {
+		pos, _ := slices.BinarySearch(controls, c.Control)
+		byPos[pos].Sources = append(byPos[pos].Sources, c)
+		contributes[c.Source] = true
 	}
 
 	groupAt := map[catalog.ControlID]int{}
@@ -147,6 +157,82 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 	}
 	slices.Sort(r.Reuse)
 	return r, nil
+}
+
+// wholeGroups returns what the group mappings say whose covering side is
+// wholly among the implemented sources: the relationship between the
+// unions then holds for what the members implement together (FULL where
+// the group contains a control, PARTIAL where it is contained in or meets
+// it; PARTIAL at most when a member is only partly implemented), one
+// contribution per member.
+func wholeGroups(g *catalog.Graph, sources []SourceControl, keep func(catalog.ControlID) bool, o Options) []Contribution {
+	impl := map[catalog.ControlID]cmv1.ImplementationStatus{}
+	for _, s := range sources {
+		if s.Implementation == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED || s.Implementation == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+			impl[s.Control] = s.Implementation
+		}
+	}
+	seen := map[int32]bool{}
+	var out []Contribution
+	for _, s := range sources {
+		for _, slot := range g.Groups(s.Control) {
+			m := g.MappingAt(slot)
+			if seen[slot] || !catalog.Counts(m.Provenance.Status, o.IncludeDraft) {
+				continue
+			}
+			seen[slot] = true
+			for _, dir := range []bool{false, true} { // read from the source side, then from the target side
+				own, other, rel, strength := m.SrcSide, m.DstSide, m.Relationship, m.Strength
+				if dir {
+					own, other, rel, strength = m.DstSide, m.SrcSide, catalog.Inverse(m.Relationship), m.ReverseStrength
+				}
+				if len(own) < 2 || strength < o.MinStrength {
+					continue // one control: its edges say it all
+				}
+				sat, status := groupSatisfaction(rel, len(other)), cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_IMPLEMENTED
+				for _, c := range own {
+					st, ok := impl[c]
+					if !ok {
+						sat = cmv1.Satisfaction_SATISFACTION_NONE
+						break
+					}
+					if st == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+						status = st
+					}
+				}
+				if sat == cmv1.Satisfaction_SATISFACTION_NONE {
+					continue
+				}
+				if status == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
+					sat = cmv1.Satisfaction_SATISFACTION_PARTIAL
+				}
+				for _, t := range other {
+					if !o.sees(g, t) || !keep(t) {
+						continue
+					}
+					for _, c := range own {
+						out = append(out, Contribution{Found: Found{Control: t, Relationship: rel, Satisfaction: sat, Strength: strength, Path: []int32{slot}, Group: true},
+							Source: c, Implementation: impl[c]})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// groupSatisfaction is what a whole group gives each control of the other
+// side (of others controls) by relationship rel: the relationship's
+// satisfaction towards a single control; towards each member of a group,
+// FULL when the group's union is contained, nothing otherwise.
+func groupSatisfaction(rel cmv1.Relationship, others int) cmv1.Satisfaction {
+	if others == 1 {
+		return catalog.SatisfactionOf(rel)
+	}
+	if rel == cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || rel == cmv1.Relationship_RELATIONSHIP_EQUAL {
+		return cmv1.Satisfaction_SATISFACTION_FULL
+	}
+	return cmv1.Satisfaction_SATISFACTION_NONE
 }
 
 // GapClass is what a target control's status means for a program being

@@ -47,6 +47,10 @@ type Explanation struct {
 	Direct *catalog.MappingNode
 	// Truncated is set when more paths exist than were returned or explored.
 	Truncated bool
+	// Groups are the group mappings with one control on each side: shown
+	// whole, what they say of the two controls is in their rules, not in
+	// paths.
+	Groups []*catalog.MappingNode
 }
 
 // Explain finds every path of at most maxHops mappings from a to b that
@@ -59,6 +63,11 @@ func Explain(g *catalog.Graph, a, b catalog.ControlID, maxHops int, visible []bo
 	o := Options{Visible: visible}
 	var out Explanation
 	out.Direct, _ = g.MappingBetween(a, b)
+	for _, slot := range g.Groups(a) {
+		if m := g.MappingAt(slot); (slices.Contains(m.SrcSide, a) && slices.Contains(m.DstSide, b)) || (slices.Contains(m.DstSide, a) && slices.Contains(m.SrcSide, b)) {
+			out.Groups = append(out.Groups, m)
+		}
+	}
 	onPath := map[catalog.ControlID]bool{a: true}
 	var steps []Step
 	budget := maxExplainSteps

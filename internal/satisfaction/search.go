@@ -1,6 +1,7 @@
 package satisfaction
 
 import (
+	"slices"
 	"sync"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -201,6 +202,40 @@ type Found struct {
 	Inferred     bool
 	// Path holds mapping indexes of the Graph, from the subject.
 	Path []int32
+	// Group says the answer comes from a group mapping (Path's one
+	// mapping) the subject is a member of: the group together contains the
+	// control, so a member gives PARTIAL at most, and never more than that
+	// one step.
+	Group bool
+}
+
+// groupResults emits, for controls reached is false for, what the group
+// mappings subject is a member of say: a member of a group whose union
+// contains a control (SUPERSET_OF or EQUAL read from the group) gives it
+// PARTIAL. A member alone of a group that is contained in or intersects
+// something says nothing of it; what holds pairwise is an edge already.
+func groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, reached func(catalog.ControlID) bool, emit func(Found)) {
+	if o.MinStrength > 1 {
+		return // a member's share of the whole is not known: strength 1
+	}
+	for _, slot := range g.Groups(subject) {
+		m := g.MappingAt(slot)
+		if !catalog.Counts(m.Provenance.Status, o.IncludeDraft) {
+			continue
+		}
+		own, other, rel := m.SrcSide, m.DstSide, m.Relationship
+		if !slices.Contains(own, subject) {
+			own, other, rel = m.DstSide, m.SrcSide, catalog.Inverse(rel)
+		}
+		if len(own) < 2 || (rel != cmv1.Relationship_RELATIONSHIP_SUPERSET_OF && rel != cmv1.Relationship_RELATIONSHIP_EQUAL) {
+			continue
+		}
+		for _, c := range other {
+			if o.sees(g, c) && keep(c) && !reached(c) {
+				emit(Found{Control: c, Relationship: rel, Satisfaction: cmv1.Satisfaction_SATISFACTION_PARTIAL, Strength: 1, Path: []int32{slot}, Group: true})
+			}
+		}
+	}
 }
 
 // results picks one answer per reached control for which keep is true. A
