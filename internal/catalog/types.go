@@ -139,6 +139,25 @@ func (m *Mapping) TargetSide() []ControlRef {
 	return []ControlRef{m.Target}
 }
 
+// NormalizeSides puts the members of m's groups in id order, the first
+// becoming Source or Target, and turns a group of one into that control:
+// the same groups are then written alike, whatever order they came in.
+func (m *Mapping) NormalizeSides() {
+	for _, side := range []struct {
+		first   *ControlRef
+		members *[]ControlRef
+	}{{&m.Source, &m.Sources}, {&m.Target, &m.Targets}} {
+		switch len(*side.members) {
+		case 0:
+		case 1:
+			*side.first, *side.members = (*side.members)[0], nil
+		default:
+			slices.SortFunc(*side.members, func(a, b ControlRef) int { return strings.Compare(a.Control, b.Control) })
+			*side.first = (*side.members)[0]
+		}
+	}
+}
+
 // IsGroup reports whether a side of m is a group of several controls.
 func (m *Mapping) IsGroup() bool { return len(m.Sources) > 1 || len(m.Targets) > 1 }
 

@@ -79,7 +79,14 @@ func Mapping(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 		Revision:    m.Revision,
 		Interchange: Interchange(m.Interchange),
 	}
+	for _, r := range m.Sources {
+		out.Sources = append(out.Sources, r.Name())
+	}
+	for _, r := range m.Targets {
+		out.Targets = append(out.Targets, r.Name())
+	}
 	if inverse {
+		out.Sources, out.Targets = out.Targets, out.Sources
 		out.Source, out.Target = out.Target, out.Source
 		out.Relationship = catalog.Inverse(out.Relationship)
 		out.Strength, out.ReverseStrength = out.ReverseStrength, out.Strength

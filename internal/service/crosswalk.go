@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -55,7 +56,7 @@ func (s *CrosswalkServer) ListMappings(ctx context.Context, req *cmv1.ListMappin
 		case req.GetRelationship() != 0 && m.Relationship != req.GetRelationship(),
 			req.GetStatus() != 0 && m.Provenance.Status != req.GetStatus(),
 			fw >= 0 && g.Control(m.Src).Framework != fw && g.Control(m.Dst).Framework != fw,
-			control != catalog.NoControl && m.Src != control && m.Dst != control,
+			control != catalog.NoControl && !m.Touches(control),
 			!g.SeesMapping(m):
 			continue
 		}
@@ -116,17 +117,19 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 		return nil, invalid("mapping", "is required")
 	}
 	g := viewOf(ctx, s.store)
-	src, err := resolveControl(g, "mapping.source", in.GetSource())
+	source, sources, err := resolveSide(g, "mapping.source", in.GetSource(), "mapping.sources", in.GetSources())
 	if err != nil {
 		return nil, err
 	}
-	dst, err := resolveControl(g, "mapping.target", in.GetTarget())
+	target, targets, err := resolveSide(g, "mapping.target", in.GetTarget(), "mapping.targets", in.GetTargets())
 	if err != nil {
 		return nil, err
 	}
 	m := catalog.Mapping{
-		Source:          g.Ref(src),
-		Target:          g.Ref(dst),
+		Source:          source,
+		Target:          target,
+		Sources:         sources,
+		Targets:         targets,
 		Relationship:    in.GetRelationship(),
 		Strength:        in.GetStrength(),
 		ReverseStrength: in.GetReverseStrength(),
@@ -139,6 +142,43 @@ func (s *CrosswalkServer) CreateMapping(ctx context.Context, req *cmv1.CreateMap
 		return nil, err
 	}
 	return &cmv1.CreateMappingResponse{Mapping: mappingProto(&stored, false), Revision: stored.Revision}, nil
+}
+
+// resolveSide resolves a side of a mapping to create: one control (name),
+// or the members of a group (names); name may then be left empty or must
+// name a member. A group of one is a single control.
+func resolveSide(g catalog.View, field, name, membersField string, names []string) (catalog.ControlRef, []catalog.ControlRef, error) {
+	if len(names) == 0 {
+		c, err := resolveControl(g, field, name)
+		if err != nil {
+			return catalog.ControlRef{}, nil, err
+		}
+		return g.Ref(c), nil, nil
+	}
+	if len(names) > catalog.MaxGroupMembers {
+		return catalog.ControlRef{}, nil, invalid(membersField, "at most %d controls, got %d", catalog.MaxGroupMembers, len(names))
+	}
+	members := make([]catalog.ControlRef, len(names))
+	for i, n := range names {
+		c, err := resolveControl(g, fmt.Sprintf("%s[%d]", membersField, i), n)
+		if err != nil {
+			return catalog.ControlRef{}, nil, err
+		}
+		members[i] = g.Ref(c)
+	}
+	if name != "" {
+		c, err := resolveControl(g, field, name)
+		if err != nil {
+			return catalog.ControlRef{}, nil, err
+		}
+		if !slices.Contains(members, g.Ref(c)) {
+			return catalog.ControlRef{}, nil, invalid(field, "must be one of %s or empty, got %q", membersField, name)
+		}
+	}
+	if len(members) == 1 {
+		return members[0], nil, nil
+	}
+	return members[0], members, nil
 }
 
 // applyProvenance copies the writable provenance fields of in onto p.

@@ -90,6 +90,7 @@ func (s *SatisfactionServer) Satisfies(ctx context.Context, req *cmv1.SatisfiesR
 			Strength:     f.Strength,
 			Inferred:     f.Inferred,
 			Path:         mappingNames(g.Graph, f.Path),
+			Group:        groupName(g.Graph, f),
 		})
 	}
 	return resp, nil
@@ -160,6 +161,7 @@ func (s *SatisfactionServer) ComputeCoverage(ctx context.Context, req *cmv1.Comp
 				Inferred:       k.Inferred,
 				Path:           mappingNames(g.Graph, k.Path),
 				Implementation: k.Implementation,
+				Group:          groupName(g.Graph, k.Found),
 			})
 		}
 		resp.Controls = append(resp.Controls, out)
@@ -292,8 +294,20 @@ func (s *SatisfactionServer) Explain(ctx context.Context, req *cmv1.ExplainReque
 		}
 		resp.Paths = append(resp.Paths, ep)
 	}
+	for _, m := range ex.Groups {
+		resp.Groups = append(resp.Groups, mappingProto(&m.Mapping, false))
+	}
 	resp.Summary = explainSummary(ex, o.MaxHops)
 	return resp, nil
+}
+
+// groupName is the name of the group mapping an answer comes from; empty
+// for the others.
+func groupName(g *catalog.Graph, f satisfaction.Found) string {
+	if !f.Group {
+		return ""
+	}
+	return catalog.MappingName(g.MappingAt(f.Path[0]).ID)
 }
 
 func explainSummary(ex satisfaction.Explanation, maxHops int) string {
@@ -320,6 +334,9 @@ func explainSummary(ex satisfaction.Explanation, maxHops int) string {
 	}
 	if ex.Truncated {
 		s += fmt.Sprintf(" More paths exist than were listed (at most %d are).", satisfaction.MaxExplainedPaths)
+	}
+	if len(ex.Groups) > 0 {
+		s += fmt.Sprintf(" %d group mapping(s) have one control on each side (see groups): a group holds between the unions of its sides, and what it gives a single member follows its rules.", len(ex.Groups))
 	}
 	return s
 }

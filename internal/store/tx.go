@@ -199,7 +199,8 @@ type Tx interface {
 	// when there is none.
 	Mapping(id string) (catalog.Mapping, error)
 	// MappingsOf reads every mapping with an end in the framework, or only
-	// of one of its controls when control is not empty.
+	// of one of its controls when control is not empty: a group mapping
+	// when a member is.
 	MappingsOf(framework, control string) ([]catalog.Mapping, error)
 	// Tenant reads a tenant.
 	Tenant(id string, lock Lock) (tenancy.Tenant, bool, error)
@@ -210,9 +211,10 @@ type Tx interface {
 	Now() time.Time
 	// Write queues changes, applied in order at commit. The engine keeps
 	// the catalog whole: a write fails with ErrNotFound when it refers to
-	// a framework or control that does not exist (a mapping's ends, a
-	// control's framework) and with ErrAlreadyExists when a new mapping's
-	// pair is mapped already, in either direction.
+	// a framework or control that does not exist (a mapping's ends, every
+	// member of a group, a control's framework) and with ErrAlreadyExists
+	// when a new mapping's pair (or pair of groups) is mapped already, in
+	// either direction.
 	Write(changes ...Change)
 }
 

@@ -82,6 +82,22 @@ func ends(tx store.Tx, p auth.Principal, a, b catalog.ControlRef, name string) (
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
+// lockMembers locks the controls of a group mapping's sides until commit,
+// as the database's checks of a mapping's ends lock those: a delete of a
+// member either commits first (and the write finds it gone) or waits and
+// then sees the group mapping to delete with it.
+func lockMembers(tx store.Tx, m *catalog.Mapping) error {
+	if !m.IsGroup() {
+		return nil
+	}
+	for _, r := range slices.Concat(m.Sources, m.Targets) {
+		if _, err := tx.Control(r.Framework, r.Control, store.Exclusive); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mayApprove checks that the caller may move a mapping of the tenant
 // owner (none: a public one, the operator's) from status before to after:
 // making it APPROVED needs SCOPE_ADMIN when the tenant requires it.
@@ -104,6 +120,7 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 	p := principal(ctx)
 	m.Justification = strings.TrimSpace(m.Justification)
 	m.Provenance.Document, m.Provenance.Author = strings.TrimSpace(m.Provenance.Document), p.Name
+	m.NormalizeSides()
 	catalog.FillStrengths(&m)
 	fillDefaults(&m)
 	if err := CheckMapping(&m); err != nil {
@@ -118,6 +135,9 @@ func (w *Writer) CreateMapping(ctx context.Context, m catalog.Mapping) (catalog.
 		// already, at commit.
 		owner, err := ends(tx, p, m.Source, m.Target, "")
 		if err != nil {
+			return store.Audit{}, err
+		}
+		if err := lockMembers(tx, &m); err != nil {
 			return store.Audit{}, err
 		}
 		if err := mayApprove(tx, p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {

@@ -66,7 +66,25 @@ type Mapping struct {
 	ReverseStrength int32 `protobuf:"varint,12,opt,name=reverse_strength,json=reverseStrength,proto3" json:"reverse_strength,omitempty"`
 	// What the file the mapping was imported from said beyond these fields,
 	// kept so that an export says it again. Output only: set by imports.
-	Interchange   *MappingInterchange `protobuf:"bytes,13,opt,name=interchange,proto3" json:"interchange,omitempty"`
+	Interchange *MappingInterchange `protobuf:"bytes,13,opt,name=interchange,proto3" json:"interchange,omitempty"`
+	// A group mapping's sides: the names of the controls of each side that is
+	// a group (2 to 50 controls of one framework; aliases accepted on input),
+	// source and target being their first (on input they may be left empty).
+	// The relationship holds between the unions of the sides, not between
+	// every pair: S SUBSET_OF {X, Y} says all of S is in X and Y together,
+	// not that S is in X. What does hold for single controls, by set algebra:
+	// S SUPERSET_OF or EQUAL {X, Y} gives S SUPERSET_OF X and Y (usable like
+	// any mapping, in inference too); {X, Y} SUBSET_OF or EQUAL S gives X and
+	// Y SUBSET_OF S. A member of a group that contains a control (SUPERSET_OF
+	// or EQUAL read from the group) gives it PARTIAL at most, named by
+	// SatisfiedControl.group and never composed further; all members together
+	// give what the relationship gives (FULL for SUPERSET_OF and EQUAL). A
+	// member alone of a group that is contained in or intersects something
+	// says nothing of it. Empty for a side of one control. The same two sides
+	// are mapped once, in either direction; deleting a member deletes the
+	// group mapping. Immutable, like source and target.
+	Sources       []string `protobuf:"bytes,14,rep,name=sources,proto3" json:"sources,omitempty"`
+	Targets       []string `protobuf:"bytes,15,rep,name=targets,proto3" json:"targets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +206,20 @@ func (x *Mapping) GetReverseStrength() int32 {
 func (x *Mapping) GetInterchange() *MappingInterchange {
 	if x != nil {
 		return x.Interchange
+	}
+	return nil
+}
+
+func (x *Mapping) GetSources() []string {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *Mapping) GetTargets() []string {
+	if x != nil {
+		return x.Targets
 	}
 	return nil
 }
@@ -1548,7 +1580,7 @@ var File_controlmap_v1_crosswalk_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x03\n" +
+	"\x1dcontrolmap/v1/crosswalk.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x04\n" +
 	"\aMapping\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
@@ -1565,7 +1597,9 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	" \x01(\x03R\brevision\x12\x18\n" +
 	"\ainverse\x18\v \x01(\bR\ainverse\x12)\n" +
 	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\x12C\n" +
-	"\vinterchange\x18\r \x01(\v2!.controlmap.v1.MappingInterchangeR\vinterchange\"\xc9\x02\n" +
+	"\vinterchange\x18\r \x01(\v2!.controlmap.v1.MappingInterchangeR\vinterchange\x12\x18\n" +
+	"\asources\x18\x0e \x03(\tR\asources\x12\x18\n" +
+	"\atargets\x18\x0f \x03(\tR\atargets\"\xc9\x02\n" +
 	"\x12MappingInterchange\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12/\n" +
 	"\x13confidence_category\x18\x02 \x01(\tR\x12confidenceCategory\x128\n" +

@@ -258,7 +258,12 @@ type SatisfiedControl struct {
 	// True when the result goes through intermediate controls.
 	Inferred bool `protobuf:"varint,5,opt,name=inferred,proto3" json:"inferred,omitempty"`
 	// Names of the mappings of the path, in order from the subject.
-	Path          []string `protobuf:"bytes,6,rep,name=path,proto3" json:"path,omitempty"`
+	Path []string `protobuf:"bytes,6,rep,name=path,proto3" json:"path,omitempty"`
+	// Set when the answer comes from a group mapping (the path's one
+	// mapping) the subject is a member of: the group together contains the
+	// control, so the subject gives it PARTIAL at most, with strength 1 (its
+	// share is not known), and nothing is inferred through it.
+	Group         string `protobuf:"bytes,7,opt,name=group,proto3" json:"group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -333,6 +338,13 @@ func (x *SatisfiedControl) GetPath() []string {
 		return x.Path
 	}
 	return nil
+}
+
+func (x *SatisfiedControl) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
 }
 
 // ComputeCoverageRequest names a source, a target and options.
@@ -901,8 +913,13 @@ type CoverageContribution struct {
 	Path []string `protobuf:"bytes,6,rep,name=path,proto3" json:"path,omitempty"`
 	// Implementation status of the source control.
 	Implementation ImplementationStatus `protobuf:"varint,7,opt,name=implementation,proto3,enum=controlmap.v1.ImplementationStatus" json:"implementation,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set when the contribution is the source's part in a group mapping
+	// (the path's one mapping): FULL or PARTIAL only with every member of its
+	// group implemented, each member listed; PARTIAL for a member of a group
+	// that contains the target.
+	Group         string `protobuf:"bytes,8,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CoverageContribution) Reset() {
@@ -982,6 +999,13 @@ func (x *CoverageContribution) GetImplementation() ImplementationStatus {
 		return x.Implementation
 	}
 	return ImplementationStatus_IMPLEMENTATION_STATUS_UNSPECIFIED
+}
+
+func (x *CoverageContribution) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
 }
 
 // Reuse lists the source controls that contribute anything.
@@ -1153,7 +1177,11 @@ type ExplainResponse struct {
 	// Every sound path, shortest first, then strongest; at most 100.
 	Paths []*ExplainedPath `protobuf:"bytes,4,rep,name=paths,proto3" json:"paths,omitempty"`
 	// A sentence saying what was found, including when nothing sound was.
-	Summary       string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	Summary string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The group mappings with the source on one side and the target on the
+	// other, whole: what they say of the two controls follows the rules of
+	// Mapping.sources, not paths.
+	Groups        []*Mapping `protobuf:"bytes,6,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1221,6 +1249,13 @@ func (x *ExplainResponse) GetSummary() string {
 		return x.Summary
 	}
 	return ""
+}
+
+func (x *ExplainResponse) GetGroups() []*Mapping {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
 }
 
 // ExplainedPath is one sound path and what it composes to.
@@ -1409,7 +1444,7 @@ var File_controlmap_v1_satisfaction_proto protoreflect.FileDescriptor
 
 const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\n" +
-	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xa4\x02\n" +
+	" controlmap/v1/satisfaction.proto\x12\rcontrolmap.v1\x1a\x1dcontrolmap/v1/crosswalk.proto\x1a\x19controlmap/v1/enums.proto\x1a\x1cgoogle/api/annotations.proto\"\xa4\x02\n" +
 	"\x10SatisfiesRequest\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12.\n" +
 	"\x10include_inferred\x18\x02 \x01(\bH\x00R\x0fincludeInferred\x88\x01\x01\x12\x19\n" +
@@ -1427,14 +1462,15 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"frameworks\"r\n" +
 	"\x15FrameworkSatisfaction\x12\x1c\n" +
 	"\tframework\x18\x01 \x01(\tR\tframework\x12;\n" +
-	"\bcontrols\x18\x02 \x03(\v2\x1f.controlmap.v1.SatisfiedControlR\bcontrols\"\xfa\x01\n" +
+	"\bcontrols\x18\x02 \x03(\v2\x1f.controlmap.v1.SatisfiedControlR\bcontrols\"\x90\x02\n" +
 	"\x10SatisfiedControl\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12?\n" +
 	"\fsatisfaction\x18\x02 \x01(\x0e2\x1b.controlmap.v1.SatisfactionR\fsatisfaction\x12?\n" +
 	"\frelationship\x18\x03 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12\x1a\n" +
 	"\bstrength\x18\x04 \x01(\x05R\bstrength\x12\x1a\n" +
 	"\binferred\x18\x05 \x01(\bR\binferred\x12\x12\n" +
-	"\x04path\x18\x06 \x03(\tR\x04path\"\xb2\x02\n" +
+	"\x04path\x18\x06 \x03(\tR\x04path\x12\x14\n" +
+	"\x05group\x18\a \x01(\tR\x05group\"\xb2\x02\n" +
 	"\x16ComputeCoverageRequest\x125\n" +
 	"\x06source\x18\x01 \x01(\v2\x1d.controlmap.v1.CoverageSourceR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12.\n" +
@@ -1476,7 +1512,7 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.controlmap.v1.SatisfactionR\x06status\x12)\n" +
 	"\x03gap\x18\x03 \x01(\x0e2\x17.controlmap.v1.GapClassR\x03gap\x12=\n" +
-	"\asources\x18\x04 \x03(\v2#.controlmap.v1.CoverageContributionR\asources\"\xcb\x02\n" +
+	"\asources\x18\x04 \x03(\v2#.controlmap.v1.CoverageContributionR\asources\"\xe1\x02\n" +
 	"\x14CoverageContribution\x12\x18\n" +
 	"\acontrol\x18\x01 \x01(\tR\acontrol\x12?\n" +
 	"\fsatisfaction\x18\x02 \x01(\x0e2\x1b.controlmap.v1.SatisfactionR\fsatisfaction\x12?\n" +
@@ -1484,7 +1520,8 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\bstrength\x18\x04 \x01(\x05R\bstrength\x12\x1a\n" +
 	"\binferred\x18\x05 \x01(\bR\binferred\x12\x12\n" +
 	"\x04path\x18\x06 \x03(\tR\x04path\x12K\n" +
-	"\x0eimplementation\x18\a \x01(\x0e2#.controlmap.v1.ImplementationStatusR\x0eimplementation\"e\n" +
+	"\x0eimplementation\x18\a \x01(\x0e2#.controlmap.v1.ImplementationStatusR\x0eimplementation\x12\x14\n" +
+	"\x05group\x18\b \x01(\tR\x05group\"e\n" +
 	"\x05Reuse\x12\x1a\n" +
 	"\bcontrols\x18\x01 \x03(\tR\bcontrols\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x14\n" +
@@ -1495,13 +1532,14 @@ const file_controlmap_v1_satisfaction_proto_rawDesc = "" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x19\n" +
 	"\bmax_hops\x18\x03 \x01(\x05R\amaxHops\x12!\n" +
 	"\fmin_revision\x18\x04 \x01(\x03R\vminRevision\x12#\n" +
-	"\rinclude_draft\x18\x05 \x01(\bR\fincludeDraft\"\xab\x01\n" +
+	"\rinclude_draft\x18\x05 \x01(\bR\fincludeDraft\"\xdb\x01\n" +
 	"\x0fExplainResponse\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x03R\brevision\x122\n" +
 	"\x05paths\x18\x04 \x03(\v2\x1c.controlmap.v1.ExplainedPathR\x05paths\x12\x18\n" +
-	"\asummary\x18\x05 \x01(\tR\asummary\"\x93\x02\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x12.\n" +
+	"\x06groups\x18\x06 \x03(\v2\x16.controlmap.v1.MappingR\x06groups\"\x93\x02\n" +
 	"\rExplainedPath\x12?\n" +
 	"\frelationship\x18\x01 \x01(\x0e2\x1b.controlmap.v1.RelationshipR\frelationship\x12?\n" +
 	"\fsatisfaction\x18\x02 \x01(\x0e2\x1b.controlmap.v1.SatisfactionR\fsatisfaction\x12\x1a\n" +
@@ -1556,7 +1594,8 @@ var file_controlmap_v1_satisfaction_proto_goTypes = []any{
 	(Relationship)(0),               // 18: controlmap.v1.Relationship
 	(ImplementationStatus)(0),       // 19: controlmap.v1.ImplementationStatus
 	(GapClass)(0),                   // 20: controlmap.v1.GapClass
-	(MappingStatus)(0),              // 21: controlmap.v1.MappingStatus
+	(*Mapping)(nil),                 // 21: controlmap.v1.Mapping
+	(MappingStatus)(0),              // 22: controlmap.v1.MappingStatus
 }
 var file_controlmap_v1_satisfaction_proto_depIdxs = []int32{
 	2,  // 0: controlmap.v1.SatisfiesResponse.frameworks:type_name -> controlmap.v1.FrameworkSatisfaction
@@ -1578,22 +1617,23 @@ var file_controlmap_v1_satisfaction_proto_depIdxs = []int32{
 	18, // 16: controlmap.v1.CoverageContribution.relationship:type_name -> controlmap.v1.Relationship
 	19, // 17: controlmap.v1.CoverageContribution.implementation:type_name -> controlmap.v1.ImplementationStatus
 	15, // 18: controlmap.v1.ExplainResponse.paths:type_name -> controlmap.v1.ExplainedPath
-	18, // 19: controlmap.v1.ExplainedPath.relationship:type_name -> controlmap.v1.Relationship
-	17, // 20: controlmap.v1.ExplainedPath.satisfaction:type_name -> controlmap.v1.Satisfaction
-	16, // 21: controlmap.v1.ExplainedPath.steps:type_name -> controlmap.v1.PathStep
-	18, // 22: controlmap.v1.PathStep.relationship:type_name -> controlmap.v1.Relationship
-	21, // 23: controlmap.v1.PathStep.status:type_name -> controlmap.v1.MappingStatus
-	0,  // 24: controlmap.v1.SatisfactionService.Satisfies:input_type -> controlmap.v1.SatisfiesRequest
-	4,  // 25: controlmap.v1.SatisfactionService.ComputeCoverage:input_type -> controlmap.v1.ComputeCoverageRequest
-	13, // 26: controlmap.v1.SatisfactionService.Explain:input_type -> controlmap.v1.ExplainRequest
-	1,  // 27: controlmap.v1.SatisfactionService.Satisfies:output_type -> controlmap.v1.SatisfiesResponse
-	7,  // 28: controlmap.v1.SatisfactionService.ComputeCoverage:output_type -> controlmap.v1.ComputeCoverageResponse
-	14, // 29: controlmap.v1.SatisfactionService.Explain:output_type -> controlmap.v1.ExplainResponse
-	27, // [27:30] is the sub-list for method output_type
-	24, // [24:27] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	21, // 19: controlmap.v1.ExplainResponse.groups:type_name -> controlmap.v1.Mapping
+	18, // 20: controlmap.v1.ExplainedPath.relationship:type_name -> controlmap.v1.Relationship
+	17, // 21: controlmap.v1.ExplainedPath.satisfaction:type_name -> controlmap.v1.Satisfaction
+	16, // 22: controlmap.v1.ExplainedPath.steps:type_name -> controlmap.v1.PathStep
+	18, // 23: controlmap.v1.PathStep.relationship:type_name -> controlmap.v1.Relationship
+	22, // 24: controlmap.v1.PathStep.status:type_name -> controlmap.v1.MappingStatus
+	0,  // 25: controlmap.v1.SatisfactionService.Satisfies:input_type -> controlmap.v1.SatisfiesRequest
+	4,  // 26: controlmap.v1.SatisfactionService.ComputeCoverage:input_type -> controlmap.v1.ComputeCoverageRequest
+	13, // 27: controlmap.v1.SatisfactionService.Explain:input_type -> controlmap.v1.ExplainRequest
+	1,  // 28: controlmap.v1.SatisfactionService.Satisfies:output_type -> controlmap.v1.SatisfiesResponse
+	7,  // 29: controlmap.v1.SatisfactionService.ComputeCoverage:output_type -> controlmap.v1.ComputeCoverageResponse
+	14, // 30: controlmap.v1.SatisfactionService.Explain:output_type -> controlmap.v1.ExplainResponse
+	28, // [28:31] is the sub-list for method output_type
+	25, // [25:28] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_controlmap_v1_satisfaction_proto_init() }
@@ -1601,6 +1641,7 @@ func file_controlmap_v1_satisfaction_proto_init() {
 	if File_controlmap_v1_satisfaction_proto != nil {
 		return
 	}
+	file_controlmap_v1_crosswalk_proto_init()
 	file_controlmap_v1_enums_proto_init()
 	file_controlmap_v1_satisfaction_proto_msgTypes[0].OneofWrappers = []any{}
 	file_controlmap_v1_satisfaction_proto_msgTypes[4].OneofWrappers = []any{}

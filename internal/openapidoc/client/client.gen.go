@@ -817,6 +817,12 @@ type V1CoverageContribution struct {
 	// Control Name of the source control.
 	Control *string `json:"control,omitempty"`
 
+	// Group Set when the contribution is the source's part in a group mapping
+	// (the path's one mapping): FULL or PARTIAL only with every member of its
+	// group implemented, each member listed; PARTIAL for a member of a group
+	// that contains the target.
+	Group *string `json:"group,omitempty"`
+
 	// Implementation ImplementationStatus is how far an organization has implemented a control.
 	//
 	//  - IMPLEMENTATION_STATUS_IMPLEMENTED: In place and operating.
@@ -983,6 +989,11 @@ type V1DeleteMappingResponse struct {
 
 // V1ExplainResponse ExplainResponse lists the sound paths between two controls.
 type V1ExplainResponse struct {
+	// Groups The group mappings with the source on one side and the target on the
+	// other, whole: what they say of the two controls follows the rules of
+	// Mapping.sources, not paths.
+	Groups *[]V1Mapping `json:"groups,omitempty"`
+
 	// Paths Every sound path, shortest first, then strongest; at most 100.
 	Paths *[]V1ExplainedPath `json:"paths,omitempty"`
 
@@ -1369,6 +1380,24 @@ type V1Mapping struct {
 	// Source Name of the source control; aliases are accepted on input.
 	Source *string `json:"source,omitempty"`
 
+	// Sources A group mapping's sides: the names of the controls of each side that is
+	// a group (2 to 50 controls of one framework; aliases accepted on input),
+	// source and target being their first (on input they may be left empty).
+	// The relationship holds between the unions of the sides, not between
+	// every pair: S SUBSET_OF {X, Y} says all of S is in X and Y together,
+	// not that S is in X. What does hold for single controls, by set algebra:
+	// S SUPERSET_OF or EQUAL {X, Y} gives S SUPERSET_OF X and Y (usable like
+	// any mapping, in inference too); {X, Y} SUBSET_OF or EQUAL S gives X and
+	// Y SUBSET_OF S. A member of a group that contains a control (SUPERSET_OF
+	// or EQUAL read from the group) gives it PARTIAL at most, named by
+	// SatisfiedControl.group and never composed further; all members together
+	// give what the relationship gives (FULL for SUPERSET_OF and EQUAL). A
+	// member alone of a group that is contained in or intersects something
+	// says nothing of it. Empty for a side of one control. The same two sides
+	// are mapped once, in either direction; deleting a member deletes the
+	// group mapping. Immutable, like source and target.
+	Sources *[]string `json:"sources,omitempty"`
+
 	// Strength How much of the target's requirements implementing the source
 	// accomplishes, 0-10 (NIST IR 8278A scale). Strength is directional: this
 	// field reads source to target, reverse_strength target to source. By
@@ -1380,7 +1409,8 @@ type V1Mapping struct {
 	Strength *int32 `json:"strength,omitempty"`
 
 	// Target Name of the target control; aliases are accepted on input.
-	Target *string `json:"target,omitempty"`
+	Target  *string   `json:"target,omitempty"`
+	Targets *[]string `json:"targets,omitempty"`
 }
 
 // V1MappingInterchange MappingInterchange is what an OSCAL map says that a Mapping's own fields
@@ -1599,6 +1629,12 @@ type V1Satisfaction string
 type V1SatisfiedControl struct {
 	// Control Name of the satisfied control.
 	Control *string `json:"control,omitempty"`
+
+	// Group Set when the answer comes from a group mapping (the path's one
+	// mapping) the subject is a member of: the group together contains the
+	// control, so the subject gives it PARTIAL at most, with strength 1 (its
+	// share is not known), and nothing is inferred through it.
+	Group *string `json:"group,omitempty"`
 
 	// Inferred True when the result goes through intermediate controls.
 	Inferred *bool `json:"inferred,omitempty"`
@@ -2273,6 +2309,24 @@ type CrosswalkServiceUpdateMappingJSONBody struct {
 	// Source Name of the source control; aliases are accepted on input.
 	Source *string `json:"source,omitempty"`
 
+	// Sources A group mapping's sides: the names of the controls of each side that is
+	// a group (2 to 50 controls of one framework; aliases accepted on input),
+	// source and target being their first (on input they may be left empty).
+	// The relationship holds between the unions of the sides, not between
+	// every pair: S SUBSET_OF {X, Y} says all of S is in X and Y together,
+	// not that S is in X. What does hold for single controls, by set algebra:
+	// S SUPERSET_OF or EQUAL {X, Y} gives S SUPERSET_OF X and Y (usable like
+	// any mapping, in inference too); {X, Y} SUBSET_OF or EQUAL S gives X and
+	// Y SUBSET_OF S. A member of a group that contains a control (SUPERSET_OF
+	// or EQUAL read from the group) gives it PARTIAL at most, named by
+	// SatisfiedControl.group and never composed further; all members together
+	// give what the relationship gives (FULL for SUPERSET_OF and EQUAL). A
+	// member alone of a group that is contained in or intersects something
+	// says nothing of it. Empty for a side of one control. The same two sides
+	// are mapped once, in either direction; deleting a member deletes the
+	// group mapping. Immutable, like source and target.
+	Sources *[]string `json:"sources,omitempty"`
+
 	// Strength How much of the target's requirements implementing the source
 	// accomplishes, 0-10 (NIST IR 8278A scale). Strength is directional: this
 	// field reads source to target, reverse_strength target to source. By
@@ -2284,7 +2338,8 @@ type CrosswalkServiceUpdateMappingJSONBody struct {
 	Strength *int32 `json:"strength,omitempty"`
 
 	// Target Name of the target control; aliases are accepted on input.
-	Target *string `json:"target,omitempty"`
+	Target  *string   `json:"target,omitempty"`
+	Targets *[]string `json:"targets,omitempty"`
 }
 
 // TenantServiceCreateTenantParams defines parameters for TenantServiceCreateTenant.

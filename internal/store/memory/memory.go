@@ -205,15 +205,24 @@ func (t *tx) checkMapping(m *catalog.Mapping) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	a, okA := t.g.ExactControl(m.Source)
-	b, okB := t.g.ExactControl(m.Target)
-	switch {
-	case !okA:
-		return store.NotFound("control", m.Source.Name())
-	case !okB:
-		return store.NotFound("control", m.Target.Name())
+	var sides [2][]catalog.ControlID
+	for i, side := range [2][]catalog.ControlRef{m.SourceSide(), m.TargetSide()} {
+		for _, r := range side {
+			c, ok := t.g.ExactControl(r)
+			if !ok {
+				return store.NotFound("control", r.Name())
+			}
+			sides[i] = append(sides[i], c)
+		}
 	}
-	if other, dup := t.g.MappingBetween(a, b); dup && other.ID != m.ID {
+	if m.IsGroup() {
+		if other, dup := t.g.GroupBetween(sides[0], sides[1]); dup && other.ID != m.ID {
+			return fmt.Errorf("%w: %s and %s are already mapped by %s",
+				store.ErrAlreadyMapped, catalog.SideKey(m.SourceSide()), catalog.SideKey(m.TargetSide()), catalog.MappingName(other.ID))
+		}
+		return nil
+	}
+	if other, dup := t.g.MappingBetween(sides[0][0], sides[1][0]); dup && other.ID != m.ID {
 		return fmt.Errorf("%w: %s and %s are already mapped by %s",
 			store.ErrAlreadyMapped, m.Source.Name(), m.Target.Name(), catalog.MappingName(other.ID))
 	}
@@ -356,10 +365,14 @@ func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
 	var out []catalog.Mapping
 	seen := map[int32]bool{}
 	for _, id := range ids {
+		slots := t.g.Groups(id)
 		for _, e := range t.g.Edges(id) {
-			if !seen[e.Mapping] {
-				seen[e.Mapping] = true
-				out = append(out, t.g.MappingAt(e.Mapping).Mapping)
+			slots = append(slots[:len(slots):len(slots)], e.Mapping)
+		}
+		for _, slot := range slots {
+			if !seen[slot] {
+				seen[slot] = true
+				out = append(out, t.g.MappingAt(slot).Mapping)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -400,7 +401,31 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 }
 
 const mappingColumns = `id, source_framework, source_control, target_framework, target_control, relationship, strength,
-	rationale, justification, document, method, status, author, create_time, update_time, built_in, revision, reverse_strength, interchange`
+	rationale, justification, document, method, status, author, create_time, update_time, built_in, revision, reverse_strength, interchange,
+	source_members, target_members`
+
+// membersOf reads a side's members column (” for one control).
+func membersOf(framework, members string) []catalog.ControlRef {
+	if members == "" {
+		return nil
+	}
+	ids := strings.Fields(members)
+	out := make([]catalog.ControlRef, len(ids))
+	for i, id := range ids {
+		out[i] = catalog.ControlRef{Framework: framework, Control: id}
+	}
+	return out
+}
+
+// membersColumn is a side's members column: the ids in order, separated by
+// spaces; ” for a side of one control.
+func membersColumn(side []catalog.ControlRef) string {
+	ids := make([]string, len(side))
+	for i, r := range side {
+		ids[i] = r.Control
+	}
+	return strings.Join(ids, " ")
+}
 
 func scanMapping(row pgx.CollectableRow) (catalog.Mapping, error) { return scanMappingRow(row) }
 
@@ -408,9 +433,11 @@ func scanMappingRow(row pgx.Row) (catalog.Mapping, error) {
 	var m catalog.Mapping
 	var rel, rat, method, st int32
 	var created, updated *time.Time
+	var srcMembers, dstMembers string
 	err := row.Scan(&m.ID, &m.Source.Framework, &m.Source.Control, &m.Target.Framework, &m.Target.Control,
 		&rel, &m.Strength, &rat, &m.Justification, &m.Provenance.Document, &method, &st, &m.Provenance.Author,
-		&created, &updated, &m.BuiltIn, &m.Revision, &m.ReverseStrength, &m.Interchange)
+		&created, &updated, &m.BuiltIn, &m.Revision, &m.ReverseStrength, &m.Interchange, &srcMembers, &dstMembers)
+	m.Sources, m.Targets = membersOf(m.Source.Framework, srcMembers), membersOf(m.Target.Framework, dstMembers)
 	m.Relationship, m.Rationale = cmv1.Relationship(rel), cmv1.Rationale(rat)
 	m.Provenance.Method, m.Provenance.Status = cmv1.MappingMethod(method), cmv1.MappingStatus(st)
 	if created != nil {

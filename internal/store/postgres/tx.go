@@ -345,12 +345,12 @@ func queueWrite(b *pgx.Batch, c store.Change, run []store.Change) int {
 		m := c.Mapping
 		b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 				relationship, strength, rationale, justification, document, method, status, author,
-				create_time, update_time, built_in, revision, reverse_strength, interchange)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17, $18)`+unlessNew(c, mappingUpsert),
+				create_time, update_time, built_in, revision, reverse_strength, interchange, source_members, target_members)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, `+thisRevision+`, $17, $18, $19, $20)`+unlessNew(c, mappingUpsert),
 			m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control,
 			int32(m.Relationship), m.Strength, int32(m.Rationale), m.Justification,
 			m.Provenance.Document, int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.Author,
-			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength, m.Interchange)
+			m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn, m.ReverseStrength, m.Interchange, membersColumn(m.Sources), membersColumn(m.Targets))
 	case store.KindTenant:
 		t := c.Tenant
 		b.Queue(`INSERT INTO tenants (id, display_name, create_time, revision, require_admin_approval) VALUES ($1, $2, $3, `+thisRevision+`, $4)`+unlessNew(c, `
@@ -437,23 +437,24 @@ func queueMappings(b *pgx.Batch, c store.Change, run []store.Change) {
 	created, updated := make([]time.Time, n), make([]time.Time, n)
 	builtIn := make([]bool, n)
 	extras := make([]*catalog.Interchange, n)
+	srcMembers, dstMembers := make([]string, n), make([]string, n)
 	for i, r := range run {
 		m := &r.Mapping
 		ids[i], sf[i], sc[i], tf[i], tc[i] = m.ID, m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control
 		rel[i], str[i], rat[i], rev[i] = int32(m.Relationship), m.Strength, int32(m.Rationale), m.ReverseStrength
 		just[i], doc[i], author[i] = m.Justification, m.Provenance.Document, m.Provenance.Author
 		method[i], status[i], created[i], updated[i], builtIn[i] = int32(m.Provenance.Method), int32(m.Provenance.Status), m.Provenance.CreateTime, m.Provenance.UpdateTime, m.BuiltIn
-		extras[i] = m.Interchange
+		extras[i], srcMembers[i], dstMembers[i] = m.Interchange, membersColumn(m.Sources), membersColumn(m.Targets)
 	}
 	b.Queue(`INSERT INTO mappings (id, source_framework, source_control, target_framework, target_control,
 			relationship, strength, rationale, justification, document, method, status, author,
-			create_time, update_time, built_in, revision, reverse_strength, interchange)
+			create_time, update_time, built_in, revision, reverse_strength, interchange, source_members, target_members)
 		SELECT x.id, x.sf, x.sc, x.tf, x.tc, x.rel, x.str, x.rat, x.just, x.doc, x.method, x.status, x.author, x.created, x.updated, x.built_in,
-			`+thisRevision+`, x.rev, x.extras
+			`+thisRevision+`, x.rev, x.extras, x.sm, x.tm
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::text[], $10::text[],
-			$11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::boolean[], $17::int[], $18::jsonb[])
-			AS x(id, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, built_in, rev, extras)`+unlessNew(c, mappingUpsert),
-		ids, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, builtIn, rev, extras)
+			$11::int[], $12::int[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::boolean[], $17::int[], $18::jsonb[], $19::text[], $20::text[])
+			AS x(id, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, built_in, rev, extras, sm, tm)`+unlessNew(c, mappingUpsert),
+		ids, sf, sc, tf, tc, rel, str, rat, just, doc, method, status, author, created, updated, builtIn, rev, extras, srcMembers, dstMembers)
 }
 
 // jsonList is a list as a JSON array, for the arrays of a run.
@@ -475,6 +476,8 @@ func writeError(err error, run []store.Change) error {
 	}
 	c := &run[0]
 	switch {
+	case pe.Code == "23505" && c.Kind == store.KindMapping && c.Mapping.IsGroup(): // unique_violation: the pair of groups
+		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyMapped, catalog.SideKey(c.Mapping.SourceSide()), catalog.SideKey(c.Mapping.TargetSide()))
 	case pe.Code == "23505" && c.Kind == store.KindMapping: // unique_violation: the pair
 		return fmt.Errorf("%w: %s and %s are already mapped", store.ErrAlreadyMapped, c.Mapping.Source.Name(), c.Mapping.Target.Name())
 	case pe.Code == "23505":
@@ -780,7 +783,8 @@ func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
 		return nil, err
 	}
 	rows, err := t.query("SELECT "+mappingColumns+` FROM mappings
-		WHERE (source_framework = $1 AND ($2 = '' OR source_control = $2)) OR (target_framework = $1 AND ($2 = '' OR target_control = $2))
+		WHERE (source_framework = $1 AND ($2 = '' OR source_control = $2 OR (source_members <> '' AND string_to_array(source_members, ' ') @> ARRAY[$2])))
+			OR (target_framework = $1 AND ($2 = '' OR target_control = $2 OR (target_members <> '' AND string_to_array(target_members, ' ') @> ARRAY[$2])))
 		ORDER BY id`, framework, control)
 	if err != nil {
 		return nil, t.fail(err)

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuditTrail", testAuditTrail},
 		{"InternalFrameworks", testInternalFrameworks},
 		{"Imports", testImports},
+		{"GroupMappings", testGroupMappings},
 		{"RecordsMatchGolden", testRecordsMatchGolden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
