@@ -58,7 +58,9 @@ func appendSatisfies(b []byte, r *cmv1.SatisfiesResponse) []byte {
 				}
 				b = appendString(b, p)
 			}
-			b = append(b, "]}"...)
+			b = append(b, `],"group":`...)
+			b = appendString(b, c.GetGroup())
+			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
 	}

@@ -42,22 +42,30 @@ func (rd *reader) json(r io.Reader) error {
 		row := Map{Loc: at, Relationship: m.GetRelationship(), Strength: m.GetStrength(), ReverseStrength: m.GetReverseStrength(),
 			Rationale: m.GetRationale(), Justification: m.GetJustification(), Method: m.GetProvenance().GetMethod(),
 			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument(), Extras: extrasOf(m.GetInterchange())}
+		usable := true
 		for _, end := range []struct {
-			name string
-			out  *[]string
-		}{{m.GetSource(), &row.Sources}, {m.GetTarget(), &row.Targets}} {
-			fw, ctl, ok := catalog.ParseControlName(end.name)
-			if !ok {
-				rd.skip(at, "%q is not a control name (frameworks/{framework}/controls/{control})", end.name)
-				continue
+			names []string
+			out   *[]string
+		}{{sideNames(m.GetSource(), m.GetSources()), &row.Sources}, {sideNames(m.GetTarget(), m.GetTargets()), &row.Targets}} {
+			for _, name := range end.names {
+				fw, ctl, ok := catalog.ParseControlName(name)
+				if !ok {
+					rd.skip(at, "%q is not a control name (frameworks/{framework}/controls/{control})", name)
+					usable = false
+					break
+				}
+				if key := catalog.FrameworkName(fw); key != normaliseFramework(cw.Source.Key) && key != normaliseFramework(cw.Target.Key) {
+					rd.skip(at, "%q is not a control of %s or %s", name, doc.Source, doc.Target)
+					usable = false
+					break
+				}
+				*end.out = append(*end.out, ctl)
 			}
-			if key := catalog.FrameworkName(fw); key != normaliseFramework(cw.Source.Key) && key != normaliseFramework(cw.Target.Key) {
-				rd.skip(at, "%q is not a control of %s or %s", end.name, doc.Source, doc.Target)
-				continue
+			if !usable {
+				break
 			}
-			*end.out = []string{ctl}
 		}
-		if len(row.Sources) == 0 || len(row.Targets) == 0 {
+		if !usable || len(row.Sources) == 0 || len(row.Targets) == 0 {
 			continue
 		}
 		// A mapping shown from the target's side reads the other way.
@@ -70,6 +78,14 @@ func (rd *reader) json(r io.Reader) error {
 	}
 	rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
 	return nil
+}
+
+// sideNames is a side of a mapping message: its members, or its control.
+func sideNames(name string, members []string) []string {
+	if len(members) > 0 {
+		return members
+	}
+	return []string{name}
 }
 
 // normaliseFramework is frameworks/{id} for an id or a name.

@@ -141,7 +141,6 @@ func (rd *reader) ciso(r io.Reader) error {
 				return err
 			}
 			if row, ok := rd.cisoRow(&set.RequirementMappings[j], ids); ok {
-				row.Document = firstOf(row.Document, set.Name, rd.doc.Title)
 				cw.Maps = append(cw.Maps, row)
 			}
 		}
@@ -299,7 +298,7 @@ func writeCISOMappings(w io.Writer, cw *CrosswalkFile) error {
 	lib := cisoHeader("urn:controlmap:library:mapping-"+cw.Source.ID+"-to-"+cw.Target.ID, "mapping-"+cw.Source.ID+"-to-"+cw.Target.ID, name,
 		"Mappings from "+name+", exported by controlmap.", "", "")
 	rows := make([]yaml.Node, 0, len(cw.Mappings))
-	for _, m := range cw.Mappings {
+	for _, m := range pairwise(cw.Mappings) {
 		strength, reverse := m.Strength, m.ReverseStrength
 		row := cisoMapping{SourceRequirementURN: nodeURN(m.Source.Framework, m.Source.Control), TargetRequirementURN: nodeURN(m.Target.Framework, m.Target.Control),
 			Relationship: cisoRelationship(m.Relationship), Rationale: rationaleToken(m.Rationale), Strength: &strength, Annotation: m.Justification,

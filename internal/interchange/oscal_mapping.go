@@ -173,7 +173,6 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			resources["#"+res.UUID] = res
 		}
 	}
-	document := strings.TrimSpace(strings.TrimSpace(rd.doc.Title + " " + rd.doc.Version))
 	for i, m := range mappings {
 		at := pointer(base, "mappings", i)
 		if _, ok := oscalMethod(m.Method); !ok {
@@ -197,7 +196,6 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			if !ok {
 				continue
 			}
-			row.Document = firstOf(row.Document, document)
 			if row.Justification == "" {
 				row.Justification = firstOf(strings.TrimSpace(m.Remarks), strings.TrimSpace(m.MappingDescription), strings.TrimSpace(prov.MappingDescription))
 			}
@@ -463,12 +461,19 @@ func mapOf(m *catalog.Mapping) oscalMap {
 	if m.Provenance.Document != "" {
 		props = append(props, oscalProp{Name: "document", NS: Namespace, Value: m.Provenance.Document})
 	}
+	items := func(side []catalog.ControlRef) []oscalItem {
+		out := make([]oscalItem, len(side))
+		for i, r := range side {
+			out[i] = oscalItem{Type: "control", IDRef: Token(r.Control)}
+		}
+		return out
+	}
 	out := oscalMap{
-		UUID:              stableUUID("map", m.Source.Framework, m.Source.Control, m.Target.Framework, m.Target.Control),
+		UUID:              stableUUID("map", catalog.SideKey(m.SourceSide()), catalog.SideKey(m.TargetSide())),
 		MatchingRationale: rationaleToken(m.Rationale),
 		Relationship:      flexString(oscalRelationship(m.Relationship)),
-		Sources:           []oscalItem{{Type: "control", IDRef: Token(m.Source.Control)}},
-		Targets:           []oscalItem{{Type: "control", IDRef: Token(m.Target.Control)}},
+		Sources:           items(m.SourceSide()),
+		Targets:           items(m.TargetSide()),
 		Props:             props,
 		Remarks:           m.Justification,
 	}

@@ -277,7 +277,7 @@ func writeSheet(w io.Writer, cw *CrosswalkFile, strm bool) error {
 	if err := cwr.Write(head); err != nil {
 		return err
 	}
-	for _, m := range cw.Mappings {
+	for _, m := range pairwise(cw.Mappings) {
 		src, tgt := cw.Titles[m.Source], cw.Titles[m.Target]
 		rationale, strength := titleCase(rationaleToken(m.Rationale)), strconv.Itoa(int(m.Strength))
 		row := []string{m.Source.Control, src, rationale, olirRelationship(m.Relationship), m.Target.Control, tgt, m.Justification, strength}

@@ -87,6 +87,20 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		return g.Control(c).Framework == target.Index && g.Control(c).Assessable
 	}
 	contributes := map[catalog.ControlID]bool{}
+	// A group whose every member is implemented counts whole; its members
+	// then need no contribution of their own through it.
+	whole := wholeGroups(g, sources, keep, o)
+	type groupTarget struct {
+		slot    int32
+		control catalog.ControlID
+	}
+	fired := map[groupTarget]bool{}
+	for _, c := range whole {
+		fired[groupTarget{c.Path[0], c.Control}] = true
+		pos, _ := slices.BinarySearch(controls, c.Control)
+		byPos[pos].Sources = append(byPos[pos].Sources, c)
+		contributes[c.Source] = true
+	}
 
 	s := getSearcher(g)
 	defer putSearcher(s)
@@ -105,6 +119,9 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		s.run(g, src.Control, o)
 		reached := map[catalog.ControlID]bool{}
 		add := func(f Found) {
+			if f.Group && fired[groupTarget{f.Path[0], f.Control}] {
+				return
+			}
 			if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
 				f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
 			}
@@ -116,12 +133,6 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		}
 		s.results(g, src.Control, o, keep, add)
 		groupResults(g, src.Control, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
-	}
-	// A group whose every member is implemented counts whole.
-	for _, c := range wholeGroups(g, sources, keep, o) {
-		pos, _ := slices.BinarySearch(controls, c.Control)
-		byPos[pos].Sources = append(byPos[pos].Sources, c)
-		contributes[c.Source] = true
 	}
 
 	groupAt := map[catalog.ControlID]int{}

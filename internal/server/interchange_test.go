@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -447,4 +448,127 @@ func TestRoundTripEveryFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGroupMappings creates a mapping between a group of a tenant's
+// controls and an ISO/IEC 42001 control over REST, and checks what each
+// question answers of it: a member alone PARTIAL naming the group, the
+// whole group implemented FULL, the group shown whole by Explain and kept
+// whole by the OSCAL and JSON exports, and deleted with a member.
+func TestGroupMappings(t *testing.T) {
+	s := startDefault(t)
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=acme-isms", map[string]any{"displayName": "ISMS"}, key(acme)...); r.status != 200 {
+		t.Fatalf("framework: %d %s", r.status, r.raw)
+	}
+	for _, id := range []string{"POL-1", "POL-2"} {
+		if r := s.rest(t, "POST", "/v1/frameworks/acme-isms/controls?control_id="+id, map[string]any{"title": "Policy " + id, "implementationStatus": "IMPLEMENTATION_STATUS_IMPLEMENTED"}, key(acme)...); r.status != 200 {
+			t.Fatalf("control: %d %s", r.status, r.raw)
+		}
+	}
+	group := map[string]any{
+		"sources":      []string{"frameworks/acme-isms/controls/POL-2", "frameworks/acme-isms/controls/pol-1"},
+		"target":       "frameworks/iso-42001-2023/controls/A.2.2",
+		"relationship": "RELATIONSHIP_SUPERSET_OF", "reverseStrength": 7, "rationale": "RATIONALE_SEMANTIC",
+		"justification": "The two policies together cover the AI policy; neither does alone.",
+		"provenance":    map[string]any{"status": "MAPPING_STATUS_APPROVED"},
+	}
+	r := s.rest(t, "POST", "/v1/mappings", group, key(acme)...)
+	if r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	var created cmv1.Mapping
+	if err := protojson.Unmarshal(mustField(t, r, "mapping"), &created); err != nil {
+		t.Fatal(err)
+	}
+	if created.GetSource() != "frameworks/acme-isms/controls/POL-1" || !slices.Equal(created.GetSources(), []string{"frameworks/acme-isms/controls/POL-1", "frameworks/acme-isms/controls/POL-2"}) {
+		t.Fatalf("the group as stored: %v", &created)
+	}
+	// The same sides again, the other way round: a conflict.
+	reverse := map[string]any{"source": "frameworks/iso-42001-2023/controls/A.2.2", "targets": []string{"frameworks/acme-isms/controls/POL-1", "frameworks/acme-isms/controls/POL-2"},
+		"relationship": "RELATIONSHIP_SUBSET_OF", "strength": 7, "rationale": "RATIONALE_SEMANTIC", "justification": "x"}
+	if r := s.rest(t, "POST", "/v1/mappings", reverse, key(acme)...); r.status != 409 || !strings.Contains(string(r.raw), "ALREADY_MAPPED") {
+		t.Fatalf("the same groups reversed: %d %s", r.status, r.raw)
+	}
+	bad := map[string]any{"sources": []string{"frameworks/acme-isms/controls/POL-1", "frameworks/iso-27001-2022/controls/A.5.1"}, "target": "frameworks/iso-42001-2023/controls/A.2.3",
+		"relationship": "RELATIONSHIP_INTERSECTS_WITH", "strength": 3, "reverseStrength": 3, "rationale": "RATIONALE_SEMANTIC", "justification": "x"}
+	if r := s.rest(t, "POST", "/v1/mappings", bad, key(acme)...); r.status != 400 || !slices.Contains(r.fieldViolations(), "mapping.sources[1]") {
+		t.Fatalf("a group across frameworks: %d %v %s", r.status, r.fieldViolations(), r.raw)
+	}
+
+	// A member alone: PARTIAL, naming the group.
+	sat := s.rest(t, "GET", "/v1/frameworks/acme-isms/controls/POL-1:satisfies?target_frameworks=iso-42001-2023&include_inferred=false", nil, key(acme)...)
+	var sr cmv1.SatisfiesResponse
+	if err := protojson.Unmarshal(sat.raw, &sr); err != nil || len(sr.GetFrameworks()) != 1 {
+		t.Fatalf("satisfies: %v %s", err, sat.raw)
+	}
+	got := sr.GetFrameworks()[0].GetControls()[0]
+	if got.GetControl() != "frameworks/iso-42001-2023/controls/A.2.2" || got.GetSatisfaction() != cmv1.Satisfaction_SATISFACTION_PARTIAL || got.GetGroup() != created.GetName() {
+		t.Fatalf("a member alone: %v", got)
+	}
+	// The whole group implemented: FULL; one member not: PARTIAL.
+	cov := func() (*cmv1.ControlCoverage, string) {
+		r := s.rest(t, "POST", "/v1/coverage:compute", map[string]any{"source": map[string]any{"framework": "frameworks/acme-isms"}, "target": "frameworks/iso-42001-2023"}, key(acme)...)
+		var resp cmv1.ComputeCoverageResponse
+		if err := protojson.Unmarshal(r.raw, &resp); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range resp.GetControls() {
+			if c.GetControl() == "frameworks/iso-42001-2023/controls/A.2.2" {
+				return c, string(r.raw)
+			}
+		}
+		return nil, string(r.raw)
+	}
+	if c, raw := cov(); c == nil || c.GetStatus() != cmv1.Satisfaction_SATISFACTION_FULL || len(c.GetSources()) != 2 || c.GetSources()[0].GetGroup() != created.GetName() {
+		t.Fatalf("coverage with the whole group implemented: %v\n%.500s", c, raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/frameworks/acme-isms/controls/POL-2", map[string]any{"implementationStatus": "IMPLEMENTATION_STATUS_PLANNED"}, key(acme)...); r.status != 200 {
+		t.Fatalf("patch: %d %s", r.status, r.raw)
+	}
+	if c, _ := cov(); c.GetStatus() != cmv1.Satisfaction_SATISFACTION_PARTIAL {
+		t.Fatalf("coverage with one member implemented: %v", c)
+	}
+	// Explain shows it whole.
+	ex := s.rest(t, "GET", "/v1/frameworks/acme-isms/controls/POL-2:explain?target=frameworks/iso-42001-2023/controls/A.2.2", nil, key(acme)...)
+	var er cmv1.ExplainResponse
+	if err := protojson.Unmarshal(ex.raw, &er); err != nil || len(er.GetGroups()) != 1 || len(er.GetGroups()[0].GetSources()) != 2 {
+		t.Fatalf("explain: %v %s", err, ex.raw)
+	}
+	// OSCAL keeps it whole; OLIR has a row only for what holds pairwise.
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acme)
+	doc, err := grpcExport(ctx, s, "acme-isms", "iso-42001-2023", "oscal-mapping")
+	if err != nil || !strings.Contains(string(doc), `"sources":[{"type":"control","id-ref":"pol-1"},{"type":"control","id-ref":"pol-2"}]`) {
+		t.Fatalf("OSCAL export: %v\n%s", err, doc)
+	}
+	sheet, err := grpcExport(ctx, s, "acme-isms", "iso-42001-2023", "olir-csv")
+	if err != nil || strings.Count(string(sheet), "\n") != 1 {
+		t.Fatalf("a group of two sources that contain a control says nothing pairwise: %v\n%s", err, sheet)
+	}
+	// Re-importing the OSCAL export changes nothing.
+	rep, err := grpcImport(ctx, s, &cmv1.ImportOptions{Format: "oscal-mapping"}, doc, 1<<20)
+	if err != nil || rep.GetRevision() != 0 || counts(rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/0/1/0" {
+		t.Fatalf("re-import of the group: %v %v", err, rep)
+	}
+	// Deleting a member deletes the group mapping.
+	if r := s.rest(t, "DELETE", "/v1/frameworks/acme-isms/controls/POL-2", nil, key(acme)...); r.status != 200 {
+		t.Fatalf("delete member: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "GET", "/v1/"+created.GetName(), nil, key(acme)...); r.status != 404 {
+		t.Fatalf("the group mapping after its member: %d %s", r.status, r.raw)
+	}
+}
+
+// mustField returns the raw JSON of a top-level field of a REST answer.
+func mustField(t *testing.T, r restResponse, field string) []byte {
+	t.Helper()
+	v, ok := r.body[field]
+	if !ok {
+		t.Fatalf("no %s in %s", field, r.raw)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

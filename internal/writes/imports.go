@@ -573,12 +573,18 @@ func (im *importer) resolver(fw string) (map[string]string, error) {
 	return m, nil
 }
 
-func pairKey(a, b catalog.ControlRef) string {
-	x, y := a.Name(), b.Name()
-	if y < x {
-		x, y = y, x
+// resolveSide finds the controls a row names on one side, in framework fw;
+// the first unknown one is returned when one does not resolve.
+func resolveSide(res map[string]string, fw string, names []string) ([]catalog.ControlRef, string) {
+	out := make([]catalog.ControlRef, len(names))
+	for i, n := range names {
+		id, ok := res[strings.ToLower(n)]
+		if !ok {
+			return nil, n
+		}
+		out[i] = catalog.ControlRef{Framework: fw, Control: id}
 	}
-	return x + "\x00" + y
+	return out, ""
 }
 
 // crosswalk creates or updates the mappings of one crosswalk.
@@ -616,44 +622,46 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	for i := range all {
 		m := &all[i]
 		if m.Source.Framework == b || m.Target.Framework == b {
-			stored[pairKey(m.Source, m.Target)] = m
+			stored[m.PairKey()] = m
 		}
 	}
 	seen := map[string]string{}
 	created := 0
 	for i := range cw.Maps {
 		row := &cw.Maps[i]
-		if len(row.Sources) != 1 || len(row.Targets) != 1 {
-			if err := im.problem("mapping", row.Loc, "a map with %d sources and %d targets states a relationship between sets of controls; it is not split into pairs, which would claim more than it says, and group mappings are not stored yet",
-				len(row.Sources), len(row.Targets)); err != nil {
+		srcs, unknown := resolveSide(resA, a, row.Sources)
+		if unknown != "" {
+			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(a)); err != nil {
 				return err
 			}
 			continue
 		}
-		src, ok := resA[strings.ToLower(row.Sources[0])]
-		if !ok {
-			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", row.Sources[0], catalog.FrameworkName(a)); err != nil {
+		tgts, unknown := resolveSide(resB, b, row.Targets)
+		if unknown != "" {
+			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(b)); err != nil {
 				return err
 			}
 			continue
 		}
-		tgt, ok := resB[strings.ToLower(row.Targets[0])]
-		if !ok {
-			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", row.Targets[0], catalog.FrameworkName(b)); err != nil {
-				return err
-			}
-			continue
+		// A map of several sources or targets stays one group mapping: split
+		// into pairs it would claim more than it says.
+		m := im.mapping(row, srcs[0], tgts[0])
+		if len(srcs) > 1 {
+			m.Sources = srcs
 		}
-		m := im.mapping(row, catalog.ControlRef{Framework: a, Control: src}, catalog.ControlRef{Framework: b, Control: tgt})
+		if len(tgts) > 1 {
+			m.Targets = tgts
+		}
+		m.NormalizeSides()
 		if err := CheckMapping(&m); err != nil {
 			if err := im.problem("mapping", row.Loc, "%v", err); err != nil {
 				return err
 			}
 			continue
 		}
-		key := pairKey(m.Source, m.Target)
+		key := m.PairKey()
 		if prev, dup := seen[key]; dup {
-			if err := im.problem("mapping", row.Loc, "%s and %s are mapped already at %s", m.Source.Name(), m.Target.Name(), prev); err != nil {
+			if err := im.problem("mapping", row.Loc, "%s and %s are mapped already at %s", catalog.SideKey(m.SourceSide()), catalog.SideKey(m.TargetSide()), prev); err != nil {
 				return err
 			}
 			continue
@@ -664,6 +672,9 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			if err := mayApprove(im.tx, im.p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {
 				return err
 			}
+			if err := lockMembers(im.tx, &m); err != nil {
+				return err
+			}
 			m.ID = store.NewMappingID()
 			m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = im.p.Name, im.tx.Now(), im.tx.Now()
 			im.tx.Write(store.Change{Kind: store.KindMapping, New: true, Owner: owner, Mapping: m})
@@ -671,8 +682,12 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			created++
 			continue
 		}
-		if before.Source != m.Source { // stored the other way round
+		if strings.TrimSpace(row.Document) == "" { // the file names none: the stored one stays
+			m.Provenance.Document = before.Provenance.Document
+		}
+		if catalog.SideKey(before.SourceSide()) != catalog.SideKey(m.SourceSide()) { // stored the other way round
 			m.Source, m.Target, m.Relationship = m.Target, m.Source, catalog.Inverse(m.Relationship)
+			m.Sources, m.Targets = m.Targets, m.Sources
 			m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
 		}
 		if m.Relationship == before.Relationship && m.Strength == before.Strength && m.ReverseStrength == before.ReverseStrength &&

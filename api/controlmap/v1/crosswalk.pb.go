@@ -69,7 +69,8 @@ type Mapping struct {
 	Interchange *MappingInterchange `protobuf:"bytes,13,opt,name=interchange,proto3" json:"interchange,omitempty"`
 	// A group mapping's sides: the names of the controls of each side that is
 	// a group (2 to 50 controls of one framework; aliases accepted on input),
-	// source and target being their first (on input they may be left empty).
+	// kept in id order, source and target being their first (on input they
+	// may be left empty, or name a member).
 	// The relationship holds between the unions of the sides, not between
 	// every pair: S SUBSET_OF {X, Y} says all of S is in X and Y together,
 	// not that S is in X. What does hold for single controls, by set algebra:
