@@ -545,24 +545,29 @@ func exportCommand() *cobra.Command {
 			}
 		}
 	}
+	// export runs one export: open starts its stream and returns how to
+	// read the next piece.
+	export := func(cmd *cobra.Command, open func(c cmv1.InterchangeServiceClient) (func() ([]byte, error), error)) error {
+		conn, err := f.dial()
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		recv, err := open(cmv1.NewInterchangeServiceClient(conn))
+		if err != nil {
+			return err
+		}
+		return write(cmd, recv)
+	}
 	framework := &cobra.Command{
 		Use:   "framework FRAMEWORK --format oscal-catalog|ciso-yaml",
 		Short: "Export a framework and its controls",
 		Long:  "Write a framework of a running controlmap to standard output or --output.\n\n" + exitCodesHelp,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := f.dial()
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			stream, err := cmv1.NewInterchangeServiceClient(conn).ExportFramework(cmd.Context(), &cmv1.ExportFrameworkRequest{Name: frameworkName(args[0]), Format: format})
-			if err != nil {
-				return err
-			}
-			return write(cmd, func() ([]byte, error) {
-				msg, err := stream.Recv()
-				return msg.GetData(), err
+			return export(cmd, func(c cmv1.InterchangeServiceClient) (func() ([]byte, error), error) {
+				stream, err := c.ExportFramework(cmd.Context(), &cmv1.ExportFrameworkRequest{Name: frameworkName(args[0]), Format: format})
+				return func() ([]byte, error) { msg, err := stream.Recv(); return msg.GetData(), err }, err
 			})
 		},
 	}
@@ -572,18 +577,9 @@ func exportCommand() *cobra.Command {
 		Long:  "Write a crosswalk of a running controlmap to standard output or --output.\n\n" + exitCodesHelp,
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := f.dial()
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			stream, err := cmv1.NewInterchangeServiceClient(conn).ExportCrosswalk(cmd.Context(), &cmv1.ExportCrosswalkRequest{Source: args[0], Target: args[1], Format: format})
-			if err != nil {
-				return err
-			}
-			return write(cmd, func() ([]byte, error) {
-				msg, err := stream.Recv()
-				return msg.GetData(), err
+			return export(cmd, func(c cmv1.InterchangeServiceClient) (func() ([]byte, error), error) {
+				stream, err := c.ExportCrosswalk(cmd.Context(), &cmv1.ExportCrosswalkRequest{Source: args[0], Target: args[1], Format: format})
+				return func() ([]byte, error) { msg, err := stream.Recv(); return msg.GetData(), err }, err
 			})
 		},
 	}

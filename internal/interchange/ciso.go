@@ -8,7 +8,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
@@ -218,20 +217,6 @@ func (rd *reader) cisoRow(n *yaml.Node, ids map[string]string) (Map, bool) {
 	return row, true
 }
 
-func cisoRelationship(r cmv1.Relationship) string {
-	switch r {
-	case cmv1.Relationship_RELATIONSHIP_EQUAL:
-		return "equal"
-	case cmv1.Relationship_RELATIONSHIP_SUBSET_OF:
-		return "subset"
-	case cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
-		return "superset"
-	case cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH:
-		return "intersect"
-	}
-	return "not_related"
-}
-
 // URNs of our exports.
 func frameworkURN(id string) string { return "urn:controlmap:framework:" + id }
 func nodeURN(fw, control string) string {
@@ -301,7 +286,7 @@ func writeCISOMappings(w io.Writer, cw *CrosswalkFile) error {
 	for _, m := range pairwise(cw.Mappings) {
 		strength, reverse := m.Strength, m.ReverseStrength
 		row := cisoMapping{SourceRequirementURN: nodeURN(m.Source.Framework, m.Source.Control), TargetRequirementURN: nodeURN(m.Target.Framework, m.Target.Control),
-			Relationship: cisoRelationship(m.Relationship), Rationale: rationaleToken(m.Rationale), Strength: &strength, Annotation: m.Justification,
+			Relationship: relationshipToken(CISOYAML, m.Relationship), Rationale: rationaleToken(m.Rationale), Strength: &strength, Annotation: m.Justification,
 			ReverseStrength: &reverse, Status: enumName(m.Provenance.Status.String(), "MAPPING_STATUS_"),
 			Method: enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), Document: m.Provenance.Document}
 		var node yaml.Node

@@ -320,6 +320,24 @@ var relationshipTokens = map[string]cmv1.Relationship{
 	"no-relationship": cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP, "not related": cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP,
 }
 
+// writtenTokens are the relationship tokens each format writes, by the
+// relationship's value (EQUAL, SUBSET_OF, SUPERSET_OF, INTERSECTS_WITH,
+// NO_RELATIONSHIP).
+var writtenTokens = map[Format][6]string{
+	OSCALMapping: {1: "equal-to", 2: "subset-of", 3: "superset-of", 4: "intersects-with", 5: "no-relationship"},
+	OLIRCSV:      {1: "equal", 2: "subset of", 3: "superset of", 4: "intersects with", 5: "not related to"},
+	STRMCSV:      {1: "Equal", 2: "Subset Of", 3: "Superset Of", 4: "Intersects With", 5: "No Relationship"},
+	CISOYAML:     {1: "equal", 2: "subset", 3: "superset", 4: "intersect", 5: "not_related"},
+}
+
+// relationshipToken is the token format f writes for r.
+func relationshipToken(f Format, r cmv1.Relationship) string {
+	if r < 1 || int(r) >= len(writtenTokens[f]) {
+		r = cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP
+	}
+	return writtenTokens[f][r]
+}
+
 // parseRelationship reads a relationship token of any format.
 func parseRelationship(s string) (cmv1.Relationship, bool) {
 	r, ok := relationshipTokens[normalise(s)]

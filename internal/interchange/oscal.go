@@ -221,21 +221,6 @@ func oscalStatusToken(s cmv1.MappingStatus) string {
 	return "draft"
 }
 
-// oscalRelationship is the OSCAL token of r.
-func oscalRelationship(r cmv1.Relationship) string {
-	switch r {
-	case cmv1.Relationship_RELATIONSHIP_EQUAL:
-		return "equal-to"
-	case cmv1.Relationship_RELATIONSHIP_SUBSET_OF:
-		return "subset-of"
-	case cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
-		return "superset-of"
-	case cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH:
-		return "intersects-with"
-	}
-	return "no-relationship"
-}
-
 // pointer joins JSON pointer segments, escaping '~' and '/'.
 func pointer(base string, segs ...any) string {
 	var b strings.Builder

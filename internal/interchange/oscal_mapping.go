@@ -471,7 +471,7 @@ func mapOf(m *catalog.Mapping) oscalMap {
 	out := oscalMap{
 		UUID:              stableUUID("map", catalog.SideKey(m.SourceSide()), catalog.SideKey(m.TargetSide())),
 		MatchingRationale: rationaleToken(m.Rationale),
-		Relationship:      flexString(oscalRelationship(m.Relationship)),
+		Relationship:      flexString(relationshipToken(OSCALMapping, m.Relationship)),
 		Sources:           items(m.SourceSide()),
 		Targets:           items(m.TargetSide()),
 		Props:             props,

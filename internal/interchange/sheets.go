@@ -225,35 +225,6 @@ func methodOf(s string) (cmv1.MappingMethod, bool) {
 	return cmv1.MappingMethod(v), ok && v != 0
 }
 
-// olirRelationship and strmRelationship are the tokens each sheet writes.
-func olirRelationship(r cmv1.Relationship) string {
-	switch r {
-	case cmv1.Relationship_RELATIONSHIP_EQUAL:
-		return "equal"
-	case cmv1.Relationship_RELATIONSHIP_SUBSET_OF:
-		return "subset of"
-	case cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
-		return "superset of"
-	case cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH:
-		return "intersects with"
-	}
-	return "not related to"
-}
-
-func strmRelationship(r cmv1.Relationship) string {
-	switch r {
-	case cmv1.Relationship_RELATIONSHIP_EQUAL:
-		return "Equal"
-	case cmv1.Relationship_RELATIONSHIP_SUBSET_OF:
-		return "Subset Of"
-	case cmv1.Relationship_RELATIONSHIP_SUPERSET_OF:
-		return "Superset Of"
-	case cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH:
-		return "Intersects With"
-	}
-	return "No Relationship"
-}
-
 // titleCase is "Semantic" for SEMANTIC.
 func titleCase(token string) string {
 	if token == "" {
@@ -280,9 +251,9 @@ func writeSheet(w io.Writer, cw *CrosswalkFile, strm bool) error {
 	for _, m := range pairwise(cw.Mappings) {
 		src, tgt := cw.Titles[m.Source], cw.Titles[m.Target]
 		rationale, strength := titleCase(rationaleToken(m.Rationale)), strconv.Itoa(int(m.Strength))
-		row := []string{m.Source.Control, src, rationale, olirRelationship(m.Relationship), m.Target.Control, tgt, m.Justification, strength}
+		row := []string{m.Source.Control, src, rationale, relationshipToken(OLIRCSV, m.Relationship), m.Target.Control, tgt, m.Justification, strength}
 		if strm {
-			row = []string{m.Source.Control, src, "", rationale, strmRelationship(m.Relationship), tgt, m.Target.Control, strength, m.Justification}
+			row = []string{m.Source.Control, src, "", rationale, relationshipToken(STRMCSV, m.Relationship), tgt, m.Target.Control, strength, m.Justification}
 		}
 		row = append(row, strconv.Itoa(int(m.ReverseStrength)), enumName(m.Provenance.Status.String(), "MAPPING_STATUS_"),
 			enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), m.Provenance.Document)

@@ -160,9 +160,10 @@ const exportChunk = 64 << 10
 // sender turns writes into stream messages of at most exportChunk bytes,
 // the first with the file's type and name.
 type sender struct {
-	send     func(data []byte, first bool) error
-	buf      []byte
-	sentHead bool
+	contentType, filename string
+	send                  func(contentType, filename string, data []byte) error
+	buf                   []byte
+	sentHead              bool
 }
 
 func (s *sender) Write(p []byte) (int, error) {
@@ -185,7 +186,12 @@ func (s *sender) flush() error {
 	if len(s.buf) == 0 && s.sentHead {
 		return nil
 	}
-	err := s.send(s.buf, !s.sentHead)
+	var err error
+	if s.sentHead {
+		err = s.send("", "", s.buf)
+	} else {
+		err = s.send(s.contentType, s.filename, s.buf)
+	}
 	s.sentHead, s.buf = true, s.buf[:0]
 	return err
 }
@@ -217,12 +223,8 @@ func (s *InterchangeServer) ExportFramework(req *cmv1.ExportFrameworkRequest, st
 	if format == interchange.OSCALCatalog {
 		name = f.ID + ".oscal.json"
 	}
-	w := &sender{send: func(data []byte, first bool) error {
-		msg := &cmv1.ExportFrameworkResponse{Data: data}
-		if first {
-			msg.ContentType, msg.Filename = format.ContentType(), name
-		}
-		return stream.Send(msg)
+	w := &sender{contentType: format.ContentType(), filename: name, send: func(contentType, filename string, data []byte) error {
+		return stream.Send(&cmv1.ExportFrameworkResponse{ContentType: contentType, Filename: filename, Data: data})
 	}}
 	if err := interchange.WriteFramework(w, format, file); err != nil {
 		return err
@@ -266,12 +268,8 @@ func (s *InterchangeServer) ExportCrosswalk(req *cmv1.ExportCrosswalkRequest, st
 	if format == interchange.OSCALMapping {
 		name = fmt.Sprintf("%s_%s.oscal.json", from.ID, to.ID)
 	}
-	w := &sender{send: func(data []byte, first bool) error {
-		msg := &cmv1.ExportCrosswalkResponse{Data: data}
-		if first {
-			msg.ContentType, msg.Filename = format.ContentType(), name
-		}
-		return stream.Send(msg)
+	w := &sender{contentType: format.ContentType(), filename: name, send: func(contentType, filename string, data []byte) error {
+		return stream.Send(&cmv1.ExportCrosswalkResponse{ContentType: contentType, Filename: filename, Data: data})
 	}}
 	if err := interchange.WriteCrosswalk(w, format, file); err != nil {
 		return err
