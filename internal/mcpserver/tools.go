@@ -93,6 +93,7 @@ type Satisfied struct {
 	Strength     int32    `json:"strength" jsonschema:"strength of the weakest mapping of the path, 0-10"`
 	Inferred     bool     `json:"inferred" jsonschema:"true when the result goes through intermediate controls"`
 	Path         []string `json:"path" jsonschema:"the mappings of the proof, in order; explain shows their justifications"`
+	Group        string   `json:"group,omitempty" jsonschema:"set when the control is a member of a group mapping whose group contains this one: the group together covers it, the control alone at most partly"`
 }
 
 // FrameworkResults groups results by framework.
@@ -342,7 +343,7 @@ func (a *api) satisfies(ctx context.Context, _ *mcp.CallToolRequest, in Satisfie
 		full := 0
 		for _, c := range f.GetControls() {
 			s := Satisfied{Control: c.GetControl(), Satisfaction: enumName(c.GetSatisfaction(), "SATISFACTION_"),
-				Relationship: enumName(c.GetRelationship(), "RELATIONSHIP_"), Strength: c.GetStrength(), Inferred: c.GetInferred(), Path: c.GetPath()}
+				Relationship: enumName(c.GetRelationship(), "RELATIONSHIP_"), Strength: c.GetStrength(), Inferred: c.GetInferred(), Path: c.GetPath(), Group: c.GetGroup()}
 			if s.Satisfaction == "FULL" {
 				full++
 			}
