@@ -258,29 +258,25 @@ type placed struct {
 }
 
 // edgesOf lists the edges of mapping m in slot: for a mapping between two
-// controls, one at each end; for a group mapping, the statements between
-// two controls it implies, by set algebra (G = X+Y+Z): S SUPERSET_OF G or
-// S EQUAL G gives S SUPERSET_OF each member; G SUBSET_OF S or G EQUAL S gives
-// each member SUBSET_OF S. Read from the member towards the whole, its
-// share of the whole is not known: strength 1.
+// controls, one at each end; for a group mapping, those of the statements
+// between two controls it implies (Mapping.Implied), marked Derived.
 func edgesOf(m *MappingNode, slot int32) []placed {
 	if !m.IsGroup() {
 		return []placed{{m.Src, edgeOf(m, slot, m.Src), true}, {m.Dst, edgeOf(m, slot, m.Dst), false}}
 	}
+	ids := map[ControlRef]ControlID{}
+	for i, r := range m.SourceSide() {
+		ids[r] = m.SrcSide[i]
+	}
+	for i, r := range m.TargetSide() {
+		ids[r] = m.DstSide[i]
+	}
 	var out []placed
-	derive := func(whole ControlID, wholeOut bool, parts []ControlID) {
-		for _, p := range parts {
-			out = append(out,
-				placed{whole, Edge{To: p, Mapping: slot, Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, Strength: 10, Status: m.Provenance.Status, Derived: true}, wholeOut},
-				placed{p, Edge{To: whole, Mapping: slot, Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 1, Status: m.Provenance.Status, Derived: true}, !wholeOut})
-		}
-	}
-	r := m.Relationship
-	if len(m.SrcSide) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
-		derive(m.Src, true, m.DstSide)
-	}
-	if len(m.DstSide) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUBSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
-		derive(m.Dst, false, m.SrcSide)
+	for _, p := range m.Implied() {
+		a, b := ids[p.Source], ids[p.Target]
+		out = append(out,
+			placed{a, Edge{To: b, Mapping: slot, Relationship: p.Relationship, Strength: p.Strength, Status: p.Provenance.Status, Derived: true}, slices.Contains(m.SrcSide, a)},
+			placed{b, Edge{To: a, Mapping: slot, Relationship: Inverse(p.Relationship), Strength: p.ReverseStrength, Status: p.Provenance.Status, Derived: true}, slices.Contains(m.SrcSide, b)})
 	}
 	return out
 }

@@ -158,6 +158,60 @@ func (m *Mapping) NormalizeSides() {
 	}
 }
 
+// Reversed is m read from its target side: the sides swapped, the
+// relationship inverted, the strengths swapped. What an import kept of its
+// file follows: a qualifier's subject is swapped; the coverage, a share of
+// the file's target, is not known the other way and is left out.
+func (m Mapping) Reversed() Mapping {
+	m.Source, m.Target, m.Sources, m.Targets = m.Target, m.Source, m.Targets, m.Sources
+	m.Relationship = Inverse(m.Relationship)
+	m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
+	if x := m.Interchange; x != nil {
+		r := *x
+		r.Coverage, r.CoverageMethod = nil, ""
+		r.Qualifiers = slices.Clone(x.Qualifiers)
+		for i := range r.Qualifiers {
+			switch r.Qualifiers[i].Subject {
+			case "source":
+				r.Qualifiers[i].Subject = "target"
+			case "target":
+				r.Qualifiers[i].Subject = "source"
+			}
+		}
+		m.Interchange = &r
+	}
+	return m
+}
+
+// Implied lists the statements between two controls that a group mapping
+// implies, by set algebra (G = X+Y+Z): S SUPERSET_OF or EQUAL G gives S
+// SUPERSET_OF each member (strength 10; read back from the member, 1: its
+// share of S is not known); G SUBSET_OF or EQUAL S gives each member
+// SUBSET_OF S (strength 1, reverse 10). Nothing else holds pairwise; a
+// mapping between two controls implies nothing more than itself.
+func (m *Mapping) Implied() []Mapping {
+	if !m.IsGroup() {
+		return nil
+	}
+	var out []Mapping
+	pair := func(s, t ControlRef, r cmv1.Relationship, strength, reverse int32) {
+		out = append(out, Mapping{ID: m.ID, Source: s, Target: t, Relationship: r, Strength: strength, ReverseStrength: reverse,
+			Rationale: m.Rationale, Justification: m.Justification, Provenance: m.Provenance})
+	}
+	src, tgt, r := m.SourceSide(), m.TargetSide(), m.Relationship
+	if len(src) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
+		for _, t := range tgt {
+			pair(src[0], t, cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, 10, 1)
+		}
+	}
+	if len(tgt) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUBSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
+		for _, s := range src {
+			pair(s, tgt[0], cmv1.Relationship_RELATIONSHIP_SUBSET_OF, 1, 10)
+		}
+	}
+	return out
+}
+
 // IsGroup reports whether a side of m is a group of several controls.
 func (m *Mapping) IsGroup() bool { return len(m.Sources) > 1 || len(m.Targets) > 1 }
 

@@ -276,6 +276,10 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale str
 				rd.skip(pointer(at, side.name, k), "%s items are not mapped: controlmap maps whole controls (a statement is only part of one)", it.Type)
 				return row, false
 			}
+			if strings.TrimSpace(it.IDRef) == "" {
+				rd.skip(pointer(at, side.name, k), "an item needs an id-ref")
+				return row, false
+			}
 			*side.out = append(*side.out, strings.TrimSpace(it.IDRef))
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
 )
 
@@ -44,11 +43,10 @@ func Exports(formats []Format, fm Format) bool { return slices.Contains(formats,
 // pairwise reduces mappings to what holds between two controls, for the
 // formats with one control per side (OLIR, STRM, CISO Assistant): a
 // mapping between two controls as it is; of a group mapping, the
-// statements its members imply by set algebra (S SUPERSET_OF or EQUAL a
-// group gives S SUPERSET_OF each member; a group SUBSET_OF or EQUAL S gives
-// each member SUBSET_OF S), each justified by naming the group mapping. What
-// a group says of no single pair (a member of a group that contains or
-// meets a control) has no row: OSCAL and JSON exports keep groups whole.
+// statements its members imply (catalog.Mapping.Implied), each justified
+// by naming the group mapping. What a group says of no single pair (a
+// member of a group that contains or meets a control) has no row: OSCAL
+// and JSON exports keep groups whole.
 func pairwise(ms []catalog.Mapping) []catalog.Mapping {
 	var out []catalog.Mapping
 	for _, m := range ms {
@@ -58,20 +56,9 @@ func pairwise(ms []catalog.Mapping) []catalog.Mapping {
 		}
 		note := fmt.Sprintf("Implied by group mapping %s (%s %s %s): %s", catalog.MappingName(m.ID), groupText(m.SourceSide()),
 			strings.TrimPrefix(m.Relationship.String(), "RELATIONSHIP_"), groupText(m.TargetSide()), m.Justification)
-		row := func(s, t catalog.ControlRef, r cmv1.Relationship, strength, reverse int32) {
-			out = append(out, catalog.Mapping{ID: m.ID, Source: s, Target: t, Relationship: r, Strength: strength, ReverseStrength: reverse,
-				Rationale: m.Rationale, Justification: note, Provenance: m.Provenance})
-		}
-		src, tgt, r := m.SourceSide(), m.TargetSide(), m.Relationship
-		if len(src) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
-			for _, t := range tgt {
-				row(src[0], t, cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, 10, 1)
-			}
-		}
-		if len(tgt) == 1 && (r == cmv1.Relationship_RELATIONSHIP_SUBSET_OF || r == cmv1.Relationship_RELATIONSHIP_EQUAL) {
-			for _, s := range src {
-				row(s, tgt[0], cmv1.Relationship_RELATIONSHIP_SUBSET_OF, 1, 10)
-			}
+		for _, p := range m.Implied() {
+			p.Justification = note
+			out = append(out, p)
 		}
 	}
 	return out

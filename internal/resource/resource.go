@@ -58,6 +58,10 @@ func Control(fw string, c *catalog.Control) *cmv1.Control {
 // Mapping presents m in its stored direction, or from its target's side
 // when inverse is true.
 func Mapping(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
+	if inverse {
+		r := m.Reversed()
+		m = &r
+	}
 	out := &cmv1.Mapping{
 		Name:            catalog.MappingName(m.ID),
 		Source:          m.Source.Name(),
@@ -85,13 +89,7 @@ func Mapping(m *catalog.Mapping, inverse bool) *cmv1.Mapping {
 	for _, r := range m.Targets {
 		out.Targets = append(out.Targets, r.Name())
 	}
-	if inverse {
-		out.Sources, out.Targets = out.Targets, out.Sources
-		out.Source, out.Target = out.Target, out.Source
-		out.Relationship = catalog.Inverse(out.Relationship)
-		out.Strength, out.ReverseStrength = out.ReverseStrength, out.Strength
-		out.Inverse = true
-	}
+	out.Inverse = inverse
 	return out
 }
 

@@ -132,7 +132,7 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 			contributes[src.Control] = true
 		}
 		s.results(g, src.Control, o, keep, add)
-		groupResults(g, src.Control, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
+		s.groupResults(g, src.Control, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
 	}
 
 	groupAt := map[catalog.ControlID]int{}

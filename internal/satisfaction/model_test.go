@@ -165,12 +165,21 @@ func TestAnswersHoldInSetModels(t *testing.T) {
 		o := satisfaction.Options{IncludeInferred: true, MaxHops: 3}
 		for id := range catalog.ControlID(m.g.ControlCount()) {
 			x := m.set(id)
+			answered := map[catalog.ControlID]bool{}
 			for _, f := range satisfaction.Satisfies(m.g, id, nil, o) {
 				name := fmt.Sprintf("seed %d: %s -> %s", seed, m.g.Ref(id).Name(), m.g.Ref(f.Control).Name())
+				if answered[f.Control] {
+					t.Fatalf("%s: answered twice", name)
+				}
+				answered[f.Control] = true
 				tset := m.set(f.Control)
 				if f.Group {
 					if err := m.groupCovers(f.Path[0], id, f.Control); err != nil || f.Satisfaction != cmv1.Satisfaction_SATISFACTION_PARTIAL {
 						t.Fatalf("%s: group answer %v: %v", name, f.Satisfaction, err)
+					}
+					if mp := m.g.MappingAt(f.Path[0]); !holds(f.Relationship, m.union(mp.SrcSide), m.union(mp.DstSide)) &&
+						!holds(f.Relationship, m.union(mp.DstSide), m.union(mp.SrcSide)) {
+						t.Fatalf("%s: the group's %v does not hold", name, f.Relationship)
 					}
 					continue
 				}
@@ -241,5 +250,45 @@ func TestAnswersHoldInSetModels(t *testing.T) {
 	}
 	if groups < 1000 {
 		t.Fatalf("only %d group mappings in the models", groups)
+	}
+}
+
+// A direct mapping between two controls decides what one gives the other,
+// whatever a group mapping implies: a reviewed NO_RELATIONSHIP excludes a
+// member a group statement would give.
+func TestDirectMappingDecidesOverGroups(t *testing.T) {
+	var b catalog.Builder
+	for _, fw := range []string{"fa", "fb"} {
+		var cs []catalog.Control
+		for _, id := range []string{"A", "B", "C"} {
+			cs = append(cs, catalog.Control{ID: id, Title: id, Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Assessable: true})
+		}
+		b.AddFramework(catalog.Framework{ID: fw, DisplayName: fw, Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}, cs)
+	}
+	ref := func(fw, id string) catalog.ControlRef { return catalog.ControlRef{Framework: fw, Control: id} }
+	prov := catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}
+	g, err := b.Build(1, []catalog.Mapping{
+		{ID: "m1", Source: ref("fa", "A"), Target: ref("fb", "B"), Relationship: cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP, Rationale: 2, Justification: "x", Provenance: prov},
+		{ID: "m2", Source: ref("fa", "A"), Target: ref("fb", "B"), Targets: []catalog.ControlRef{ref("fb", "B"), ref("fb", "C")},
+			Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, Strength: 10, ReverseStrength: 5, Rationale: 2, Justification: "x", Provenance: prov},
+		{ID: "m3", Source: ref("fa", "B"), Sources: []catalog.ControlRef{ref("fa", "B"), ref("fa", "C")}, Target: ref("fb", "B"),
+			Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, Strength: 10, ReverseStrength: 5, Rationale: 2, Justification: "x", Provenance: prov},
+		{ID: "m4", Source: ref("fa", "B"), Target: ref("fb", "B"), Relationship: cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP, Rationale: 2, Justification: "x", Provenance: prov},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := g.ExactControl(ref("fa", "A"))
+	var got []string
+	for _, f := range satisfaction.Satisfies(g, a, nil, satisfaction.Options{IncludeInferred: true, MaxHops: 3}) {
+		got = append(got, fmt.Sprintf("%s %v inferred=%v", g.Ref(f.Control).Control, f.Satisfaction, f.Inferred))
+	}
+	if want := []string{"C SATISFACTION_FULL inferred=false"}; !slices.Equal(got, want) {
+		t.Errorf("Satisfies(A) = %v, want %v", got, want)
+	}
+	// B of fa is a member of a group containing fb's B, but reviewed unrelated to it.
+	fb, _ := g.ExactControl(ref("fa", "B"))
+	if found := satisfaction.Satisfies(g, fb, nil, satisfaction.Options{}); len(found) != 0 {
+		t.Errorf("Satisfies(fa/B) = %+v, want nothing", found)
 	}
 }

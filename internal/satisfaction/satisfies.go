@@ -29,7 +29,7 @@ func Satisfies(g *catalog.Graph, subject catalog.ControlID, frameworks []int32, 
 		out = append(out, f)
 	}
 	s.results(g, subject, o, keep, add)
-	groupResults(g, subject, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
+	s.groupResults(g, subject, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
 	slices.SortFunc(out, func(a, b Found) int { return int(a.Control - b.Control) })
 	return out
 }

@@ -128,7 +128,7 @@ func (s *searcher) onPath(n int32, c catalog.ControlID) bool {
 func (s *searcher) run(g *catalog.Graph, subject catalog.ControlID, o Options) {
 	s.arena = append(s.arena, node{control: subject, rel: cmv1.Relationship_RELATIONSHIP_EQUAL, strength: 10, parent: -1, mapping: -1})
 	for _, e := range g.Edges(subject) {
-		if o.sees(g, e.To) && catalog.Counts(e.Status, o.IncludeDraft) {
+		if !e.Derived && o.sees(g, e.To) && catalog.Counts(e.Status, o.IncludeDraft) {
 			s.direct[e.To] = s.epoch
 		}
 	}
@@ -209,12 +209,13 @@ type Found struct {
 	Group bool
 }
 
-// groupResults emits, for controls reached is false for, what the group
-// mappings subject is a member of say: a member of a group whose union
-// contains a control (SUPERSET_OF or EQUAL read from the group) gives it
-// PARTIAL. A member alone of a group that is contained in or intersects
-// something says nothing of it; what holds pairwise is an edge already.
-func groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, reached func(catalog.ControlID) bool, emit func(Found)) {
+// groupResults emits, for controls reached is false for and no direct
+// mapping decides, what the group mappings subject is a member of say: a
+// member of a group whose union contains a control (SUPERSET_OF or EQUAL
+// read from the group) gives it PARTIAL. A member alone of a group that is
+// contained in or intersects something says nothing of it; what holds
+// pairwise is an edge already. It follows run for subject.
+func (s *searcher) groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, reached func(catalog.ControlID) bool, emit func(Found)) {
 	if o.MinStrength > 1 {
 		return // a member's share of the whole is not known: strength 1
 	}
@@ -231,7 +232,7 @@ func groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, 
 			continue
 		}
 		for _, c := range other {
-			if o.sees(g, c) && keep(c) && !reached(c) {
+			if o.sees(g, c) && keep(c) && !reached(c) && s.direct[c] != s.epoch { // emit marks c reached
 				emit(Found{Control: c, Relationship: rel, Satisfaction: cmv1.Satisfaction_SATISFACTION_PARTIAL, Strength: 1, Path: []int32{slot}, Group: true})
 			}
 		}
@@ -241,11 +242,12 @@ func groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, 
 // results picks one answer per reached control for which keep is true. A
 // mapping that counts (catalog.Counts) and joins the control to the subject
 // directly decides, whatever inference says: an authored statement beats a
-// derived one, and a direct NO_RELATIONSHIP excludes the control. Otherwise the best inferred path
-// wins: FULL before PARTIAL, then strength, then fewer hops.
+// derived one, and a direct NO_RELATIONSHIP excludes the control. Otherwise the best path
+// wins (a statement a group mapping implies is a path of one step): FULL
+// before PARTIAL, then strength, then fewer hops.
 func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Options, keep func(catalog.ControlID) bool, emit func(Found)) {
 	for _, e := range g.Edges(subject) {
-		if e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !o.sees(g, e.To) ||
+		if e.Derived || e.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP || e.Strength < o.MinStrength || !o.sees(g, e.To) ||
 			!catalog.Counts(e.Status, o.IncludeDraft) || !keep(e.To) {
 			continue
 		}
@@ -281,7 +283,7 @@ func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Option
 			Relationship: n.rel,
 			Satisfaction: catalog.SatisfactionOf(n.rel),
 			Strength:     n.strength,
-			Inferred:     true,
+			Inferred:     n.hops > 1,
 			Path:         s.path(ni),
 		})
 	}

@@ -242,6 +242,11 @@ func TestImportRefusesBadInputAndWritesNothing(t *testing.T) {
 		{"duplicate pair", "format=olir-csv" + bind, good + "A5.1,equal,GV-1.2,10,x\n", 400, "document (line 3)", "mapped already at line 2"},
 		{"bad strength", "format=olir-csv" + bind, good + "A.5.2,equal,GOVERN-2.1,7,x\n", 400, "document (line 3)", "strength"},
 		{"kind of a tenant", "format=oscal-catalog&framework_kind=internal", acmeCatalog, 403, "", "TENANT_REQUIRED"},
+		{"item without an id-ref", "format=oscal-mapping&bindings%5Bs%5D=iso-27001-2022&bindings%5Bt%5D=nist-ai-rmf-1.0",
+			`{"mapping-collection": {"uuid": "u", "metadata": {"title": "t"}, "provenance": {"method": "human", "matching-rationale": "semantic", "status": "draft", "mapping-description": "d"},
+			  "mappings": [{"uuid": "v", "source-resource": {"type": "catalog", "href": "s"}, "target-resource": {"type": "catalog", "href": "t"},
+			    "maps": [{"uuid": "w", "relationship": "equal-to", "sources": [{}], "targets": [{"type": "control", "id-ref": "GOVERN-1.1"}]}]}]}}`,
+			400, "document/mapping-collection/mappings/0/maps/0/sources/0", "id-ref"},
 		{"built-in framework", "format=oscal-catalog&framework_id=iso-27001-2022", acmeCatalog, 403, "", "NOT_OWNER"},
 	}
 	for _, tc := range cases {
@@ -540,6 +545,14 @@ func TestGroupMappings(t *testing.T) {
 	doc, err := grpcExport(ctx, s, "acme-isms", "iso-42001-2023", "oscal-mapping")
 	if err != nil || !strings.Contains(string(doc), `"sources":[{"type":"control","id-ref":"pol-1"},{"type":"control","id-ref":"pol-2"}]`) {
 		t.Fatalf("OSCAL export: %v\n%s", err, doc)
+	}
+	// Read the other way, the group is the target side.
+	reversed, err := grpcExport(ctx, s, "iso-42001-2023", "acme-isms", "oscal-mapping")
+	if err != nil || !strings.Contains(string(reversed), `"relationship":"subset-of","sources":[{"type":"control","id-ref":"a.2.2"}],"targets":[{"type":"control","id-ref":"pol-1"},{"type":"control","id-ref":"pol-2"}]`) {
+		t.Fatalf("OSCAL export from the other side: %v\n%s", err, reversed)
+	}
+	if rep, err := grpcImport(ctx, s, &cmv1.ImportOptions{Format: "oscal-mapping"}, reversed, 1<<20); err != nil || rep.GetRevision() != 0 {
+		t.Fatalf("re-import of the reversed export: %v %v", err, rep)
 	}
 	sheet, err := grpcExport(ctx, s, "acme-isms", "iso-42001-2023", "olir-csv")
 	if err != nil || strings.Count(string(sheet), "\n") != 1 {

@@ -254,8 +254,7 @@ func (s *InterchangeServer) ExportCrosswalk(req *cmv1.ExportCrosswalkRequest, st
 	for _, o := range g.Crosswalk(from.Index, to.Index) {
 		m := o.Mapping.Mapping
 		if o.Inverse {
-			m.Source, m.Target, m.Relationship = m.Target, m.Source, catalog.Inverse(m.Relationship)
-			m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
+			m = m.Reversed()
 		}
 		file.Mappings = append(file.Mappings, m)
 	}

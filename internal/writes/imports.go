@@ -574,17 +574,21 @@ func (im *importer) resolver(fw string) (map[string]string, error) {
 }
 
 // resolveSide finds the controls a row names on one side, in framework fw;
-// the first unknown one is returned when one does not resolve.
-func resolveSide(res map[string]string, fw string, names []string) ([]catalog.ControlRef, string) {
-	out := make([]catalog.ControlRef, len(names))
+// ok is false when a name does not resolve (or there is none), and unknown
+// is the first such name.
+func resolveSide(res map[string]string, fw string, names []string) (out []catalog.ControlRef, unknown string, ok bool) {
+	if len(names) == 0 {
+		return nil, "", false
+	}
+	out = make([]catalog.ControlRef, len(names))
 	for i, n := range names {
-		id, ok := res[strings.ToLower(n)]
-		if !ok {
-			return nil, n
+		id, found := res[strings.ToLower(n)]
+		if !found {
+			return nil, n, false
 		}
 		out[i] = catalog.ControlRef{Framework: fw, Control: id}
 	}
-	return out, ""
+	return out, "", true
 }
 
 // crosswalk creates or updates the mappings of one crosswalk.
@@ -629,15 +633,15 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	created := 0
 	for i := range cw.Maps {
 		row := &cw.Maps[i]
-		srcs, unknown := resolveSide(resA, a, row.Sources)
-		if unknown != "" {
+		srcs, unknown, ok := resolveSide(resA, a, row.Sources)
+		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(a)); err != nil {
 				return err
 			}
 			continue
 		}
-		tgts, unknown := resolveSide(resB, b, row.Targets)
-		if unknown != "" {
+		tgts, unknown, ok := resolveSide(resB, b, row.Targets)
+		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(b)); err != nil {
 				return err
 			}
@@ -686,9 +690,7 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			m.Provenance.Document = before.Provenance.Document
 		}
 		if catalog.SideKey(before.SourceSide()) != catalog.SideKey(m.SourceSide()) { // stored the other way round
-			m.Source, m.Target, m.Relationship = m.Target, m.Source, catalog.Inverse(m.Relationship)
-			m.Sources, m.Targets = m.Targets, m.Sources
-			m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
+			m = m.Reversed()
 		}
 		if m.Relationship == before.Relationship && m.Strength == before.Strength && m.ReverseStrength == before.ReverseStrength &&
 			m.Rationale == before.Rationale && m.Justification == before.Justification && m.Provenance.Document == before.Provenance.Document &&
