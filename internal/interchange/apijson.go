@@ -39,6 +39,14 @@ func (rd *reader) json(r io.Reader) error {
 			rd.skip(at, "not a mapping: %v", err)
 			continue
 		}
+		if !catalog.ValidRelationship(m.GetRelationship()) {
+			rd.skip(at, "relationship must be one of EQUAL, SUBSET_OF, SUPERSET_OF, INTERSECTS_WITH, NO_RELATIONSHIP")
+			continue
+		}
+		if s, r := m.GetStrength(), m.GetReverseStrength(); s < 0 || s > 10 || r < 0 || r > 10 {
+			rd.skip(at, "strength and reverse_strength must be from 0 to 10")
+			continue
+		}
 		row := Map{Loc: at, Relationship: m.GetRelationship(), Strength: m.GetStrength(), ReverseStrength: m.GetReverseStrength(),
 			Rationale: m.GetRationale(), Justification: m.GetJustification(), Method: m.GetProvenance().GetMethod(),
 			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument(), Extras: extrasOf(m.GetInterchange())}
