@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -425,6 +426,21 @@ writes nothing. Without --lenient the first problem fails the import.
 	return cmd
 }
 
+// copyExport writes the first piece of an export and every next one.
+func copyExport(w io.Writer, first []byte, recv func() ([]byte, error)) error {
+	for data := first; ; {
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		var err error
+		if data, err = recv(); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
 func formatList() string {
 	out := make([]string, len(interchange.Formats))
 	for i, f := range interchange.Formats {
@@ -522,28 +538,31 @@ func exportCommand() *cobra.Command {
 		format string
 		out    string
 	)
+	// write copies the export to standard output or, whole or not at all,
+	// to --output: the file is written beside it and renamed once the
+	// export has ended well, so a failed export leaves an older file as it
+	// was.
 	write := func(cmd *cobra.Command, recv func() ([]byte, error)) error {
-		var w io.Writer = cmd.OutOrStdout()
-		if out != "" && out != "-" {
-			fh, err := os.Create(out)
-			if err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			defer fh.Close()
-			w = fh
+		first, err := recv() // a refused export creates no file
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
 		}
-		for {
-			data, err := recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write(data); err != nil {
-				return err
-			}
+		if out == "" || out == "-" {
+			return copyExport(cmd.OutOrStdout(), first, recv)
 		}
+		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
+		if err := copyExport(tmp, first, recv); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), out)
 	}
 	// export runs one export: open starts its stream and returns how to
 	// read the next piece.

@@ -90,6 +90,18 @@ func TestClientCommands(t *testing.T) {
 		t.Fatalf("dry run of a file whose strength no longer fits its relationship (%d):\n%s", code, out)
 	}
 
+	// A refused export leaves an older file as it was.
+	kept := filepath.Join(dir, "kept.csv")
+	if err := os.WriteFile(kept, []byte("older\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run(t, "export", "crosswalk", "nope", "nist-ai-rmf-1.0", "--format", "olir-csv", "-o", kept, "--server", addr); code != exitNotFound {
+		t.Fatalf("export of an unknown framework (%d):\n%s", code, out)
+	}
+	if raw, _ := os.ReadFile(kept); string(raw) != "older\n" {
+		t.Fatalf("the file after a refused export: %q", raw)
+	}
+
 	// Exit codes scripts can test.
 	for _, tc := range []struct {
 		args []string

@@ -51,6 +51,7 @@ func (rd *reader) json(r io.Reader) error {
 			Rationale: m.GetRationale(), Justification: m.GetJustification(), Method: m.GetProvenance().GetMethod(),
 			Status: m.GetProvenance().GetStatus(), Document: m.GetProvenance().GetDocument(), Extras: extrasOf(m.GetInterchange())}
 		usable := true
+		sideFramework := ""
 		for _, end := range []struct {
 			names []string
 			out   *[]string
@@ -64,6 +65,13 @@ func (rd *reader) json(r io.Reader) error {
 				}
 				if key := catalog.FrameworkName(fw); key != normaliseFramework(cw.Source.Key) && key != normaliseFramework(cw.Target.Key) {
 					rd.skip(at, "%q is not a control of %s or %s", name, doc.Source, doc.Target)
+					usable = false
+					break
+				}
+				if len(*end.out) == 0 {
+					sideFramework = fw
+				} else if fw != sideFramework {
+					rd.skip(at, "the controls of a side are of one framework; %q is not of %s", name, sideFramework)
 					usable = false
 					break
 				}

@@ -117,9 +117,12 @@ func (s *InterchangeServer) Import(stream cmv1.InterchangeService_ImportServer) 
 	if err != nil {
 		return err
 	}
-	doc, err := interchange.Read(&chunks{buf: first.GetChunk(), recv: stream.Recv}, format, s.limits)
+	in := &chunks{buf: first.GetChunk(), recv: stream.Recv}
+	doc, err := interchange.Read(in, format, s.limits)
 	var le *interchange.LimitError
 	switch {
+	case err != nil && in.err != nil && !errors.Is(in.err, io.EOF):
+		return in.err // the stream broke: not the document's fault
 	case errors.As(err, &le):
 		return invalid("document", "%v", le)
 	case errors.Is(err, interchange.ErrSyntax):

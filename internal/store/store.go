@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/tenancy"
@@ -158,6 +159,22 @@ func ActorFrom(ctx context.Context) tenancy.Actor {
 	}
 	a.RequestID = RequestIDFrom(ctx)
 	return a
+}
+
+type writeTimeoutKey struct{}
+
+// WithWriteTimeout lets the writes made with ctx take up to d, for bulk
+// writes (an import) that need longer than an engine's usual bound.
+func WithWriteTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, writeTimeoutKey{}, d)
+}
+
+// WriteTimeout is the bound WithWriteTimeout set on ctx, or def.
+func WriteTimeout(ctx context.Context, def time.Duration) time.Duration {
+	if d, ok := ctx.Value(writeTimeoutKey{}).(time.Duration); ok && d > def {
+		return d
+	}
+	return def
 }
 
 type requestIDKey struct{}

@@ -200,8 +200,9 @@ type Tx interface {
 	Mapping(id string) (catalog.Mapping, error)
 	// MappingsOf reads every mapping with an end in the framework, or only
 	// of one of its controls when control is not empty: a group mapping
-	// when a member is.
-	MappingsOf(framework, control string) ([]catalog.Mapping, error)
+	// when a member is. Exclusive locks them, for a write that changes them
+	// as they are.
+	MappingsOf(framework, control string, lock Lock) ([]catalog.Mapping, error)
 	// Tenant reads a tenant.
 	Tenant(id string, lock Lock) (tenancy.Tenant, bool, error)
 	// APIKey reads a key of a tenant and locks it exclusively; a

@@ -1,6 +1,7 @@
 package writes
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -156,11 +157,14 @@ func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) 
 		if err != nil {
 			return store.Audit{}, err
 		}
-		mappings, err := tx.MappingsOf(id, "")
+		mappings, err := tx.MappingsOf(id, "", store.Share)
 		if err != nil {
 			return store.Audit{}, err
 		}
-		mappingNames := removeMappings(tx, f.Owner, mappings)
+		mappingNames, err := removeMappings(tx, mappings)
+		if err != nil {
+			return store.Audit{}, err
+		}
 		controlNames := make([]string, len(controls))
 		// Children after parents in document order: deleted last first.
 		for i, c := range slices.Backward(controls) {
@@ -174,14 +178,30 @@ func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) 
 }
 
 // removeMappings deletes mappings a delete takes with it and returns their
-// names.
-func removeMappings(tx store.Tx, owner string, ms []catalog.Mapping) []string {
+// names. Each delete is logged as its mapping's: the tenant owning an end,
+// or public (a reference framework the operator deletes may take tenants'
+// mappings with it, which only those tenants see go).
+func removeMappings(tx store.Tx, ms []catalog.Mapping) ([]string, error) {
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.Source.Framework, m.Target.Framework)
+	}
+	slices.Sort(ids)
+	fws, err := tx.Frameworks(slices.Compact(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	owners := map[string]string{}
+	for _, f := range fws {
+		owners[f.ID] = f.Owner
+	}
 	names := make([]string, len(ms))
 	for i, m := range ms {
 		names[i] = catalog.MappingName(m.ID)
-		tx.Write(store.Change{Kind: store.KindMapping, Delete: true, Owner: owner, Mapping: catalog.Mapping{ID: m.ID, Source: m.Source, Target: m.Target}})
+		owner := cmp.Or(owners[m.Source.Framework], owners[m.Target.Framework])
+		tx.Write(store.Change{Kind: store.KindMapping, Delete: true, Owner: owner, Mapping: catalog.Mapping{ID: m.ID, Source: m.Source, Target: m.Target, BuiltIn: m.BuiltIn}})
 	}
-	return names
+	return names, nil
 }
 
 // ControlPatch lists the fields of a control an update sets; nil leaves a
@@ -312,11 +332,14 @@ func (w *Writer) DeleteControl(ctx context.Context, framework, id string) (int64
 		if slices.ContainsFunc(controls, func(x catalog.Control) bool { return x.Parent == id }) {
 			return store.Audit{}, fmt.Errorf("%w: control %s has child controls; delete them first", store.ErrFailedPrecondition, catalog.ControlName(framework, id))
 		}
-		mappings, err := tx.MappingsOf(framework, id)
+		mappings, err := tx.MappingsOf(framework, id, store.Share)
 		if err != nil {
 			return store.Audit{}, err
 		}
-		names := removeMappings(tx, f.Owner, mappings)
+		names, err := removeMappings(tx, mappings)
+		if err != nil {
+			return store.Audit{}, err
+		}
 		tx.Write(store.Change{Kind: store.KindControl, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: catalog.Control{ID: id}})
 		return store.Audit{Resource: catalog.ControlName(framework, id), Tenant: f.Owner,
 			Before: cascadeJSON(resourceJSON(resource.Control(framework, &controls[i])), nil, names)}, nil

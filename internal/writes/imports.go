@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
@@ -23,6 +24,9 @@ import (
 // MaxControlText bounds the text of an imported control: published
 // statements run longer than the summaries written through the API.
 const MaxControlText = 20_000
+
+// importTimeout bounds the write of one import.
+const importTimeout = 5 * time.Minute
 
 // defaultStrength is the strength an imported mapping gets when its file
 // gives none and its relationship leaves it to judgement: the middle of
@@ -131,6 +135,8 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 		}
 	}
 	var rep *ImportReport
+	// A large document takes longer than a single write may.
+	ctx = store.WithWriteTimeout(ctx, importTimeout)
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
 		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]map[string]string{}, defaulted: map[string]int{}}
 		im.rep = &ImportReport{Format: doc.Format, ValidateOnly: opt.ValidateOnly, Counts: map[string]*ImportCount{}, Bindings: map[string]string{},
@@ -240,6 +246,12 @@ func (im *importer) run() error {
 	for what, n := range im.defaulted {
 		im.warn("", "%d of the mappings had no %s", n, what)
 	}
+	// A tenant's quotas hold for the whole document.
+	for _, q := range []struct{ quota, kind string }{{"frameworks", "framework"}, {"controls", "control"}, {"mappings", "mapping"}} {
+		if err := im.w.checkQuotaFor(im.p.Tenant, q.quota, im.rep.Counts[q.kind].Created); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -309,9 +321,6 @@ func (im *importer) framework(d *interchange.Framework) (string, error) {
 	before, err := ownedFramework(im.tx, im.p, id, store.Exclusive)
 	switch {
 	case isNotFound(err):
-		if err := im.w.checkQuotaFor(im.p.Tenant, "frameworks", 1); err != nil {
-			return id, err
-		}
 		im.tx.Write(store.Change{Kind: store.KindFramework, New: true, Owner: f.Owner, Framework: f})
 		im.rep.changed("framework", name, "created")
 	case err != nil:
@@ -466,7 +475,7 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 	if n := len(existing) - (len(imported) - created); n > 0 {
 		im.warn(d.Loc, "%d controls of %s are not in the document; left as they are (delete them through the API)", n, catalog.FrameworkName(f.ID))
 	}
-	return im.w.checkQuotaFor(im.p.Tenant, "controls", created)
+	return nil
 }
 
 // validAlias reports whether a can be looked up as a control reference.
@@ -618,7 +627,8 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	if err != nil {
 		return err
 	}
-	all, err := im.tx.MappingsOf(a, "")
+	// Locked: a mapping updated here is one no one deleted meanwhile.
+	all, err := im.tx.MappingsOf(a, "", store.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -630,7 +640,6 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		}
 	}
 	seen := map[string]string{}
-	created := 0
 	for i := range cw.Maps {
 		row := &cw.Maps[i]
 		srcs, unknown, ok := resolveSide(resA, a, row.Sources)
@@ -683,7 +692,6 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = im.p.Name, im.tx.Now(), im.tx.Now()
 			im.tx.Write(store.Change{Kind: store.KindMapping, New: true, Owner: owner, Mapping: m})
 			im.rep.changed("mapping", catalog.MappingName(m.ID), "created")
-			created++
 			continue
 		}
 		if strings.TrimSpace(row.Document) == "" { // the file names none: the stored one stays
@@ -707,7 +715,7 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		im.tx.Write(store.Change{Kind: store.KindMapping, Owner: owner, Mapping: m})
 		im.rep.changed("mapping", catalog.MappingName(m.ID), "updated")
 	}
-	return im.w.checkQuotaFor(im.p.Tenant, "mappings", created)
+	return nil
 }
 
 // mapping builds the mapping of a row between two resolved controls,

@@ -251,7 +251,9 @@ type SatisfiedControl struct {
 	Control string `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
 	// FULL or PARTIAL.
 	Satisfaction Satisfaction `protobuf:"varint,2,opt,name=satisfaction,proto3,enum=controlmap.v1.Satisfaction" json:"satisfaction,omitempty"`
-	// Composed relationship, read "subject RELATIONSHIP control".
+	// Composed relationship, read "subject RELATIONSHIP control"; for an
+	// answer from a group (group set), the group's: "the subject's group
+	// RELATIONSHIP control", which need not hold for the subject alone.
 	Relationship Relationship `protobuf:"varint,3,opt,name=relationship,proto3,enum=controlmap.v1.Relationship" json:"relationship,omitempty"`
 	// Strength of the weakest mapping of the path.
 	Strength int32 `protobuf:"varint,4,opt,name=strength,proto3" json:"strength,omitempty"`

@@ -350,7 +350,7 @@ func (t *tx) Frameworks(ids ...string) ([]catalog.Framework, error) {
 	return out, nil
 }
 
-func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
+func (t *tx) MappingsOf(framework, control string, _ store.Lock) ([]catalog.Mapping, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}

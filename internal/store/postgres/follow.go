@@ -397,6 +397,23 @@ func (s *Store) loadAll(ctx context.Context, tx pgx.Tx, rev int64) (*catalog.Gra
 	if err != nil {
 		return nil, err
 	}
+	exists := map[catalog.ControlRef]bool{}
+	for fw, cs := range controls {
+		for _, c := range cs {
+			exists[catalog.ControlRef{Framework: fw, Control: c.ID}] = true
+		}
+	}
+	// A group member has no foreign key: a row naming a control that is gone
+	// is left out (and said), not allowed to stop the whole catalog.
+	list = slices.DeleteFunc(list, func(m catalog.Mapping) bool {
+		for _, r := range slices.Concat(m.SourceSide(), m.TargetSide()) {
+			if !exists[r] {
+				s.log.Error("mapping in the database names a control that does not exist; not serving it", "mapping", m.ID, "control", r.Name())
+				return true
+			}
+		}
+		return false
+	})
 	return b.Build(rev, s.validMappings(list))
 }
 

@@ -62,7 +62,7 @@ const (
 // event in one round trip. A failure of the connection before COMMIT was
 // sent wrote nothing and is retried.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, error)) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, store.WriteTimeout(ctx, writeTimeout))
 	defer cancel()
 	var j *job
 	for attempt := 0; attempt < 5; attempt++ {
@@ -142,7 +142,12 @@ func (s *Store) commitGroup(all []*job) {
 	if len(jobs) == 0 {
 		return
 	}
-	deadline := time.Now().Add(writeTimeout)
+	// The group may take as long as its longest write may.
+	timeout := writeTimeout
+	for _, j := range jobs {
+		timeout = max(timeout, store.WriteTimeout(j.ctx, writeTimeout))
+	}
+	deadline := time.Now().Add(timeout)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(jobs[0].ctx), deadline)
 	defer cancel()
 	conn, err := s.pool.Acquire(ctx)

@@ -778,14 +778,14 @@ func (t *tx) knownOwners(ids []string) ([]catalog.Framework, bool) {
 	return out, true
 }
 
-func (t *tx) MappingsOf(framework, control string) ([]catalog.Mapping, error) {
+func (t *tx) MappingsOf(framework, control string, lock store.Lock) ([]catalog.Mapping, error) {
 	if err := t.read(); err != nil {
 		return nil, err
 	}
 	rows, err := t.query("SELECT "+mappingColumns+` FROM mappings
 		WHERE (source_framework = $1 AND ($2 = '' OR source_control = $2 OR (source_members <> '' AND string_to_array(source_members, ' ') @> ARRAY[$2])))
 			OR (target_framework = $1 AND ($2 = '' OR target_control = $2 OR (target_members <> '' AND string_to_array(target_members, ' ') @> ARRAY[$2])))
-		ORDER BY id`, framework, control)
+		ORDER BY id`+forUpdate(lock), framework, control)
 	if err != nil {
 		return nil, t.fail(err)
 	}
