@@ -186,7 +186,7 @@ func (rd *reader) cisoRow(n *yaml.Node, ids map[string]string) (Map, bool) {
 		*end.out = []string{id}
 	}
 	var ok bool
-	if row.Relationship, ok = parseRelationship(m.Relationship); !ok {
+	if row.Relationship, ok = rd.relationship(m.Relationship); !ok {
 		rd.skip(at, "unknown relationship %q (subset, intersect, equal, superset, not_related)", m.Relationship)
 		return row, false
 	}

@@ -242,6 +242,7 @@ func Read(r io.Reader, f Format, lim Limits) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.reportSpellings()
 	return rd.doc, nil
 }
 
@@ -250,6 +251,45 @@ type reader struct {
 	doc     *Document
 	rows    int
 	maxRows int
+	// spellings counts the relationship tokens read in another spelling
+	// than the format's own, by spelling.
+	spellings map[string]*respelled
+}
+
+type respelled struct {
+	rel  cmv1.Relationship
+	rows int
+}
+
+// relationship reads a relationship token and notes one written in
+// another spelling than the format's, for the report.
+func (rd *reader) relationship(s string) (cmv1.Relationship, bool) {
+	r, ok := parseRelationship(s)
+	if !ok || s == relationshipToken(rd.doc.Format, r) {
+		return r, ok
+	}
+	if rd.spellings == nil {
+		rd.spellings = map[string]*respelled{}
+	}
+	if rd.spellings[s] == nil {
+		rd.spellings[s] = &respelled{rel: r}
+	}
+	rd.spellings[s].rows++
+	return r, ok
+}
+
+// reportSpellings adds one warning per relationship token read in another
+// spelling than the format's.
+func (rd *reader) reportSpellings() {
+	names := make([]string, 0, len(rd.spellings))
+	for s := range rd.spellings {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	for _, s := range names {
+		r := rd.spellings[s]
+		rd.warn("", "relationship %q read as %s (%d rows)", s, strings.TrimPrefix(r.rel.String(), "RELATIONSHIP_"), r.rows)
+	}
 }
 
 // row counts one more row, failing past the limit.

@@ -124,7 +124,8 @@ func TestReadNISTExampleCatalog(t *testing.T) {
 
 func TestReadOLIR(t *testing.T) {
 	d := readFile(t, "olir.csv", OLIRCSV)
-	wantProblem(t, d, `skipped line 10: unknown relationship "overlaps"`, "1 rows name a focal element without a relationship")
+	wantProblem(t, d, `skipped line 10: unknown relationship "overlaps"`, "1 rows name a focal element without a relationship",
+		`relationship "Intersects With" read as INTERSECTS_WITH (1 rows)`)
 	maps := d.Crosswalks[0].Maps
 	if len(maps) != 3 {
 		t.Fatalf("%d rows: %+v", len(maps), maps)

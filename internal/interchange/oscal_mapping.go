@@ -89,8 +89,24 @@ type oscalCollection struct {
 	UUID       string           `json:"uuid"`
 	Metadata   oscalMetadata    `json:"metadata"`
 	Provenance json.RawMessage  `json:"provenance"`
-	Mappings   json.RawMessage  `json:"mappings"`
+	Mappings   *oscalMappings   `json:"mappings"`
 	BackMatter *oscalBackMatter `json:"back-matter,omitempty"`
+}
+
+// oscalMappings are the mappings of a collection: an array, or (as some
+// published files have it) one object, decoded in place.
+type oscalMappings struct {
+	list   []oscalMapping
+	single bool
+}
+
+func (m *oscalMappings) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		m.single, m.list = true, make([]oscalMapping, 1)
+		return json.Unmarshal(b, &m.list[0])
+	}
+	return json.Unmarshal(b, &m.list)
 }
 
 // decodeJSON decodes one JSON document from r into v, refusing trailing
@@ -149,23 +165,12 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 	} else {
 		rd.warn(base, "no provenance; mappings default to method human, status draft")
 	}
-	// mappings: an array, or (as some published files have it) one object.
-	var mappings []oscalMapping
-	raw := bytes.TrimSpace(c.Mappings)
-	switch {
-	case len(raw) == 0:
+	if c.Mappings == nil {
 		return syntaxError(base, "no mappings")
-	case raw[0] == '{':
-		var one oscalMapping
-		if err := json.Unmarshal(raw, &one); err != nil {
-			return jsonError(err)
-		}
-		mappings = []oscalMapping{one}
+	}
+	mappings := c.Mappings.list
+	if c.Mappings.single {
 		rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
-	default:
-		if err := json.Unmarshal(raw, &mappings); err != nil {
-			return jsonError(err)
-		}
 	}
 	resources := map[string]oscalResource{}
 	if c.BackMatter != nil {
@@ -246,7 +251,7 @@ func firstOf(s ...string) string {
 func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale string) (Map, bool) {
 	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks)}
 	var ok bool
-	if row.Relationship, ok = parseRelationship(string(mp.Relationship)); !ok {
+	if row.Relationship, ok = rd.relationship(string(mp.Relationship)); !ok {
 		rd.skip(at+"/relationship", "unknown relationship %q (equivalent-to, equal-to, subset-of, superset-of, intersects-with, no-relationship)", mp.Relationship)
 		return row, false
 	}

@@ -159,7 +159,7 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 		row := Map{Loc: at, Sources: []string{source}, Targets: []string{target}, Strength: NoStrength, ReverseStrength: NoStrength,
 			Justification: cell(com), Document: cell(doc)}
 		var ok bool
-		if row.Relationship, ok = parseRelationship(cell(rel)); !ok {
+		if row.Relationship, ok = rd.relationship(cell(rel)); !ok {
 			rd.skip(at, "unknown relationship %q (%s)", cell(rel), s.relationshipHint)
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/controlmap/controlmap/internal/auth"
 	"github.com/controlmap/controlmap/internal/catalog"
 	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/interchange"
 	"github.com/controlmap/controlmap/internal/store/postgres"
 	"github.com/controlmap/controlmap/internal/store/postgres/pgtest"
 	"github.com/controlmap/controlmap/internal/writes"
@@ -117,5 +118,57 @@ func TestMigrateNewContentKeepsUserWork(t *testing.T) {
 	}
 	if g.MappingCount() != len(old.Mappings)-2+1 {
 		t.Errorf("%d mappings after the update, want %d", g.MappingCount(), len(old.Mappings)-1)
+	}
+}
+
+// A new release of the built-in content leaves imported frameworks and
+// mappings alone, and keeps a retired built-in control a group mapping
+// still names, even as a member that is not the first.
+func TestMigrateNewContentKeepsImports(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := openMigrated(t, pgtest.DatabaseURL(t), postgres.Config{})
+	old, _ := content.Load()
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Name: "admin", Operator: true}, "/test")
+	w := writes.New(s)
+	doc := &interchange.Document{Format: interchange.OSCALCatalog, Frameworks: []interchange.Framework{{Title: "Ref", Version: "1",
+		Controls: []interchange.Control{{ID: "X1", Title: "X1", Assessable: true}, {ID: "X2", Title: "X2", Assessable: true}}}}}
+	if _, err := w.Import(ctx, doc, writes.ImportOptions{FrameworkID: "ref-x"}); err != nil {
+		t.Fatal(err)
+	}
+	iso := func(id string) catalog.ControlRef { return catalog.ControlRef{Framework: "iso-27001-2022", Control: id} }
+	group, err := w.CreateMapping(ctx, catalog.Mapping{Source: catalog.ControlRef{Framework: "ref-x", Control: "X1"},
+		Target: iso("A.5.1"), Targets: []catalog.ControlRef{iso("A.5.1"), iso("A.5.2")},
+		Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, ReverseStrength: 4, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next release drops A.5.2 and its mappings.
+	next := *old
+	next.Release = old.Release + 1
+	next.Version = fmt.Sprintf("r%d-next", next.Release)
+	next.Frameworks = slices.Clone(old.Frameworks)
+	for i := range next.Frameworks {
+		if next.Frameworks[i].ID == "iso-27001-2022" {
+			next.Frameworks[i].Controls = slices.DeleteFunc(slices.Clone(next.Frameworks[i].Controls), func(c catalog.Control) bool { return c.ID == "A.5.2" })
+		}
+	}
+	next.Mappings = slices.DeleteFunc(slices.Clone(old.Mappings), func(m catalog.Mapping) bool { return m.Source == iso("A.5.2") || m.Target == iso("A.5.2") })
+	res, err := postgres.Migrate(ctx, s.Pool(), &next)
+	if err != nil || !res.ContentLoaded {
+		t.Fatalf("migrate: %+v %v", res, err)
+	}
+	if err := s.WaitForRevision(ctx, res.Revision); err != nil {
+		t.Fatal(err)
+	}
+	g := s.Snapshot()
+	if f, ok := g.Framework("ref-x"); !ok || f.ControlCount() != 2 {
+		t.Fatal("the imported framework did not survive the content release")
+	}
+	if _, ok := g.Mapping(group.ID); !ok {
+		t.Fatal("the group mapping did not survive the content release")
+	}
+	if _, ok := g.ExactControl(iso("A.5.2")); !ok {
+		t.Fatal("a retired control a group names was deleted")
 	}
 }
