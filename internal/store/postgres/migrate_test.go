@@ -136,7 +136,9 @@ func TestMigrateNewContentKeepsImports(t *testing.T) {
 	if _, err := w.Import(ctx, doc, writes.ImportOptions{FrameworkID: "ref-x"}); err != nil {
 		t.Fatal(err)
 	}
-	iso := func(id string) catalog.ControlRef { return catalog.ControlRef{Framework: "iso-27001-2022", Control: id} }
+	iso := func(id string) catalog.ControlRef {
+		return catalog.ControlRef{Framework: "iso-27001-2022", Control: id}
+	}
 	group, err := w.CreateMapping(ctx, catalog.Mapping{Source: catalog.ControlRef{Framework: "ref-x", Control: "X1"},
 		Target: iso("A.5.1"), Targets: []catalog.ControlRef{iso("A.5.1"), iso("A.5.2")},
 		Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, ReverseStrength: 4, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "x"})
