@@ -46,6 +46,7 @@ var serveEnv = []envBinding{
 	{"admin-token", []string{"CONTROLMAP_ADMIN_TOKEN"}},
 	{"anonymous-read", []string{"CONTROLMAP_ANONYMOUS_READ"}},
 	{"mcp", []string{"CONTROLMAP_MCP"}},
+	{"ui", []string{"CONTROLMAP_UI"}},
 	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
 	{"tenant-rate-limit", []string{"CONTROLMAP_TENANT_RATE_LIMIT"}},
 	{"quota-keys", []string{"CONTROLMAP_QUOTA_KEYS"}},
@@ -79,6 +80,7 @@ type serveOptions struct {
 	anonymousRead  bool
 	mcp            bool
 	builtinContent bool
+	ui             bool
 }
 
 func serveCommand() *cobra.Command {
@@ -125,6 +127,7 @@ variable.`,
 	f.IntVar(&cfg.Import.MaxRows, "import-max-rows", interchange.DefaultLimits.MaxRows, "most framework, control and mapping rows one import reads (CONTROLMAP_IMPORT_MAX_ROWS)")
 	f.StringVar(&cfg.AdminToken, "admin-token", "", "the operator's bearer token: creates tenants and keys, writes public mappings; empty: no operator (tenant keys issued with 'controlmap keys' still write their tenant's data) (CONTROLMAP_ADMIN_TOKEN; prefer the variable, flags show in process lists)")
 	f.BoolVar(&o.anonymousRead, "anonymous-read", true, "let callers without a token read public data (CONTROLMAP_ANONYMOUS_READ)")
+	f.BoolVar(&o.ui, "ui", true, "serve the crosswalk explorer, a web page at /ui/ on the REST port (CONTROLMAP_UI)")
 	f.BoolVar(&o.mcp, "mcp", true, "serve the Model Context Protocol for AI assistants at /mcp on the REST port, with the REST API's authentication (CONTROLMAP_MCP)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.Float64Var(&cfg.TenantRateLimit, "tenant-rate-limit", 400, "requests per second all keys of one tenant may make together, bursts of twice that; 0 is unlimited (CONTROLMAP_TENANT_RATE_LIMIT)")
@@ -198,6 +201,7 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 	cfg.Logger = log
 	cfg.DenyAnonymous = !o.anonymousRead
 	cfg.DisableMCP = !o.mcp
+	cfg.DisableUI = !o.ui
 	cfg.NoContent = !o.builtinContent
 	if cfg.Import.MaxBytes <= 0 || cfg.Import.MaxRows <= 0 {
 		return cfg, fmt.Errorf("--import-max-bytes and --import-max-rows must be positive")

@@ -33,6 +33,7 @@ import (
 	"github.com/controlmap/controlmap/internal/store"
 	"github.com/controlmap/controlmap/internal/store/memory"
 	"github.com/controlmap/controlmap/internal/store/postgres"
+	"github.com/controlmap/controlmap/internal/webui"
 	"github.com/controlmap/controlmap/internal/writes"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	// DisableMCP turns off the Model Context Protocol endpoint, /mcp on the
 	// REST port (served by default).
 	DisableMCP bool
+	// DisableUI turns off the crosswalk explorer, /ui/ on the REST port
+	// (served by default, with / redirecting to it).
+	DisableUI bool
 	// Version of the binary, as MCP clients are told.
 	Version string
 	// RateLimit is the requests per second each caller may make (bursts
@@ -225,6 +229,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	root := http.NewServeMux()
 	root.Handle("/", rest)
+	if !cfg.DisableUI {
+		root.Handle(webui.Prefix, webui.Handler())
+		root.Handle("GET /{$}", http.RedirectHandler(webui.Prefix, http.StatusFound))
+	}
 	if !cfg.DisableMCP {
 		root.Handle("/mcp", gateway.WithPeer(gwOpts, mcpserver.HTTPHandler(s.restConn, mcpserver.HTTPOptions{
 			Version: cfg.Version, Anonymous: !cfg.DenyAnonymous, MaxBodyBytes: gateway.MaxBodyBytes,
