@@ -179,7 +179,7 @@ async function control(fw, ctl) {
       })))));
   show(h('h1', {}, c.refId + ' ' + c.title), h('p', { class: 'muted' }, h('a', { href: '#/frameworks/' + fw }, fw), c.implementationStatus && c.implementationStatus !== 'IMPLEMENTATION_STATUS_UNSPECIFIED' ? ' · ' + word(c.implementationStatus, 'IMPLEMENTATION_STATUS_') : ''),
     c.summary ? h('p', {}, c.summary) : '', h('h2', {}, 'Implementing it satisfies'), form,
-    sections.length ? sections : h('p', {}, 'Nothing, with these filters.'));
+    ...(sections.length ? sections : [h('p', {}, 'Nothing, with these filters.')]));
   drawn('control');
 }
 
@@ -197,7 +197,7 @@ async function mappingView(mid) {
 // Crosswalks -----------------------------------------------------------
 
 async function crosswalks() {
-  const list = await all('/v1/crosswalks', 'crosswalks');
+  const { crosswalks: list = [] } = await api('/v1/crosswalks'); // one answer, not paged
   show(h('h1', {}, 'Crosswalks'), h('table', {}, h('thead', {}, h('tr', {}, ['Source', 'Target', 'Mappings'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, list.map((c) => h('tr', {}, h('td', {}, h('a', { href: '#/crosswalk/' + id(c.source) + '/' + id(c.target) }, id(c.source))), h('td', {}, id(c.target)), h('td', {}, c.mappingCount))))));
   drawn('crosswalks');
@@ -255,17 +255,19 @@ function csv(rows) {
 
 async function coverage() {
   const p = params();
-  const fws = await all('/v1/frameworks', 'frameworks');
-  const choose = (name, label, value) => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value }, f.displayName))));
   const source = p.get('source') || 'iso-27001-2022', target = p.get('target') || 'iso-42001-2023';
+  const wanted = p.get('source') && p.get('target');
+  // The framework list and the coverage are asked for at once.
+  const [fws, r] = await Promise.all([all('/v1/frameworks', 'frameworks'),
+    wanted ? api('/v1/coverage:compute', { method: 'POST', body: { source: { framework: 'frameworks/' + source }, target: 'frameworks/' + target } }) : null]);
+  const choose = (name, label, value) => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value }, f.displayName))));
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); location.hash = '#/coverage?' + new URLSearchParams({ source: form.source.value, target: form.target.value }); } },
     choose('source', 'Implemented (source)', source), choose('target', 'Covered (target)', target), h('button', { type: 'submit' }, 'Compute'));
-  if (!p.get('source') || !p.get('target')) {
+  if (!wanted) {
     show(h('h1', {}, 'Coverage'), form, h('p', {}, 'Pick what is implemented and what to cover.'));
     drawn('coverage-form');
     return;
   }
-  const r = await api('/v1/coverage:compute', { method: 'POST', body: { source: { framework: 'frameworks/' + source }, target: 'frameworks/' + target } });
   const pct = (x) => (100 * (x || 0)).toFixed(0) + '%';
   const bar = (t) => h('div', { class: 'heat', role: 'img', 'aria-label': `FULL ${t.full}, PARTIAL ${t.partial}, NONE ${t.none}` },
     h('span', { class: 'f', style: undefined }), h('span', { class: 'p' }), h('span', { class: 'n' }));
