@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -218,7 +219,11 @@ func (w *writer) refresh(ctx context.Context, i int) {
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		cctx = metadata.AppendToOutgoingContext(cctx, "authorization", "Bearer "+w.key)
-		resp, err := cmv1.NewCrosswalkServiceClient(w.replicas[w.rng.IntN(len(w.replicas))].conn).GetMapping(cctx, &cmv1.GetMappingRequest{Name: m.name})
+		// At least as new as what the writer knows: a replica behind would
+		// hand back an older etag, and the writer would then take the
+		// current one for a stale one.
+		known, _ := strconv.ParseInt(m.etag, 10, 64)
+		resp, err := cmv1.NewCrosswalkServiceClient(w.replicas[w.rng.IntN(len(w.replicas))].conn).GetMapping(cctx, &cmv1.GetMappingRequest{Name: m.name, MinRevision: known})
 		cancel()
 		switch status.Code(err) {
 		case codes.OK:
