@@ -25,6 +25,10 @@ function h(tag, attrs = {}, ...children) {
 const word = (v, prefix) => String(v || '').replace(prefix, '');
 const id = (name) => String(name || '').split('/').pop();
 const fwOf = (name) => String(name || '').split('/')[1];
+const enc = encodeURIComponent;
+// side lists the controls of a mapping's side: its group, or its one control.
+const side = (one, many) => (many && many.length ? many : [one]);
+const sideText = (one, many) => (many && many.length > 1 ? '{' + many.map(id).join(', ') + '}' : id(one));
 
 async function api(path, { method = 'GET', body } = {}) {
   const headers = { Accept: 'application/json' };
@@ -51,13 +55,23 @@ async function all(path, field) {
 
 // drawn marks that the figures of a view are on screen.
 let views = 0;
+// focusAfter, when set, is the element to give focus back to once a view
+// that a control of the page asked for is drawn; otherwise its heading.
+let focusAfter = '';
 function drawn(view) {
+  const back = focusAfter && main.querySelector(focusAfter);
+  focusAfter = '';
+  (back || main.querySelector('h1'))?.focus();
   performance.mark('controlmap:drawn', { detail: { view, n: ++views } });
   document.body.dataset.drawn = String(views);
   document.body.dataset.view = view;
 }
 
+// current numbers navigations: a view still loading when the user has
+// gone elsewhere is not shown.
+let current = 0;
 function show(...nodes) {
+  for (const n of nodes) if (n instanceof Element && n.tagName === 'H1') n.tabIndex = -1;
   main.replaceChildren(...nodes);
 }
 
@@ -73,22 +87,22 @@ function satCell(s) {
 
 // Frameworks -----------------------------------------------------------
 
-async function frameworks() {
+async function frameworks(v) {
   const fws = await all('/v1/frameworks', 'frameworks');
-  show(h('h1', {}, 'Frameworks'),
+  v.show(h('h1', {}, 'Frameworks'),
     h('table', {}, h('thead', {}, h('tr', {}, ['Framework', 'Kind', 'Version', 'Controls', 'Assessable', 'Owner'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, fws.map((f) => h('tr', {},
         h('td', {}, h('a', { href: '#/frameworks/' + id(f.name) }, f.displayName), h('div', { class: 'muted' }, id(f.name))),
         h('td', {}, word(f.kind, 'FRAMEWORK_KIND_')), h('td', {}, f.version), h('td', {}, f.controlCount), h('td', {}, f.assessableCount),
         h('td', {}, f.owner ? id(f.owner) : 'public'))))));
-  drawn('frameworks');
+  v.drawn('frameworks');
 }
 
 // norm folds the spellings of a control id: case, spaces, dots, dashes.
 const norm = (s) => String(s || '').toLowerCase().replace(/[\s._-]+/g, '');
 
-async function framework(fw) {
-  const [{ framework: f }, controls] = await Promise.all([api('/v1/frameworks/' + fw), all('/v1/frameworks/' + fw + '/controls', 'controls')]);
+async function framework(v, fw) {
+  const [{ framework: f }, controls] = await Promise.all([api('/v1/frameworks/' + enc(fw)), all('/v1/frameworks/' + enc(fw) + '/controls', 'controls')]);
   const search = h('input', { id: 'search', type: 'search', placeholder: 'an id (any spelling) or words of a title' });
   const out = h('div');
   const children = new Map();
@@ -107,30 +121,46 @@ async function framework(fw) {
     const q = search.value.trim();
     if (!q) { out.replaceChildren(tree('') || h('p', {}, 'No controls.')); return; }
     const n = norm(q), words = q.toLowerCase().split(/\s+/);
-    const hits = controls.filter((c) => [c.refId, ...(c.aliases || [])].some((a) => norm(a) === n || norm(a).startsWith(n)) ||
+    const hits = controls.filter((c) => (n && [c.refId, ...(c.aliases || [])].some((a) => norm(a).startsWith(n))) ||
       words.every((w) => String(c.title).toLowerCase().includes(w)));
     out.replaceChildren(h('p', { role: 'status' }, hits.length + ' matching'), h('ul', { class: 'tree' }, hits.map(item)));
   };
   search.addEventListener('input', render);
   render();
-  show(h('h1', {}, f.displayName), h('p', { class: 'muted' }, f.description || ''),
+  v.show(h('h1', {}, f.displayName), h('p', { class: 'muted' }, f.description || ''),
     h('p', {}, f.controlCount + ' controls, ' + f.assessableCount + ' assessed. ',
-      h('a', { href: '/v1/frameworks/' + fw + ':export?format=oscal-catalog' }, 'Export as OSCAL')),
+      exportButton('Export as OSCAL', '/v1/frameworks/' + enc(fw) + ':export?format=oscal-catalog', fw + '.oscal.json')),
     h('label', { for: 'search' }, 'Find a control '), search, out);
-  drawn('framework');
+  v.drawn('framework');
 }
 
 // Control: what it satisfies, with proofs ----------------------------
 
-const mappings = new Map();
+const mappings = new Map(); // cleared when the key changes
 async function mapping(name) {
-  if (!mappings.has(name)) mappings.set(name, api('/v1/' + name).then((d) => d.mapping));
+  if (!mappings.has(name)) {
+    const p = api('/v1/mappings/' + enc(id(name))).then((d) => d.mapping);
+    p.catch(() => mappings.delete(name));
+    mappings.set(name, p);
+  }
   return mappings.get(name);
 }
 
+// download fetches a file of the API with the key and saves it.
+async function download(path, name) {
+  const headers = {};
+  const key = sessionStorage.getItem(KEY);
+  if (key) headers.Authorization = 'Bearer ' + key;
+  const r = await fetch(path, { headers });
+  if (!r.ok) { alert('Export failed: ' + ((await r.json().catch(() => ({}))).message || r.status)); return; }
+  const a = h('a', { href: URL.createObjectURL(await r.blob()), download: name });
+  document.body.append(a); a.click(); a.remove();
+}
+const exportButton = (label, path, name) => h('button', { type: 'button', onclick: () => download(path, name) }, label);
+
 async function proof(fw, ctl, target, p) {
   const q = new URLSearchParams({ target, max_hops: p.get('hops') || '3', include_draft: p.get('draft') === '1' });
-  const ex = await api('/v1/frameworks/' + fw + '/controls/' + encodeURIComponent(ctl) + ':explain?' + q);
+  const ex = await api('/v1/frameworks/' + enc(fw) + '/controls/' + enc(ctl) + ':explain?' + q);
   const step = async (s) => {
     const m = await mapping(s.mapping);
     return h('li', {}, h('a', { href: '#/mapping/' + id(s.mapping) }, id(s.mapping)), ': ', id(s.from), ' ', word(s.relationship, 'RELATIONSHIP_'), ' ', id(s.to),
@@ -140,17 +170,18 @@ async function proof(fw, ctl, target, p) {
   const paths = await Promise.all(ex.paths.map(async (path) => h('li', {},
     word(path.relationship, 'RELATIONSHIP_') + ', ' + word(path.satisfaction, 'SATISFACTION_') + ', strength ' + path.strength + (path.leftOut ? ' — left out: ' + path.leftOut : ''),
     h('ol', {}, await Promise.all(path.steps.map(step))))));
-  const groups = (ex.groups || []).map((m) => h('li', {}, h('a', { href: '#/mapping/' + id(m.name) }, id(m.name)), ': {',
-    (m.sources.length ? m.sources : [m.source]).map(id).join(', '), '} ', word(m.relationship, 'RELATIONSHIP_'), ' {',
-    (m.targets.length ? m.targets : [m.target]).map(id).join(', '), '}', h('div', { class: 'muted' }, m.justification)));
+  const groups = (ex.groups || []).map((m) => h('li', {}, h('a', { href: '#/mapping/' + id(m.name) }, id(m.name)), ': ',
+    sideText(m.source, m.sources), ' ', word(m.relationship, 'RELATIONSHIP_'), ' ', sideText(m.target, m.targets),
+    ' (' + word(m.provenance.status, 'MAPPING_STATUS_') + ')', h('div', { class: 'muted' }, m.justification),
+    h('div', { class: 'muted' }, 'Source: ' + (m.provenance.document || 'n/a') + '; by ' + m.provenance.author)));
   return h('div', {}, h('p', {}, ex.summary), paths.length ? h('ol', {}, paths) : '', groups.length ? h('p', {}, 'Group mappings:') : '', groups.length ? h('ul', {}, groups) : '');
 }
 
-async function control(fw, ctl) {
+async function control(v, fw, ctl) {
   const p = params();
   const q = new URLSearchParams({ max_hops: p.get('hops') || '3', min_strength: p.get('min') || '0',
     include_inferred: p.get('inferred') !== '0', include_draft: p.get('draft') === '1' });
-  const base = '/v1/frameworks/' + fw + '/controls/' + encodeURIComponent(ctl);
+  const base = '/v1/frameworks/' + enc(fw) + '/controls/' + enc(ctl);
   const [{ control: c }, sat] = await Promise.all([api(base), api(base + ':satisfies?' + q)]);
   const sel = (name, label, options, value) => h('label', {}, label, h('select', { name, onchange: apply },
     options.map((o) => h('option', { value: o, selected: String(o) === String(value) }, o))));
@@ -158,7 +189,8 @@ async function control(fw, ctl) {
   const form = h('form', { class: 'filters', 'aria-label': 'Filters', onsubmit: (e) => e.preventDefault() },
     sel('hops', 'Max hops', [1, 2, 3, 4, 5], p.get('hops') || 3), sel('min', 'Min strength', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], p.get('min') || 0),
     box('inferred', 'Inferred', p.get('inferred') !== '0'), box('draft', 'Drafts', p.get('draft') === '1'));
-  function apply() {
+  function apply(e) {
+    focusAfter = '[name="' + e.target.name + '"]';
     const n = new URLSearchParams({ hops: form.hops.value, min: form.min.value, inferred: form.inferred.checked ? '1' : '0', draft: form.draft.checked ? '1' : '0' });
     location.hash = '#/control/' + fw + '/' + encodeURIComponent(ctl) + '?' + n;
   }
@@ -177,48 +209,56 @@ async function control(fw, ctl) {
           h('td', {}, satCell(s.satisfaction)), h('td', {}, word(s.relationship, 'RELATIONSHIP_')), h('td', {}, s.strength), h('td', {}, how,
             ' ', s.path.map((m) => h('a', { href: '#/mapping/' + id(m) }, id(m))).reduce((acc, a) => acc.concat(acc.length ? [' → ', a] : [a]), [])), h('td', {}, det));
       })))));
-  show(h('h1', {}, c.refId + ' ' + c.title), h('p', { class: 'muted' }, h('a', { href: '#/frameworks/' + fw }, fw), c.implementationStatus && c.implementationStatus !== 'IMPLEMENTATION_STATUS_UNSPECIFIED' ? ' · ' + word(c.implementationStatus, 'IMPLEMENTATION_STATUS_') : ''),
+  v.show(h('h1', {}, c.refId + ' ' + c.title), h('p', { class: 'muted' }, h('a', { href: '#/frameworks/' + fw }, fw), c.implementationStatus && c.implementationStatus !== 'IMPLEMENTATION_STATUS_UNSPECIFIED' ? ' · ' + word(c.implementationStatus, 'IMPLEMENTATION_STATUS_') : ''),
     c.summary ? h('p', {}, c.summary) : '', h('h2', {}, 'Implementing it satisfies'), form,
     ...(sections.length ? sections : [h('p', {}, 'Nothing, with these filters.')]));
-  drawn('control');
+  v.drawn('control');
 }
 
-async function mappingView(mid) {
+async function mappingView(v, mid) {
   const m = await mapping('mappings/' + mid);
-  const side = (one, many) => (many && many.length ? many : [one]).map((n) => h('a', { href: '#/control/' + fwOf(n) + '/' + encodeURIComponent(id(n)) }, fwOf(n) + ' ' + id(n))).reduce((acc, a) => acc.concat(acc.length ? [', ', a] : [a]), []);
-  show(h('h1', {}, 'Mapping ' + mid), h('table', {}, h('tbody', {},
-    [['Source', side(m.source, m.sources)], ['Relationship', word(m.relationship, 'RELATIONSHIP_')], ['Target', side(m.target, m.targets)],
+  const links = (one, many) => side(one, many).map((n) => h('a', { href: '#/control/' + fwOf(n) + '/' + enc(id(n)) }, fwOf(n) + ' ' + id(n))).reduce((acc, a) => acc.concat(acc.length ? [', ', a] : [a]), []);
+  v.show(h('h1', {}, 'Mapping ' + mid), h('table', {}, h('tbody', {},
+    [['Source', links(m.source, m.sources)], ['Relationship', word(m.relationship, 'RELATIONSHIP_')], ['Target', links(m.target, m.targets)],
       ['Strength', m.strength + ' (reverse ' + m.reverseStrength + ')'], ['Rationale', word(m.rationale, 'RATIONALE_')], ['Justification', m.justification],
       ['Document', m.provenance.document], ['Method', word(m.provenance.method, 'MAPPING_METHOD_')], ['Status', word(m.provenance.status, 'MAPPING_STATUS_')],
       ['Author', m.provenance.author]].map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))))));
-  drawn('mapping');
+  v.drawn('mapping');
 }
 
 // Crosswalks -----------------------------------------------------------
 
-async function crosswalks() {
+async function crosswalks(v) {
   const { crosswalks: list = [] } = await api('/v1/crosswalks'); // one answer, not paged
-  show(h('h1', {}, 'Crosswalks'), h('table', {}, h('thead', {}, h('tr', {}, ['Source', 'Target', 'Mappings'].map((t) => h('th', { scope: 'col' }, t)))),
+  v.show(h('h1', {}, 'Crosswalks'), h('table', {}, h('thead', {}, h('tr', {}, ['Source', 'Target', 'Mappings'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, list.map((c) => h('tr', {}, h('td', {}, h('a', { href: '#/crosswalk/' + id(c.source) + '/' + id(c.target) }, id(c.source))), h('td', {}, id(c.target)), h('td', {}, c.mappingCount))))));
-  drawn('crosswalks');
+  v.drawn('crosswalks');
 }
 
-async function crosswalk(a, b) {
+async function crosswalk(v, a, b) {
   const p = params();
-  const [ca, cb, ms] = await Promise.all([all('/v1/frameworks/' + a + '/controls', 'controls'), all('/v1/frameworks/' + b + '/controls', 'controls'),
-    all('/v1/crosswalks/' + a + '/' + b, 'mappings')]);
+  const [ca, cb, ms] = await Promise.all([all('/v1/frameworks/' + enc(a) + '/controls', 'controls'), all('/v1/frameworks/' + enc(b) + '/controls', 'controls'),
+    all('/v1/crosswalks/' + enc(a) + '/' + enc(b), 'mappings')]);
   const groupOf = new Map([...ca, ...cb].map((c) => [c.name, c.group || c.name]));
   const title = new Map([...ca, ...cb].map((c) => [c.name, c.refId + ' ' + c.title]));
   const rows = ca.filter((c) => !c.parent), cols = cb.filter((c) => !c.parent);
+  // A mapping counts once in each cell its sides touch: a group mapping
+  // may touch several.
+  const cellsOf = (m) => {
+    const keys = new Set();
+    for (const s of side(m.source, m.sources)) for (const t of side(m.target, m.targets)) keys.add(groupOf.get(s) + '|' + groupOf.get(t));
+    return keys;
+  };
   const cell = new Map();
   for (const m of ms) {
-    const k = groupOf.get(m.source) + '|' + groupOf.get(m.target);
-    const e = cell.get(k) || { n: 0, best: '' };
-    e.n++;
-    if ((REL_RANK[m.relationship] || 0) > (REL_RANK[e.best] || 0)) e.best = m.relationship;
-    cell.set(k, e);
+    for (const k of cellsOf(m)) {
+      const e = cell.get(k) || { n: 0, best: '' };
+      e.n++;
+      if ((REL_RANK[m.relationship] || 0) > (REL_RANK[e.best] || 0)) e.best = m.relationship;
+      cell.set(k, e);
+    }
   }
-  const pick = (sg, tg) => { const n = new URLSearchParams(p); n.set('sg', id(sg)); n.set('tg', id(tg)); location.hash = '#/crosswalk/' + a + '/' + b + '?' + n; };
+  const pick = (sg, tg) => { focusAfter = '#mappings'; const n = new URLSearchParams(p); n.set('sg', id(sg)); n.set('tg', id(tg)); location.hash = '#/crosswalk/' + enc(a) + '/' + enc(b) + '?' + n; };
   const matrix = h('table', { class: 'matrix' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, a + ' \\ ' + b), cols.map((c) => h('th', { scope: 'col', title: c.title }, c.refId)))),
     h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', title: r.title }, r.refId), cols.map((c) => {
       const e = cell.get(r.name + '|' + c.name);
@@ -229,22 +269,27 @@ async function crosswalk(a, b) {
   const on = new Set((p.get('rel') || rels.map((r) => word(r, 'RELATIONSHIP_')).join(',')).split(','));
   const filter = h('fieldset', { class: 'filters' }, h('legend', {}, 'Relationships'), rels.map((r) => {
     const w = word(r, 'RELATIONSHIP_');
-    return h('label', {}, w, h('input', { type: 'checkbox', checked: on.has(w), onchange: (e) => {
+    return h('label', {}, w, h('input', { type: 'checkbox', name: 'rel-' + w, checked: on.has(w), onchange: (e) => {
       e.target.checked ? on.add(w) : on.delete(w);
-      const n = new URLSearchParams(p); n.set('rel', [...on].join(',')); location.hash = '#/crosswalk/' + a + '/' + b + '?' + n;
+      focusAfter = '[name="rel-' + w + '"]';
+      const n = new URLSearchParams(p); n.set('rel', [...on].join(',')); location.hash = '#/crosswalk/' + enc(a) + '/' + enc(b) + '?' + n;
     } }));
   }));
   const sg = p.get('sg'), tg = p.get('tg');
-  const shown = ms.filter((m) => on.has(word(m.relationship, 'RELATIONSHIP_')) && (!sg || id(groupOf.get(m.source)) === sg) && (!tg || id(groupOf.get(m.target)) === tg));
-  show(h('h1', {}, 'Crosswalk ' + a + ' → ' + b), h('p', {}, ms.length + ' mappings. ',
-    h('a', { href: '/v1/crosswalks/' + a + '/' + b + ':export?format=oscal-mapping' }, 'OSCAL'), ' · ',
-    h('a', { href: '/v1/crosswalks/' + a + '/' + b + ':export?format=olir-csv' }, 'OLIR CSV')),
-  h('div', { class: 'scroll' }, matrix), h('h2', {}, sg ? 'Mappings of ' + sg + (tg ? ' → ' + tg : '') : 'Mappings'), filter,
+  const shown = ms.filter((m) => on.has(word(m.relationship, 'RELATIONSHIP_')) && (!sg || side(m.source, m.sources).some((c) => id(groupOf.get(c)) === sg)) &&
+    (!tg || side(m.target, m.targets).some((c) => id(groupOf.get(c)) === tg)));
+  const legend = h('ul', { class: 'legend', 'aria-label': 'Colours: the strongest relationship of a cell' },
+    rels.map((r) => h('li', { class: 'rel-' + word(r, 'RELATIONSHIP_') }, word(r, 'RELATIONSHIP_'))));
+  v.show(h('h1', {}, 'Crosswalk ' + a + ' → ' + b), h('p', {}, ms.length + ' mappings. Export: ',
+    exportButton('OSCAL', '/v1/crosswalks/' + enc(a) + '/' + enc(b) + ':export?format=oscal-mapping', a + '_' + b + '.oscal.json'), ' ',
+    exportButton('OLIR CSV', '/v1/crosswalks/' + enc(a) + '/' + enc(b) + ':export?format=olir-csv', a + '_' + b + '.csv')),
+  legend, h('div', { class: 'scroll' }, matrix), h('h2', { id: 'mappings', tabindex: '-1' }, sg ? 'Mappings of ' + sg + (tg ? ' → ' + tg : '') : 'Mappings'), filter,
   h('table', {}, h('thead', {}, h('tr', {}, ['Source', 'Relationship', 'Target', 'Strength', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, shown.map((m) => h('tr', {}, h('td', {}, title.get(m.source) || id(m.source)), h('td', {}, word(m.relationship, 'RELATIONSHIP_')),
-      h('td', {}, title.get(m.target) || id(m.target)), h('td', {}, m.strength), h('td', {}, word(m.provenance.status, 'MAPPING_STATUS_')),
+    h('tbody', {}, shown.map((m) => h('tr', {}, h('td', {}, m.sources && m.sources.length ? sideText(m.source, m.sources) : title.get(m.source) || id(m.source)),
+      h('td', {}, word(m.relationship, 'RELATIONSHIP_')),
+      h('td', {}, m.targets && m.targets.length ? sideText(m.target, m.targets) : title.get(m.target) || id(m.target)), h('td', {}, m.strength), h('td', {}, word(m.provenance.status, 'MAPPING_STATUS_')),
       h('td', {}, h('a', { href: '#/mapping/' + id(m.name) }, 'details')))))));
-  drawn('crosswalk');
+  v.drawn('crosswalk');
 }
 
 // Coverage -------------------------------------------------------------
@@ -253,7 +298,7 @@ function csv(rows) {
   return rows.map((r) => r.map((v) => '"' + String(v).replaceAll('"', '""') + '"').join(',')).join('\r\n') + '\r\n';
 }
 
-async function coverage() {
+async function coverage(v) {
   const p = params();
   const source = p.get('source') || 'iso-27001-2022', target = p.get('target') || 'iso-42001-2023';
   const wanted = p.get('source') && p.get('target');
@@ -264,8 +309,8 @@ async function coverage() {
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); location.hash = '#/coverage?' + new URLSearchParams({ source: form.source.value, target: form.target.value }); } },
     choose('source', 'Implemented (source)', source), choose('target', 'Covered (target)', target), h('button', { type: 'submit' }, 'Compute'));
   if (!wanted) {
-    show(h('h1', {}, 'Coverage'), form, h('p', {}, 'Pick what is implemented and what to cover.'));
-    drawn('coverage-form');
+    v.show(h('h1', {}, 'Coverage'), form, h('p', {}, 'Pick what is implemented and what to cover.'));
+    v.drawn('coverage-form');
     return;
   }
   const pct = (x) => (100 * (x || 0)).toFixed(0) + '%';
@@ -278,36 +323,40 @@ async function coverage() {
     h('tbody', {}, r.groups.map((g) => row(id(g.group) + ' ' + g.title, g.totals)), row('All', r.totals)));
   const byGap = (g) => r.controls.filter((c) => c.gap === g);
   const list = (label, g) => h('section', {}, h('h2', {}, label + ' (' + byGap(g).length + ')'),
-    h('ol', {}, byGap(g).map((c) => h('li', {}, h('a', { href: '#/control/' + target + '/' + encodeURIComponent(id(c.control)) }, id(c.control))))));
+    h('ol', {}, byGap(g).map((c) => h('li', {}, h('a', { href: '#/control/' + enc(target) + '/' + enc(id(c.control)) }, id(c.control))))));
   const download = h('button', { type: 'button', onclick: () => {
     const rows = [['control', 'status', 'gap', 'sources']].concat(r.controls.map((c) => [id(c.control), word(c.status, 'SATISFACTION_'), word(c.gap, 'GAP_CLASS_'),
       [...new Set(c.sources.map((s) => id(s.control)))].join(' ')]));
     const a = h('a', { href: URL.createObjectURL(new Blob([csv(rows)], { type: 'text/csv' })), download: `coverage_${source}_${target}.csv` });
     document.body.append(a); a.click(); a.remove();
   } }, 'Download CSV');
-  show(h('h1', {}, 'Coverage of ' + target + ' by ' + source), form, heat, h('p', {}, download), h('div', { class: 'lists' },
+  v.show(h('h1', {}, 'Coverage of ' + target + ' by ' + source), form, heat, h('p', {}, download), h('div', { class: 'lists' },
     list('Reuse', 'GAP_CLASS_REUSE'), list('Extend', 'GAP_CLASS_EXTEND'), list('New', 'GAP_CLASS_NEW')), h('p', { class: 'muted' }, r.notice));
-  drawn('coverage');
+  v.drawn('coverage');
 }
 
 // Routing --------------------------------------------------------------
 
 async function route() {
+  if (location.hash && !location.hash.startsWith('#/')) return; // an anchor of the page, not a view
   const path = location.hash.replace(/^#/, '').split('?')[0].split('/').filter(Boolean).map(decodeURIComponent);
+  const mine = ++current;
+  // A view drawn after another navigation started is dropped.
+  const v = { show: (...nodes) => mine === current && show(...nodes), drawn: (name) => mine === current && drawn(name) };
   try {
     switch (path[0]) {
-      case undefined: return await frameworks();
-      case 'frameworks': return path[1] ? await framework(path[1]) : await frameworks();
-      case 'control': return await control(path[1], path.slice(2).join('/'));
-      case 'mapping': return await mappingView(path[1]);
-      case 'crosswalks': return await crosswalks();
-      case 'crosswalk': return await crosswalk(path[1], path[2]);
-      case 'coverage': return await coverage();
-      default: show(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Frameworks')));
+      case undefined: return await frameworks(v);
+      case 'frameworks': return path[1] ? await framework(v, path[1]) : await frameworks(v);
+      case 'control': return await control(v, path[1], path.slice(2).join('/'));
+      case 'mapping': return await mappingView(v, path[1]);
+      case 'crosswalks': return await crosswalks(v);
+      case 'crosswalk': return await crosswalk(v, path[1], path[2]);
+      case 'coverage': return await coverage(v);
+      default: v.show(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Frameworks')));
     }
   } catch (e) {
-    show(h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, e.message));
-    drawn('error');
+    v.show(h('h1', {}, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, e.message));
+    v.drawn('error');
   }
 }
 
@@ -320,10 +369,13 @@ document.getElementById('key-form').addEventListener('submit', (e) => {
   const input = document.getElementById('api-key');
   if (input.value.trim()) sessionStorage.setItem(KEY, input.value.trim());
   input.value = '';
+  mappings.clear();
   keyState();
   route();
 });
-document.getElementById('key-clear').addEventListener('click', () => { sessionStorage.removeItem(KEY); keyState(); route(); });
+document.getElementById('key-clear').addEventListener('click', () => { sessionStorage.removeItem(KEY); mappings.clear(); keyState(); route(); });
+// The skip link moves focus to the content; the URL stays the view's.
+document.getElementById('skip').addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
 window.addEventListener('hashchange', route);
 keyState();
 route();
