@@ -421,6 +421,12 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 		prev := stored[strings.ToLower(c.ID)]
 		if prev != nil {
 			c.ID = prev.ID
+			if c.Parent != prev.Parent {
+				if err := im.problem("control", dc.Loc, "control %s is under %q, not %q: a control's parent does not change; delete it and import again", catalog.ControlName(f.ID, c.ID), prev.Parent, c.Parent); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if owner, ok := taken[strings.ToLower(c.ID)]; ok && owner != c.ID {
 			if err := im.problem("control", dc.Loc, "control id %q is already a spelling of control %q", c.ID, owner); err != nil {
