@@ -117,7 +117,6 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 		}
 		s.reset(g)
 		s.run(g, src.Control, o)
-		reached := map[catalog.ControlID]bool{}
 		add := func(f Found) {
 			if f.Group && fired[groupTarget{f.Path[0], f.Control}] {
 				return
@@ -125,14 +124,13 @@ func Coverage(ctx context.Context, g *catalog.Graph, sources []SourceControl, ta
 			if impl == cmv1.ImplementationStatus_IMPLEMENTATION_STATUS_PARTIAL {
 				f.Satisfaction = cmv1.Satisfaction_SATISFACTION_PARTIAL
 			}
-			reached[f.Control] = true
 			pos, _ := slices.BinarySearch(controls, f.Control)
 			cc := &byPos[pos]
 			cc.Sources = append(cc.Sources, Contribution{Found: f, Source: src.Control, Implementation: impl})
 			contributes[src.Control] = true
 		}
 		s.results(g, src.Control, o, keep, add)
-		s.groupResults(g, src.Control, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
+		s.groupResults(g, src.Control, o, keep, add)
 	}
 
 	groupAt := map[catalog.ControlID]int{}

@@ -23,13 +23,9 @@ func Satisfies(g *catalog.Graph, subject catalog.ControlID, frameworks []int32, 
 	defer putSearcher(s)
 	s.run(g, subject, o)
 	var out []Found
-	reached := map[catalog.ControlID]bool{}
-	add := func(f Found) {
-		reached[f.Control] = true
-		out = append(out, f)
-	}
+	add := func(f Found) { out = append(out, f) }
 	s.results(g, subject, o, keep, add)
-	s.groupResults(g, subject, o, keep, func(c catalog.ControlID) bool { return reached[c] }, add)
+	s.groupResults(g, subject, o, keep, add)
 	slices.SortFunc(out, func(a, b Found) int { return int(a.Control - b.Control) })
 	return out
 }

@@ -71,6 +71,7 @@ type searcher struct {
 	queued   []uint32 // per state: stamped when in next
 	picked   []uint32 // per control: stamped when pick holds its answer
 	pick     []int32  // per control: node index of the chosen path
+	answered []uint32 // per control: stamped when results or groupResults emitted it
 	controls []catalog.ControlID
 }
 
@@ -91,6 +92,7 @@ func (s *searcher) reset(g *catalog.Graph) {
 		s.direct = make([]uint32, n)
 		s.picked = make([]uint32, n)
 		s.pick = make([]int32, n)
+		s.answered = make([]uint32, n)
 		s.epoch = 0
 	}
 	s.epoch++
@@ -99,6 +101,7 @@ func (s *searcher) reset(g *catalog.Graph) {
 		clear(s.queued)
 		clear(s.direct)
 		clear(s.picked)
+		clear(s.answered)
 		s.epoch = 1
 	}
 	s.arena = s.arena[:0]
@@ -209,13 +212,13 @@ type Found struct {
 	Group bool
 }
 
-// groupResults emits, for controls reached is false for and no direct
+// groupResults emits, for controls results did not answer and no direct
 // mapping decides, what the group mappings subject is a member of say: a
 // member of a group whose union contains a control (SUPERSET_OF or EQUAL
 // read from the group) gives it PARTIAL. A member alone of a group that is
 // contained in or intersects something says nothing of it; what holds
-// pairwise is an edge already. It follows run for subject.
-func (s *searcher) groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep, reached func(catalog.ControlID) bool, emit func(Found)) {
+// pairwise is an edge already. It follows results for subject.
+func (s *searcher) groupResults(g *catalog.Graph, subject catalog.ControlID, o Options, keep func(catalog.ControlID) bool, emit func(Found)) {
 	if o.MinStrength > 1 {
 		return // a member's share of the whole is not known: strength 1
 	}
@@ -232,7 +235,8 @@ func (s *searcher) groupResults(g *catalog.Graph, subject catalog.ControlID, o O
 			continue
 		}
 		for _, c := range other {
-			if o.sees(g, c) && keep(c) && !reached(c) && s.direct[c] != s.epoch { // emit marks c reached
+			if o.sees(g, c) && keep(c) && s.answered[c] != s.epoch && s.direct[c] != s.epoch {
+				s.answered[c] = s.epoch
 				emit(Found{Control: c, Relationship: rel, Satisfaction: cmv1.Satisfaction_SATISFACTION_PARTIAL, Strength: 1, Path: []int32{slot}, Group: true})
 			}
 		}
@@ -251,6 +255,7 @@ func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Option
 			!catalog.Counts(e.Status, o.IncludeDraft) || !keep(e.To) {
 			continue
 		}
+		s.answered[e.To] = s.epoch
 		emit(Found{
 			Control:      e.To,
 			Relationship: e.Relationship,
@@ -278,6 +283,7 @@ func (s *searcher) results(g *catalog.Graph, subject catalog.ControlID, o Option
 	for _, c := range s.controls {
 		ni := s.pick[c]
 		n := &s.arena[ni]
+		s.answered[c] = s.epoch
 		emit(Found{
 			Control:      c,
 			Relationship: n.rel,
