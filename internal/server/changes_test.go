@@ -322,7 +322,7 @@ func TestWatchEndsOnShutdown(t *testing.T) {
 // the grace is over; the client watches again from its last position and
 // misses nothing.
 func TestWatchResumesAfterConnectionAge(t *testing.T) {
-	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{MaxConnectionAge: 3 * time.Second, MaxConnectionAgeGrace: 300 * time.Millisecond}})
+	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{MaxConnectionAge: 6 * time.Second, MaxConnectionAgeGrace: 300 * time.Millisecond}})
 	ctx := admin(ctxT(t))
 	client := cmv1.NewChangeServiceClient(s.conn)
 	stream, err := client.WatchChanges(ctx, &cmv1.WatchChangesRequest{})
