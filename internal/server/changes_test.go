@@ -320,14 +320,51 @@ func TestWatchEndsOnShutdown(t *testing.T) {
 
 // A connection that reaches its maximum age ends the watches on it once
 // the grace is over; the client watches again from its last position and
-// misses nothing.
+// misses nothing, and sees nothing twice. The watch keeps its position
+// from every message, so it does not matter when the connection ages: before
+// the first change arrives, or after.
 func TestWatchResumesAfterConnectionAge(t *testing.T) {
-	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{MaxConnectionAge: 6 * time.Second, MaxConnectionAgeGrace: 300 * time.Millisecond}})
+	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{MaxConnectionAge: 3 * time.Second, MaxConnectionAgeGrace: 300 * time.Millisecond}})
 	ctx := admin(ctxT(t))
-	client := cmv1.NewChangeServiceClient(s.conn)
-	stream, err := client.WatchChanges(ctx, &cmv1.WatchChangesRequest{})
-	if err != nil {
-		t.Fatal(err)
+	// A connection of its own, so its age starts with this test's watch.
+	client := cmv1.NewChangeServiceClient(dial(t, s.srv.GRPCAddr()))
+	var (
+		rev    int64 // where the watch goes on from
+		idx    int32
+		ends   int
+		seen   = map[string]int{}
+		stream cmv1.ChangeService_WatchChangesClient
+	)
+	open := func() {
+		var err error
+		if stream, err = client.WatchChanges(ctx, &cmv1.WatchChangesRequest{StartRevision: rev, StartIndex: idx}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ended checks that the stream ended cleanly, with a status to retry on.
+	ended := func(err error) {
+		if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled && !errors.Is(err, io.EOF) {
+			t.Fatalf("the aged connection ended the watch with %v", err)
+		}
+		ends++
+	}
+	// next returns the next change, resuming after each end of the stream.
+	next := func() *cmv1.WatchChangesResponse {
+		for {
+			c, err := stream.Recv()
+			if err != nil {
+				ended(err)
+				open()
+				continue
+			}
+			rev, idx = c.GetRevision(), c.GetIndex()
+			if c.GetProgress() {
+				continue
+			}
+			idx++
+			seen[c.GetName()]++
+			return c
+		}
 	}
 	create := func(control string) string {
 		m := newMapping()
@@ -338,36 +375,38 @@ func TestWatchResumesAfterConnectionAge(t *testing.T) {
 		}
 		return r.str("mapping", "name")
 	}
-	first := create("A.5.1")
-	var last *cmv1.WatchChangesResponse
-	for last == nil || last.GetName() != first {
-		if last, err = stream.Recv(); err != nil {
-			t.Fatalf("before the connection aged: %v", err)
+	open()
+	// The first message is the progress that gives the watch's position.
+	for rev == 0 {
+		c, err := stream.Recv()
+		if err != nil {
+			open() // aged before it said anything: nothing was written yet
+			continue
 		}
+		rev, idx = c.GetRevision(), c.GetIndex()
 	}
-	// Wait for the end of the stream: cleanly, with a status to retry on.
-	for err == nil {
-		_, err = stream.Recv()
+	first := create("A.5.1")
+	for next().GetName() != first {
 	}
-	if code := status.Code(err); code != codes.Unavailable && code != codes.Canceled && !errors.Is(err, io.EOF) {
-		t.Fatalf("the aged connection ended the watch with %v", err)
-	}
-	second := create("A.5.2") // written while nobody watched
-	stream, err = client.WatchChanges(ctx, &cmv1.WatchChangesRequest{StartRevision: last.GetRevision(), StartIndex: last.GetIndex() + 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Wait for the aged connection to end the watch, then write while
+	// nobody watches.
 	for {
 		c, err := stream.Recv()
 		if err != nil {
-			t.Fatalf("after resuming: %v", err)
+			ended(err)
+			break
 		}
-		if c.GetProgress() {
-			continue
+		if !c.GetProgress() {
+			t.Fatalf("unexpected change %s", c.GetName())
 		}
-		if c.GetName() != second {
-			t.Fatalf("resumed with %s, want %s", c.GetName(), second)
-		}
-		break
+		rev, idx = c.GetRevision(), c.GetIndex()
+	}
+	second := create("A.5.2")
+	open()
+	if c := next(); c.GetName() != second {
+		t.Fatalf("resumed with %s, want %s", c.GetName(), second)
+	}
+	if seen[first] != 1 || seen[second] != 1 || ends == 0 {
+		t.Fatalf("changes seen %v over %d ends of the stream", seen, ends)
 	}
 }
