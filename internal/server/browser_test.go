@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"google.golang.org/protobuf/proto"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 )
@@ -200,6 +201,44 @@ func TestExplorerInABrowser(t *testing.T) {
 	if focused != "main control true" {
 		t.Errorf("after the skip link: %q", focused)
 	}
+	// A proof says which of its paths the page's filters leave out: with
+	// inferred answers off, a direct answer's inferred paths. The first
+	// ISO 27001 control with such an answer shows it.
+	sats := cmv1.NewSatisfactionServiceClient(s.conn)
+	var from, withInferred string
+	controls, err := s.catalog.ListControls(ctxT(t), &cmv1.ListControlsRequest{Parent: "frameworks/iso-27001-2022", PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+search:
+	for _, c := range controls.GetControls() {
+		direct, err := sats.Satisfies(ctxT(t), &cmv1.SatisfiesRequest{Control: c.GetName(), IncludeInferred: proto.Bool(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range direct.GetFrameworks() {
+			for _, d := range f.GetControls() {
+				ex, err := sats.Explain(ctxT(t), &cmv1.ExplainRequest{Source: c.GetName(), Target: d.GetControl()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slices.ContainsFunc(ex.GetPaths(), (*cmv1.ExplainedPath).GetInferred) {
+					from, withInferred = c.GetRefId(), d.GetControl()
+					break search
+				}
+			}
+		}
+	}
+	if withInferred == "" {
+		t.Fatal("no direct answer of an ISO 27001 control has an inferred path too: the proof filter is not tested")
+	}
+	step("proof with inferred off", chromedp.Navigate("about:blank"), chromedp.Navigate(ui+"#/control/iso-27001-2022/"+from+"?hops=3&min=0&inferred=0&draft=0"), view("control"),
+		chromedp.Click(chromedp.CSS(`tr[data-control="`+withInferred+`"] details summary`)), chromedp.WaitVisible(chromedp.CSS(`details[data-ready]`)))
+	var marks []string
+	eval("left out", `[...document.querySelectorAll('details[data-ready] li.left-out')].map(li => li.firstChild.textContent)`, &marks)
+	if len(marks) == 0 || !strings.HasSuffix(marks[0], "left out: inferred paths are off") {
+		t.Errorf("with inferred answers off, the proof of %s -> %s marks %q", from, withInferred, marks)
+	}
 	step("back to A.5.1", chromedp.Navigate("about:blank"), chromedp.Navigate(ui+"#/control/iso-27001-2022/A.5.1"), view("control"))
 
 	// In-page navigation to another control.
@@ -243,7 +282,16 @@ func TestExplorerInABrowser(t *testing.T) {
 	step("coverage again", chromedp.WaitVisible(chromedp.CSS(`body[data-drawn="3"]`)))
 	var warmCoverage float64
 	eval("warm coverage timing", `performance.getEntriesByName('controlmap:drawn').at(-1).startTime - performance.getEntriesByName('controlmap:navigate').at(-1).startTime`, &warmCoverage)
+	// A coverage the API refuses keeps the form, with the reason under it.
+	step("refused coverage", chromedp.Navigate("about:blank"), chromedp.Navigate(ui+"#/coverage?source=iso-42001-2023&target=iso-42001-2023"), view("coverage-error"))
+	var refused string
+	eval("refused coverage", `document.querySelectorAll('main select').length + ' ' + document.querySelector('main [role=alert]').textContent`, &refused)
+	if !strings.HasPrefix(refused, "2 ") || !strings.Contains(refused, "must differ") {
+		t.Errorf("a refused coverage shows %q", refused)
+	}
+	accessible("coverage-error")
 	if dir := os.Getenv("CONTROLMAP_SCREENSHOTS"); dir != "" {
+		step("coverage again", chromedp.Navigate("about:blank"), chromedp.Navigate(ui+"#/coverage?source=iso-27001-2022&target=iso-42001-2023"), view("coverage"))
 		shot(t, ctx, filepath.Join(dir, "coverage.png"))
 		step("control page with a proof", chromedp.Navigate(ui+"#/control/iso-42001-2023/6.1.3?hops=3&min=6&inferred=1&draft=0"), view("control"),
 			chromedp.Click(chromedp.CSS(`tr[data-control] details summary`)), chromedp.WaitVisible(chromedp.CSS(`details[data-ready]`)))

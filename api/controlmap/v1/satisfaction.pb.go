@@ -455,7 +455,9 @@ func (x *ComputeCoverageRequest) GetIncludeDraft() bool {
 // a list of controls with their implementation status. Exactly one is set.
 type CoverageSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// A framework name or id: every one of its controls counts as implemented.
+	// A framework name or id. Each control of an INTERNAL framework counts as
+	// its implementation_status says; every control of any other framework
+	// counts as implemented.
 	Framework string `protobuf:"bytes,1,opt,name=framework,proto3" json:"framework,omitempty"`
 	// Controls with their implementation status.
 	Controls      []*SourceControl `protobuf:"bytes,2,rep,name=controls,proto3" json:"controls,omitempty"`
@@ -512,7 +514,8 @@ type SourceControl struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// frameworks/{framework}/controls/{control}; aliases are accepted.
 	Control string `protobuf:"bytes,1,opt,name=control,proto3" json:"control,omitempty"`
-	// Defaults to IMPLEMENTED.
+	// When unset: the control's implementation_status for a control of an
+	// INTERNAL framework, IMPLEMENTED for any other.
 	Implementation ImplementationStatus `protobuf:"varint,2,opt,name=implementation,proto3,enum=controlmap.v1.ImplementationStatus" json:"implementation,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

@@ -874,7 +874,9 @@ type V1CoverageSource struct {
 	// Controls Controls with their implementation status.
 	Controls *[]V1SourceControl `json:"controls,omitempty"`
 
-	// Framework A framework name or id: every one of its controls counts as implemented.
+	// Framework A framework name or id. Each control of an INTERNAL framework counts as
+	// its implementation_status says; every control of any other framework
+	// counts as implemented.
 	Framework *string `json:"framework,omitempty"`
 }
 

@@ -167,8 +167,13 @@ async function proof(fw, ctl, target, p) {
       ' (strength ' + s.strength + ', ' + word(m.provenance.status, 'MAPPING_STATUS_') + ')',
       h('div', { class: 'muted' }, m.justification), h('div', { class: 'muted' }, 'Source: ' + (m.provenance.document || 'n/a') + '; by ' + m.provenance.author));
   };
-  const paths = await Promise.all(ex.paths.map(async (path) => h('li', {},
-    word(path.relationship, 'RELATIONSHIP_') + ', ' + word(path.satisfaction, 'SATISFACTION_') + ', strength ' + path.strength + (path.leftOut ? ' — left out: ' + path.leftOut : ''),
+  // Explain lists every sound path; say which ones the page's filters leave
+  // out of the answer above, as Satisfies does.
+  const min = Number(p.get('min') || 0), inferredOff = p.get('inferred') === '0';
+  const leftOut = (path) => path.leftOut || (path.strength < min ? 'strength ' + path.strength + ' is below the minimum ' + min : '') ||
+    (inferredOff && path.inferred ? 'inferred paths are off' : '');
+  const paths = await Promise.all(ex.paths.map(async (path) => h('li', { class: leftOut(path) ? 'left-out' : undefined },
+    word(path.relationship, 'RELATIONSHIP_') + ', ' + word(path.satisfaction, 'SATISFACTION_') + ', strength ' + path.strength + (leftOut(path) ? ' — left out: ' + leftOut(path) : ''),
     h('ol', {}, await Promise.all(path.steps.map(step))))));
   const groups = (ex.groups || []).map((m) => h('li', {}, h('a', { href: '#/mapping/' + id(m.name) }, id(m.name)), ': ',
     sideText(m.source, m.sources), ' ', word(m.relationship, 'RELATIONSHIP_'), ' ', sideText(m.target, m.targets),
@@ -302,21 +307,30 @@ async function coverage(v) {
   const p = params();
   const source = p.get('source') || 'iso-27001-2022', target = p.get('target') || 'iso-42001-2023';
   const wanted = p.get('source') && p.get('target');
-  // The framework list and the coverage are asked for at once.
+  // The framework list and the coverage are asked for at once. A coverage
+  // the API refuses is shown under the form, so another choice is one
+  // click away.
   const [fws, r] = await Promise.all([all('/v1/frameworks', 'frameworks'),
-    wanted ? api('/v1/coverage:compute', { method: 'POST', body: { source: { framework: 'frameworks/' + source }, target: 'frameworks/' + target } }) : null]);
-  const choose = (name, label, value) => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value }, f.displayName))));
+    wanted ? api('/v1/coverage:compute', { method: 'POST', body: { source: { framework: 'frameworks/' + source }, target: 'frameworks/' + target } }).catch((e) => e) : null]);
+  const choose = (name, label, value) => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value },
+    f.displayName + (f.kind === 'FRAMEWORK_KIND_INTERNAL' ? ' (internal: as implemented)' : '')))));
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); location.hash = '#/coverage?' + new URLSearchParams({ source: form.source.value, target: form.target.value }); } },
     choose('source', 'Implemented (source)', source), choose('target', 'Covered (target)', target), h('button', { type: 'submit' }, 'Compute'));
-  if (!wanted) {
-    v.show(h('h1', {}, 'Coverage'), form, h('p', {}, 'Pick what is implemented and what to cover.'));
-    v.drawn('coverage-form');
+  if (!wanted || r instanceof Error) {
+    v.show(h('h1', {}, 'Coverage'), form, r instanceof Error ? h('p', { class: 'error', role: 'alert' }, r.message) : h('p', {}, 'Pick what is implemented and what to cover.'));
+    v.drawn(r instanceof Error ? 'coverage-error' : 'coverage-form');
     return;
   }
+  const src = fws.find((f) => id(f.name) === source);
+  const counted = src && src.kind === 'FRAMEWORK_KIND_INTERNAL' ? 'Each control of ' + src.displayName + ' counts as its implementation status says.' :
+    'Every control of ' + (src ? src.displayName : source) + ' counts as implemented.';
   const pct = (x) => (100 * (x || 0)).toFixed(0) + '%';
   const bar = (t) => h('div', { class: 'heat', role: 'img', 'aria-label': `FULL ${t.full}, PARTIAL ${t.partial}, NONE ${t.none}` },
     h('span', { class: 'f', style: undefined }), h('span', { class: 'p' }), h('span', { class: 'n' }));
-  const sized = (t) => { const b = bar(t); const [f, pa, n] = b.children; f.style.width = pct(t.fullShare); pa.style.width = pct(t.partialShare); n.style.width = pct(t.noneShare); return b; };
+  // The bar's parts take the exact shares, so they always fill it; the
+  // figures beside it are rounded.
+  const width = (x) => 100 * (x || 0) + '%';
+  const sized = (t) => { const b = bar(t); const [f, pa, n] = b.children; f.style.width = width(t.fullShare); pa.style.width = width(t.partialShare); n.style.width = width(t.noneShare); return b; };
   const row = (label, t) => h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, t.total), h('td', { class: 'sat-FULL' }, t.full + ' (' + pct(t.fullShare) + ')'),
     h('td', { class: 'sat-PARTIAL' }, t.partial + ' (' + pct(t.partialShare) + ')'), h('td', { class: 'sat-NONE' }, t.none + ' (' + pct(t.noneShare) + ')'), h('td', {}, sized(t)));
   const heat = h('table', { id: 'heatmap' }, h('thead', {}, h('tr', {}, ['Group', 'Controls', 'Full', 'Partial', 'None', ''].map((t) => h('th', { scope: 'col' }, t)))),
@@ -330,7 +344,7 @@ async function coverage(v) {
     const a = h('a', { href: URL.createObjectURL(new Blob([csv(rows)], { type: 'text/csv' })), download: `coverage_${source}_${target}.csv` });
     document.body.append(a); a.click(); a.remove();
   } }, 'Download CSV');
-  v.show(h('h1', {}, 'Coverage of ' + target + ' by ' + source), form, heat, h('p', {}, download), h('div', { class: 'lists' },
+  v.show(h('h1', {}, 'Coverage of ' + target + ' by ' + source), form, h('p', { class: 'muted' }, counted), heat, h('p', {}, download), h('div', { class: 'lists' },
     list('Reuse', 'GAP_CLASS_REUSE'), list('Extend', 'GAP_CLASS_EXTEND'), list('New', 'GAP_CLASS_NEW')), h('p', { class: 'muted' }, r.notice));
   v.drawn('coverage');
 }
