@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -281,12 +282,7 @@ func (rd *reader) relationship(s string) (cmv1.Relationship, bool) {
 // reportSpellings adds one warning per relationship token read in another
 // spelling than the format's.
 func (rd *reader) reportSpellings() {
-	names := make([]string, 0, len(rd.spellings))
-	for s := range rd.spellings {
-		names = append(names, s)
-	}
-	slices.Sort(names)
-	for _, s := range names {
+	for _, s := range slices.Sorted(maps.Keys(rd.spellings)) {
 		r := rd.spellings[s]
 		rd.warn("", "relationship %q read as %s (%d rows)", s, strings.TrimPrefix(r.rel.String(), "RELATIONSHIP_"), r.rows)
 	}

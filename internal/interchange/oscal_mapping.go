@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -156,7 +157,7 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 		if err := json.Unmarshal(c.Provenance, &keys); err != nil {
 			return syntaxError(base+"/provenance", "expected an object")
 		}
-		for k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(keys)) { // in the same order every time
 			if !slices.Contains(provenanceKeys, k) {
 				rd.warn(base+"/provenance", "key %q is not part of OSCAL provenance; ignored", k)
 			}

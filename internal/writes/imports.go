@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -243,8 +244,8 @@ func (im *importer) run() error {
 			return err
 		}
 	}
-	for what, n := range im.defaulted {
-		im.warn("", "%d of the mappings had no %s", n, what)
+	for _, what := range slices.Sorted(maps.Keys(im.defaulted)) { // in the same order every time
+		im.warn("", "%d of the mappings had no %s", im.defaulted[what], what)
 	}
 	// A tenant's quotas hold for the whole document.
 	for _, q := range []struct{ quota, kind string }{{"frameworks", "framework"}, {"controls", "control"}, {"mappings", "mapping"}} {
