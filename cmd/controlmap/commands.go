@@ -49,6 +49,7 @@ var serveEnv = []envBinding{
 	{"ui", []string{"CONTROLMAP_UI"}},
 	{"rate-limit", []string{"CONTROLMAP_RATE_LIMIT"}},
 	{"tenant-rate-limit", []string{"CONTROLMAP_TENANT_RATE_LIMIT"}},
+	{"failed-auth-rate", []string{"CONTROLMAP_FAILED_AUTH_RATE"}},
 	{"quota-keys", []string{"CONTROLMAP_QUOTA_KEYS"}},
 	{"quota-frameworks", []string{"CONTROLMAP_QUOTA_FRAMEWORKS"}},
 	{"quota-controls", []string{"CONTROLMAP_QUOTA_CONTROLS"}},
@@ -131,6 +132,7 @@ variable.`,
 	f.BoolVar(&o.mcp, "mcp", true, "serve the Model Context Protocol for AI assistants at /mcp on the REST port, with the REST API's authentication (CONTROLMAP_MCP)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.Float64Var(&cfg.TenantRateLimit, "tenant-rate-limit", 400, "requests per second all keys of one tenant may make together, bursts of twice that; 0 is unlimited (CONTROLMAP_TENANT_RATE_LIMIT)")
+	f.Float64Var(&cfg.FailedAuthRate, "failed-auth-rate", 5, "bad credentials per second one address may present, bursts of twice that, before it is refused until it slows down; raise it when many users share an address (CONTROLMAP_FAILED_AUTH_RATE)")
 	q := &writes.Quotas{}
 	cfg.Quotas = q
 	f.IntVar(&q.Keys, "quota-keys", writes.DefaultQuotas.Keys, "keys one tenant may hold (not revoked); 0 is unlimited (CONTROLMAP_QUOTA_KEYS)")
@@ -165,6 +167,9 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 		return server.Config{}, err
 	}
 	cfg := o.cfg
+	if cfg.FailedAuthRate <= 0 {
+		return cfg, fmt.Errorf("--failed-auth-rate must be positive, got %v", cfg.FailedAuthRate)
+	}
 	if cfg.RateLimit < 0 || cfg.TenantRateLimit < 0 {
 		return cfg, fmt.Errorf("--rate-limit and --tenant-rate-limit must not be negative, got %v and %v", cfg.RateLimit, cfg.TenantRateLimit)
 	}

@@ -303,7 +303,9 @@ search:
 		{"#/crosswalks", "crosswalks"}, {"#/crosswalk/iso-27001-2022/iso-42001-2023", "crosswalk"},
 		{"#/crosswalk/iso-42001-2023/nist-ai-rmf-1.0", "crosswalk"}, // every colour of the matrix
 		{"#/mapping/" + strings.TrimPrefix(m.GetMapping().GetName(), "mappings/"), "mapping"}} {
-		step(p.view, chromedp.Navigate(ui+p.hash), view(p.view))
+		// A fresh load each: from one crosswalk to another is only a new
+		// fragment, and the view's name would be there before its figures.
+		step(p.view, chromedp.Navigate("about:blank"), chromedp.Navigate(ui+p.hash), view(p.view))
 		accessible(p.view)
 	}
 	// The control tree finds a control by any spelling of its id.

@@ -360,7 +360,6 @@ func coverageOf(t *testing.T, ctx context.Context, s *stack, source, target stri
 // started without the built-in content, and compares the answers.
 func TestRoundTripEveryFormat(t *testing.T) {
 	a := startDefault(t)
-	ctx := admin(ctxT(t))
 	_, acme := newTenantWithKey(t, a, "acme", "SCOPE_READ", "SCOPE_WRITE")
 	acmeCtx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acme)
 	if _, err := grpcImport(acmeCtx, a, &cmv1.ImportOptions{Format: "oscal-catalog", FrameworkId: "acme-ai"}, []byte(acmeCatalog), 1<<20); err != nil {
@@ -391,6 +390,7 @@ func TestRoundTripEveryFormat(t *testing.T) {
 	tenant := [][2]string{{"acme-ai", "nist-ai-rmf-1.0"}, {"acme-ai", "iso-27001-2022"}}
 	for _, format := range interchange.CrosswalkFormats {
 		t.Run(string(format), func(t *testing.T) {
+			ctx, acmeCtx := admin(ctxT(t)), metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+acme)
 			b := start(t, server.Config{AdminToken: adminToken, NoContent: true})
 			if r := b.rest(t, "GET", "/v1/frameworks", nil); r.status != 200 || strings.Contains(string(r.raw), "frameworks/") {
 				t.Fatalf("a server without content lists frameworks: %s", r.raw)

@@ -136,7 +136,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 func waitServing(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a database that was away: retries back off up to 5 s
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url); err == nil {
 			b, _ := io.ReadAll(resp.Body)

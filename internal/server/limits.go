@@ -132,9 +132,9 @@ func boundDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 	}
 }
 
-// failedAuthLimit bounds how fast one address may present bad credentials:
-// the operator token and keys cannot be guessed at speed.
-const failedAuthLimit = 5
+// defaultFailedAuthRate bounds how fast one address may present bad
+// credentials: the operator token and keys cannot be guessed at speed.
+const defaultFailedAuthRate = 5
 
 // guardAuth wraps the auth interceptor: an address that has presented bad
 // credentials too often is refused (RESOURCE_EXHAUSTED) before its token is

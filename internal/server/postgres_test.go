@@ -69,6 +69,15 @@ func TestTwoReplicasAgree(t *testing.T) {
 		}
 		return r.str("mapping", "name"), r.str("revision")
 	}
+	// caughtUp waits for B to show a write; past lag, B is stuck (its
+	// retries back off to 5 s), not merely slow.
+	const lag = 4 * time.Second
+	caughtUp := func(what string, check func() bool) bool {
+		begin := time.Now()
+		ok := eventually(lag, check)
+		t.Logf("B caught up with %s in %v", what, time.Since(begin).Round(time.Millisecond))
+		return ok
+	}
 	visibleOnB := func(name string, minRev string) int {
 		path := "/v1/" + name
 		if minRev != "" {
@@ -82,10 +91,12 @@ func TestTwoReplicasAgree(t *testing.T) {
 	if st := visibleOnB(name, rev); st != 200 {
 		t.Fatalf("B with min_revision=%s: %d", rev, st)
 	}
-	// Without it, within a second.
+	// Without it, soon: at once when the notification arrives, within about
+	// a second when it is lost. The bound leaves room for a loaded machine;
+	// the delays are logged.
 	name2, _ := create("frameworks/iso-27001-2022/controls/A.8.1")
-	if !eventually(time.Second, func() bool { return visibleOnB(name2, "") == 200 }) {
-		t.Fatal("B did not see A's write within 1s")
+	if !caughtUp("a write", func() bool { return visibleOnB(name2, "") == 200 }) {
+		t.Fatalf("B did not see A's write within %v", lag)
 	}
 	// A delete likewise.
 	r := a.rest(t, "DELETE", "/v1/"+name, nil, "Authorization", bearer)
@@ -96,8 +107,8 @@ func TestTwoReplicasAgree(t *testing.T) {
 		t.Fatalf("B after the delete, with min_revision: %d", st)
 	}
 	r = a.rest(t, "DELETE", "/v1/"+name2, nil, "Authorization", bearer)
-	if !eventually(time.Second, func() bool { return visibleOnB(name2, "") == 404 }) {
-		t.Fatal("B still serves a mapping A deleted, after 1s")
+	if !caughtUp("a delete", func() bool { return visibleOnB(name2, "") == 404 }) {
+		t.Fatalf("B still serves a mapping A deleted, after %v", lag)
 	}
 
 	// Cut B's listening connection: B reconnects and catches up.
@@ -114,8 +125,8 @@ func TestTwoReplicasAgree(t *testing.T) {
 		t.Fatalf("terminated %d listening connections of B: %v", cut, err)
 	}
 	name3, rev3 := create("frameworks/iso-27001-2022/controls/A.8.2")
-	if !eventually(time.Second, func() bool { return visibleOnB(name3, "") == 200 }) {
-		t.Fatal("B did not catch up within 1s after its listening connection was cut")
+	if !caughtUp("a write after a cut", func() bool { return visibleOnB(name3, "") == 200 }) {
+		t.Fatalf("B did not catch up within %v after its listening connection was cut", lag)
 	}
 	// Cut after cut, the delay does not grow.
 	for i, source := range []string{"frameworks/iso-27001-2022/controls/A.8.3", "frameworks/iso-27001-2022/controls/A.8.4", "frameworks/iso-27001-2022/controls/A.8.5"} {
@@ -130,8 +141,8 @@ func TestTwoReplicasAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		name, _ := create(source)
-		if !eventually(time.Second, func() bool { return visibleOnB(name, "") == 200 }) {
-			t.Fatalf("cut %d: B did not catch up within 1s", i+2)
+		if !caughtUp(fmt.Sprintf("a write after cut %d", i+2), func() bool { return visibleOnB(name, "") == 200 }) {
+			t.Fatalf("cut %d: B did not catch up within %v", i+2, lag)
 		}
 	}
 	if st := visibleOnB(name3, rev3); st != 200 {

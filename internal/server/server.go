@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,10 @@ type Config struct {
 	// Quotas bound what one tenant may hold (writes.DefaultQuotas when
 	// nil; a zero field means no bound).
 	Quotas *writes.Quotas
+	// FailedAuthRate is how many bad credentials per second one address may
+	// present (bursts of twice that) before it is refused, whatever it
+	// sends, until it slows down (default 5).
+	FailedAuthRate float64
 	// TenantRateLimit is the requests per second all keys of one tenant
 	// may make together (bursts of twice that); 0 turns it off.
 	TenantRateLimit float64
@@ -176,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st, stopTracing: stopTracing}
 
 	authn := auth.New(cfg.AdminToken, st.Directory, !cfg.DenyAnonymous)
-	failedAuth := newRateLimiter(failedAuthLimit)
+	failedAuth := newRateLimiter(cmp.Or(cfg.FailedAuthRate, defaultFailedAuthRate))
 	s.metrics = newMetrics(st)
 	callLog, callLogOpts := callLogger(log)
 	interceptor := chain(

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -243,19 +244,44 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 			t.Fatalf("anonymous write: %d", r.status)
 		}
 	}
-	var last restResponse
-	for i := range 12 {
-		last = s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", "Bearer guess"+strings.Repeat("x", i))
+	// 5 a second, bursts of 10: the first 10 are checked (401), and no more
+	// than the bucket refilled meanwhile.
+	last := refused(t, "bad tokens", 10, 5, func(i int) restResponse {
+		return s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", "Bearer guess"+strings.Repeat("x", i))
+	})
+	if last.header.Get("Retry-After") == "" {
+		t.Fatalf("refused without Retry-After: %d %s", last.status, last.raw)
 	}
-	if last.status != 429 || last.header.Get("Retry-After") == "" {
-		t.Fatalf("12th bad token in a row: %d %s", last.status, last.raw)
+}
+
+// refused makes calls until one is answered 429 and checks that a token
+// bucket refilled at perSecond, with bursts of twice that, let through
+// what it holds: at least minimum calls, and no more than a burst and what
+// refilled while the calls ran (so a slow machine does not fail it). It
+// returns the refused answer.
+func refused(t *testing.T, what string, minimum, perSecond int, call func(i int) restResponse) restResponse {
+	t.Helper()
+	begin := time.Now()
+	for i := range 1000 {
+		r := call(i)
+		if r.status == 429 {
+			burst := 2 * perSecond
+			if most := burst + int(math.Ceil(float64(perSecond)*time.Since(begin).Seconds())); i < minimum || i > most {
+				t.Fatalf("%s: %d let through before the first 429, want %d to %d", what, i, minimum, most)
+			}
+			return r
+		}
 	}
+	t.Fatalf("%s: 1000 calls and none refused", what)
+	return restResponse{}
 }
 
 // Behind a trusted proxy, REST callers are told apart by the header it sets.
 func TestClientIPHeader(t *testing.T) {
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
-	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1, ClientIPHeader: "X-Forwarded-For", TrustedProxies: loopback})
+	s := start(t, server.Config{AdminToken: adminToken, RateLimit: 1, ClientIPHeader: "X-Forwarded-For", TrustedProxies: loopback,
+		FailedAuthRate: 1.0 / 60}) // a bad credential a minute, one at a time
+
 	// The proxies (127.0.0.1, then 10.0.0.1) append the address they saw;
 	// what the client wrote in front of it is never taken.
 	for range 2 {
@@ -271,11 +297,11 @@ func TestClientIPHeader(t *testing.T) {
 		t.Fatalf("another client behind the same proxies: %d", r.status)
 	}
 	// A client rotating the header cannot escape the failed-auth guard.
-	for i := range 30 {
+	for i := range 3 {
 		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d, 203.0.113.9", i), "Authorization", "Bearer cmk_wrong")
 	}
 	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "198.51.100.200, 203.0.113.9", "Authorization", "Bearer cmk_wrong"); r.status != 429 {
-		t.Fatalf("30 bad tokens behind rotated forged addresses, then: %d", r.status)
+		t.Fatalf("3 bad tokens behind rotated forged addresses, then: %d", r.status)
 	}
 	// Without trusted proxies the header is refused at start.
 	if _, err := server.New(context.Background(), server.Config{ClientIPHeader: "X-Forwarded-For", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
@@ -402,7 +428,8 @@ func TestTenantBounds(t *testing.T) {
 	// A key that expires works until then.
 	other := start(t, server.Config{AdminToken: adminToken})
 	other.rest(t, "POST", "/v1/tenants?tenant_id=globex", map[string]any{"displayName": "Globex"}, "Authorization", bearer)
-	expires := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	expiry := time.Now().Add(3 * time.Second)
+	expires := expiry.UTC().Format(time.RFC3339Nano)
 	r := other.rest(t, "POST", "/v1/tenants/globex/apiKeys", map[string]any{"scopes": []string{"SCOPE_READ"}, "expireTime": expires}, "Authorization", bearer)
 	if r.status != 200 || r.str("apiKey", "expireTime") == "" {
 		t.Fatalf("a key that expires: %d %s", r.status, r.raw)
@@ -411,7 +438,7 @@ func TestTenantBounds(t *testing.T) {
 	if r := other.rest(t, "GET", "/v1/tenants/globex", nil, key(secret)...); r.status != 200 {
 		t.Fatalf("before it expires: %d %s", r.status, r.raw)
 	}
-	time.Sleep(1600 * time.Millisecond)
+	time.Sleep(time.Until(expiry) + 100*time.Millisecond)
 	if r := other.rest(t, "GET", "/v1/tenants/globex", nil, key(secret)...); r.status != 401 {
 		t.Fatalf("after it expired: %d %s", r.status, r.raw)
 	}
@@ -421,11 +448,7 @@ func TestTenantBounds(t *testing.T) {
 
 	// The tenant's keys share one bucket (5/s, bursts of 10): a fresh key
 	// does not start a fresh allowance.
-	var last restResponse
-	for i := range 12 {
-		last = s.rest(t, "GET", "/v1/frameworks", nil, key([]string{writer, k2, k3}[i%3])...)
-	}
-	if last.status != 429 {
-		t.Fatalf("12 quick calls of one tenant: %d %s", last.status, last.raw)
-	}
+	refused(t, "calls of one tenant with three keys", 0, 5, func(i int) restResponse {
+		return s.rest(t, "GET", "/v1/frameworks", nil, key([]string{writer, k2, k3}[i%3])...)
+	})
 }
