@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -132,7 +133,7 @@ variable.`,
 	f.BoolVar(&o.mcp, "mcp", true, "serve the Model Context Protocol for AI assistants at /mcp on the REST port, with the REST API's authentication (CONTROLMAP_MCP)")
 	f.Float64Var(&cfg.RateLimit, "rate-limit", 200, "requests per second per API key (anonymous: per address), bursts of twice that; 0 is unlimited (CONTROLMAP_RATE_LIMIT)")
 	f.Float64Var(&cfg.TenantRateLimit, "tenant-rate-limit", 400, "requests per second all keys of one tenant may make together, bursts of twice that; 0 is unlimited (CONTROLMAP_TENANT_RATE_LIMIT)")
-	f.Float64Var(&cfg.FailedAuthRate, "failed-auth-rate", 5, "bad credentials per second one address may present, bursts of twice that, before it is refused until it slows down; raise it when many users share an address (CONTROLMAP_FAILED_AUTH_RATE)")
+	f.Float64Var(&cfg.FailedAuthRate, "failed-auth-rate", 5, "bad credentials per second one address may present, bursts of twice that (at least one), before it is refused until it slows down; raise it when many users share an address (CONTROLMAP_FAILED_AUTH_RATE)")
 	q := &writes.Quotas{}
 	cfg.Quotas = q
 	f.IntVar(&q.Keys, "quota-keys", writes.DefaultQuotas.Keys, "keys one tenant may hold (not revoked); 0 is unlimited (CONTROLMAP_QUOTA_KEYS)")
@@ -167,11 +168,12 @@ func (o *serveOptions) resolve(cmd *cobra.Command) (server.Config, error) {
 		return server.Config{}, err
 	}
 	cfg := o.cfg
-	if cfg.FailedAuthRate <= 0 {
-		return cfg, fmt.Errorf("--failed-auth-rate must be positive, got %v", cfg.FailedAuthRate)
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !(cfg.FailedAuthRate > 0) || !finite(cfg.FailedAuthRate) {
+		return cfg, fmt.Errorf("--failed-auth-rate (CONTROLMAP_FAILED_AUTH_RATE) must be a positive number, got %v", cfg.FailedAuthRate)
 	}
-	if cfg.RateLimit < 0 || cfg.TenantRateLimit < 0 {
-		return cfg, fmt.Errorf("--rate-limit and --tenant-rate-limit must not be negative, got %v and %v", cfg.RateLimit, cfg.TenantRateLimit)
+	if !(cfg.RateLimit >= 0 && cfg.TenantRateLimit >= 0) || !finite(cfg.RateLimit) || !finite(cfg.TenantRateLimit) {
+		return cfg, fmt.Errorf("--rate-limit and --tenant-rate-limit must not be negative (0 is unlimited), got %v and %v", cfg.RateLimit, cfg.TenantRateLimit)
 	}
 	if q := *cfg.Quotas; q.Keys < 0 || q.Frameworks < 0 || q.Controls < 0 || q.Mappings < 0 {
 		return cfg, fmt.Errorf("the --quota-* settings must not be negative")

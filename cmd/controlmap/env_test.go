@@ -21,6 +21,12 @@ func TestServeSettingsParseStrictly(t *testing.T) {
 		{map[string]string{"CONTROLMAP_MIGRATE": "yes"}, nil, `CONTROLMAP_MIGRATE="yes"`},
 		{map[string]string{"CONTROLMAP_RATE_LIMIT": "fast"}, nil, `CONTROLMAP_RATE_LIMIT="fast"`},
 		{map[string]string{"CONTROLMAP_RATE_LIMIT": "-1"}, nil, "--rate-limit and --tenant-rate-limit must not be negative"},
+		{map[string]string{"CONTROLMAP_TENANT_RATE_LIMIT": "NaN"}, nil, "--rate-limit and --tenant-rate-limit must not be negative"},
+		{map[string]string{"CONTROLMAP_RATE_LIMIT": "+Inf"}, nil, "--rate-limit and --tenant-rate-limit must not be negative"},
+		{map[string]string{"CONTROLMAP_FAILED_AUTH_RATE": "0"}, nil, "--failed-auth-rate (CONTROLMAP_FAILED_AUTH_RATE) must be a positive number, got 0"},
+		{nil, []string{"--failed-auth-rate=NaN"}, "--failed-auth-rate (CONTROLMAP_FAILED_AUTH_RATE) must be a positive number, got NaN"},
+		{map[string]string{"CONTROLMAP_FAILED_AUTH_RATE": "0.5"}, nil, "failed-auth=0.5"},
+		{nil, nil, "failed-auth=5"},
 		{map[string]string{"CONTROLMAP_REQUEST_TIMEOUT": "10"}, nil, `CONTROLMAP_REQUEST_TIMEOUT="10"`},
 		{map[string]string{"CONTROLMAP_REQUEST_TIMEOUT": "5s", "CONTROLMAP_CONSISTENCY_WAIT": "500ms", "CONTROLMAP_POLL_INTERVAL": "250ms"}, nil, "timeout=5s wait=500ms poll=250ms"},
 		{nil, []string{"--consistency-wait=0s"}, "--consistency-wait must be a positive duration"},
@@ -38,8 +44,8 @@ func TestServeSettingsParseStrictly(t *testing.T) {
 			if err != nil {
 				got = err.Error()
 			} else {
-				got = fmt.Sprintf("deny=%v migrate=%v rate=%v timeout=%v wait=%v poll=%v",
-					cfg.DenyAnonymous, cfg.Migrate, cfg.RateLimit, cfg.RequestTimeout, cfg.ConsistencyWait, cfg.PollInterval)
+				got = fmt.Sprintf("deny=%v migrate=%v rate=%v timeout=%v wait=%v poll=%v failed-auth=%v",
+					cfg.DenyAnonymous, cfg.Migrate, cfg.RateLimit, cfg.RequestTimeout, cfg.ConsistencyWait, cfg.PollInterval, cfg.FailedAuthRate)
 			}
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)

@@ -91,7 +91,8 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("fault injection failed: %v", err)
 	}
 	// A write a replica began before its client gave up may still commit.
-	// A graceful restart of each replica waits for its calls, so nothing
+	// A graceful restart of each replica waits for its calls (up to its
+	// 15 s shutdown timeout, longer than a write may take), so nothing
 	// commits once the outcomes are settled.
 	for i, r := range replicas {
 		if err := r.stop(); err != nil {

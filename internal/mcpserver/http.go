@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -20,6 +21,13 @@ var (
 	// often; it may try again shortly.
 	ErrTooManyFailures = errors.New("too many failed authentications from this address; retry later")
 )
+
+// RetryAfter is ErrTooManyFailures with the seconds until the address may
+// present a credential again.
+type RetryAfter struct{ Seconds int }
+
+func (e RetryAfter) Error() string { return ErrTooManyFailures.Error() }
+func (e RetryAfter) Unwrap() error { return ErrTooManyFailures }
 
 // HTTPOptions configure the streamable HTTP transport.
 type HTTPOptions struct {
@@ -71,7 +79,9 @@ func HTTPHandler(conn grpc.ClientConnInterface, o HTTPOptions) http.Handler {
 		}
 		switch err := o.Authenticate(r.Context(), token); {
 		case errors.Is(err, ErrTooManyFailures):
-			w.Header().Set("Retry-After", "1")
+			retry := RetryAfter{Seconds: 1}
+			errors.As(err, &retry)
+			w.Header().Set("Retry-After", strconv.Itoa(retry.Seconds))
 			http.Error(w, err.Error(), http.StatusTooManyRequests)
 			return
 		case err != nil:

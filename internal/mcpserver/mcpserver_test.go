@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -369,6 +370,8 @@ func TestHTTPAuthentication(t *testing.T) {
 	}
 	if resp := post(f.base, f.acme, ""); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("a good token right after the guessing: %d, want 429", resp.StatusCode)
+	} else if after, _ := strconv.Atoi(resp.Header.Get("Retry-After")); after < 55 || after > 60 {
+		t.Errorf("Retry-After %q at one bad credential a minute", resp.Header.Get("Retry-After"))
 	}
 
 	// Refused without a token when anonymous reads are off; gone with

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -160,6 +161,17 @@ func (r restResponse) fieldViolations() []string {
 		}
 	}
 	return fields
+}
+
+// reason is the reason of a REST error's ErrorInfo detail, if it has one.
+func (r restResponse) reason() string {
+	details, _ := r.body["details"].([]any)
+	for _, d := range details {
+		if m, _ := d.(map[string]any); m["reason"] != nil {
+			return fmt.Sprint(m["reason"])
+		}
+	}
+	return ""
 }
 
 func (r restResponse) str(path ...string) string {

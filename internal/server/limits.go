@@ -39,6 +39,8 @@ type rateLimiter struct {
 	buckets map[string]*rate.Limiter
 }
 
+// newRateLimiter gives each key a bucket of perSecond tokens a second,
+// holding twice that (at least one).
 func newRateLimiter(perSecond float64) *rateLimiter {
 	return &rateLimiter{limit: rate.Limit(perSecond), burst: max(1, int(2*perSecond)), buckets: map[string]*rate.Limiter{}}
 }
@@ -136,6 +138,12 @@ func boundDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 // credentials: the operator token and keys cannot be guessed at speed.
 const defaultFailedAuthRate = 5
 
+// refillSeconds is how many whole seconds b takes to hold a token again
+// (at least 1).
+func (l *rateLimiter) refillSeconds(b *rate.Limiter) int {
+	return max(1, int(math.Ceil((1-b.Tokens())/float64(l.limit))))
+}
+
 // guardAuth wraps the auth interceptor: an address that has presented bad
 // credentials too often is refused (RESOURCE_EXHAUSTED) before its token is
 // even looked at, until its bucket refills.
@@ -143,9 +151,11 @@ func guardAuth(authenticate grpc.UnaryServerInterceptor, failures *rateLimiter) 
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		b := failures.bucket(peerHost(ctx))
 		if b.Tokens() < 1 {
-			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", "1"))
+			secs := failures.refillSeconds(b)
+			_ = grpc.SetHeader(ctx, metadata.Pairs("retry-after", strconv.Itoa(secs)))
 			return nil, apierror.New(codes.ResourceExhausted, cmv1.ErrorReason_ERROR_REASON_TOO_MANY_FAILED_AUTHENTICATIONS,
-				"too many failed authentications from this address; retry later")
+				"too many failed authentications from this address; retry after "+strconv.Itoa(secs)+"s",
+				&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)})
 		}
 		resp, err := authenticate(ctx, req, info, handler)
 		if md, _ := metadata.FromIncomingContext(ctx); status.Code(err) == codes.Unauthenticated && len(md.Get("authorization")) > 0 {
@@ -162,7 +172,7 @@ func mcpAuthenticator(authn *auth.Authenticator, failures *rateLimiter) func(ctx
 	return func(ctx context.Context, token string) error {
 		b := failures.bucket(peerHost(ctx))
 		if b.Tokens() < 1 {
-			return mcpserver.ErrTooManyFailures
+			return mcpserver.RetryAfter{Seconds: failures.refillSeconds(b)}
 		}
 		if _, ok := authn.Identify(token); !ok {
 			b.Allow()

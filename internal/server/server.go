@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -89,7 +90,7 @@ type Config struct {
 	// nil; a zero field means no bound).
 	Quotas *writes.Quotas
 	// FailedAuthRate is how many bad credentials per second one address may
-	// present (bursts of twice that) before it is refused, whatever it
+	// present (bursts of twice that, at least one) before it is refused, whatever it
 	// sends, until it slows down (default 5).
 	FailedAuthRate float64
 	// TenantRateLimit is the requests per second all keys of one tenant
@@ -165,6 +166,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.AdminToken != "" && len(cfg.AdminToken) < 32 {
 		log.Warn("the admin token is shorter than 32 characters; use a long random one (openssl rand -hex 32)")
+	}
+	for _, r := range []float64{cfg.FailedAuthRate, cfg.RateLimit, cfg.TenantRateLimit} {
+		if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return nil, fmt.Errorf("rate limits must be finite and not negative, got %v", r)
+		}
 	}
 	if cfg.ClientIPHeader != "" && len(cfg.TrustedProxies) == 0 {
 		return nil, errors.New("--client-ip-header needs --trusted-proxies: the addresses of the proxies that set it (otherwise any client could write it)")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,7 +247,7 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 	}
 	// 5 a second, bursts of 10: the first 10 are checked (401), and no more
 	// than the bucket refilled meanwhile.
-	last := refused(t, "bad tokens", 10, 5, func(i int) restResponse {
+	last := refused(t, "bad tokens", "TOO_MANY_FAILED_AUTHENTICATIONS", 10, 5, func(i int) restResponse {
 		return s.rest(t, "GET", "/v1/frameworks", nil, "Authorization", "Bearer guess"+strings.Repeat("x", i))
 	})
 	if last.header.Get("Retry-After") == "" {
@@ -254,17 +255,20 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 	}
 }
 
-// refused makes calls until one is answered 429 and checks that a token
-// bucket refilled at perSecond, with bursts of twice that, let through
-// what it holds: at least minimum calls, and no more than a burst and what
-// refilled while the calls ran (so a slow machine does not fail it). It
-// returns the refused answer.
-func refused(t *testing.T, what string, minimum, perSecond int, call func(i int) restResponse) restResponse {
+// refused makes calls until one is answered 429 for reason and checks
+// that a token bucket refilled at perSecond, with bursts of twice that,
+// let through what it holds: at least minimum calls, and no more than a
+// burst and what refilled while the calls ran (so a slow machine does not
+// fail it). It returns the refused answer.
+func refused(t *testing.T, what, reason string, minimum, perSecond int, call func(i int) restResponse) restResponse {
 	t.Helper()
 	begin := time.Now()
 	for i := range 1000 {
 		r := call(i)
 		if r.status == 429 {
+			if r.reason() != reason {
+				t.Fatalf("%s: refused for %q, want %q: %s", what, r.reason(), reason, r.raw)
+			}
 			burst := 2 * perSecond
 			if most := burst + int(math.Ceil(float64(perSecond)*time.Since(begin).Seconds())); i < minimum || i > most {
 				t.Fatalf("%s: %d let through before the first 429, want %d to %d", what, i, minimum, most)
@@ -300,8 +304,21 @@ func TestClientIPHeader(t *testing.T) {
 	for i := range 3 {
 		s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d, 203.0.113.9", i), "Authorization", "Bearer cmk_wrong")
 	}
-	if r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "198.51.100.200, 203.0.113.9", "Authorization", "Bearer cmk_wrong"); r.status != 429 {
-		t.Fatalf("3 bad tokens behind rotated forged addresses, then: %d", r.status)
+	r := s.rest(t, "GET", "/v1/frameworks", nil, "X-Forwarded-For", "198.51.100.200, 203.0.113.9", "Authorization", "Bearer cmk_wrong")
+	if r.status != 429 || r.reason() != "TOO_MANY_FAILED_AUTHENTICATIONS" {
+		t.Fatalf("3 bad tokens behind rotated forged addresses, then: %d %s", r.status, r.raw)
+	}
+	// Retry-After says when the bucket holds a token again: a minute at
+	// one bad credential a minute.
+	if after, _ := strconv.Atoi(r.header.Get("Retry-After")); after < 55 || after > 60 {
+		t.Fatalf("Retry-After %q at one bad credential a minute", r.header.Get("Retry-After"))
+	}
+	// A rate that is not a finite, non-negative number is refused at start.
+	for _, cfg := range []server.Config{{FailedAuthRate: -1}, {RateLimit: math.NaN()}, {TenantRateLimit: math.Inf(1)}} {
+		cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+		if _, err := server.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "rate limits must be finite and not negative") {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
 	}
 	// Without trusted proxies the header is refused at start.
 	if _, err := server.New(context.Background(), server.Config{ClientIPHeader: "X-Forwarded-For", GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
@@ -446,9 +463,10 @@ func TestTenantBounds(t *testing.T) {
 		t.Fatalf("a key that expired already: %d %s", r.status, r.raw)
 	}
 
-	// The tenant's keys share one bucket (5/s, bursts of 10): a fresh key
-	// does not start a fresh allowance.
-	refused(t, "calls of one tenant with three keys", 0, 5, func(i int) restResponse {
+	// The tenant's keys share one bucket (5/s, bursts of 10; full again
+	// after the wait for the key to expire): a fresh key does not start a
+	// fresh allowance.
+	refused(t, "calls of one tenant with three keys", "RATE_LIMITED", 10, 5, func(i int) restResponse {
 		return s.rest(t, "GET", "/v1/frameworks", nil, key([]string{writer, k2, k3}[i%3])...)
 	})
 }

@@ -451,8 +451,8 @@ func (x *ComputeCoverageRequest) GetIncludeDraft() bool {
 	return false
 }
 
-// CoverageSource is either a whole framework, taken as fully implemented, or
-// a list of controls with their implementation status. Exactly one is set.
+// CoverageSource is either a whole framework or a list of controls with
+// their implementation status. Exactly one is set.
 type CoverageSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A framework name or id. Each control of an INTERNAL framework counts as

@@ -676,8 +676,8 @@ type V1ComputeCoverageRequest struct {
 	// MinStrength Ignore paths weaker than this, 0-10.
 	MinStrength *int32 `json:"minStrength,omitempty"`
 
-	// Source CoverageSource is either a whole framework, taken as fully implemented, or
-	// a list of controls with their implementation status. Exactly one is set.
+	// Source CoverageSource is either a whole framework or a list of controls with
+	// their implementation status. Exactly one is set.
 	Source *V1CoverageSource `json:"source,omitempty"`
 
 	// Target The framework to cover: a name or an id.
@@ -868,8 +868,8 @@ type V1CoverageContribution struct {
 	Strength *int32 `json:"strength,omitempty"`
 }
 
-// V1CoverageSource CoverageSource is either a whole framework, taken as fully implemented, or
-// a list of controls with their implementation status. Exactly one is set.
+// V1CoverageSource CoverageSource is either a whole framework or a list of controls with
+// their implementation status. Exactly one is set.
 type V1CoverageSource struct {
 	// Controls Controls with their implementation status.
 	Controls *[]V1SourceControl `json:"controls,omitempty"`

@@ -312,10 +312,11 @@ async function coverage(v) {
   // click away.
   const [fws, r] = await Promise.all([all('/v1/frameworks', 'frameworks'),
     wanted ? api('/v1/coverage:compute', { method: 'POST', body: { source: { framework: 'frameworks/' + source }, target: 'frameworks/' + target } }).catch((e) => e) : null]);
-  const choose = (name, label, value) => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value },
-    f.displayName + (f.kind === 'FRAMEWORK_KIND_INTERNAL' ? ' (internal: as implemented)' : '')))));
+  // An internal framework as the source counts by its controls' status.
+  const choose = (name, label, value, note = '') => h('label', {}, label, h('select', { name }, fws.map((f) => h('option', { value: id(f.name), selected: id(f.name) === value },
+    f.displayName + (note && f.kind === 'FRAMEWORK_KIND_INTERNAL' ? note : '')))));
   const form = h('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); location.hash = '#/coverage?' + new URLSearchParams({ source: form.source.value, target: form.target.value }); } },
-    choose('source', 'Implemented (source)', source), choose('target', 'Covered (target)', target), h('button', { type: 'submit' }, 'Compute'));
+    choose('source', 'Implemented (source)', source, ' (internal: by implementation status)'), choose('target', 'Covered (target)', target), h('button', { type: 'submit' }, 'Compute'));
   if (!wanted || r instanceof Error) {
     v.show(h('h1', {}, 'Coverage'), form, r instanceof Error ? h('p', { class: 'error', role: 'alert' }, r.message) : h('p', {}, 'Pick what is implemented and what to cover.'));
     v.drawn(r instanceof Error ? 'coverage-error' : 'coverage-form');
