@@ -9,7 +9,9 @@ import (
 // Detect guesses the format of a file from its name and its first bytes:
 // the top-level key of a JSON document ("catalog", "mapping-collection",
 // "mappings"), the header row of a CSV sheet, the objects of a CISO
-// Assistant library. ok is false when nothing fits.
+// Assistant library; for a sheet whose head says nothing, the name's
+// extension (.olir.csv, .strm.csv, as exports are named). ok is false when
+// nothing fits.
 func Detect(name string, head []byte) (Format, bool) {
 	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
 	text := strings.ToLower(string(head))
@@ -32,6 +34,13 @@ func Detect(name string, head []byte) (Format, bool) {
 		return STRMCSV, true
 	case strings.Contains(text, "focal document element") && strings.Contains(text, "reference document element"):
 		return OLIRCSV, true
+	}
+	// The names of our exports say the format when the head does not (a
+	// header row past the bytes given).
+	for _, f := range []Format{OLIRCSV, STRMCSV} {
+		if strings.HasSuffix(strings.ToLower(name), f.Extension()) {
+			return f, true
+		}
 	}
 	return "", false
 }

@@ -52,13 +52,19 @@ func (f Format) ContentType() string {
 	return "application/json"
 }
 
-// Extension is the file name extension of format f.
+// Extension is the file name extension of format f: one per format family,
+// so that the OLIR and STRM exports of one crosswalk (both CSV), or its
+// OSCAL and JSON exports, do not share a file name. Detect reads them back.
 func (f Format) Extension() string {
 	switch f {
-	case OLIRCSV, STRMCSV:
-		return ".csv"
+	case OLIRCSV:
+		return ".olir.csv"
+	case STRMCSV:
+		return ".strm.csv"
 	case CISOYAML:
-		return ".yaml"
+		return ".ciso.yaml"
+	case OSCALCatalog, OSCALMapping:
+		return ".oscal.json"
 	}
 	return ".json"
 }

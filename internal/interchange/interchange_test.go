@@ -413,3 +413,34 @@ func TestToken(t *testing.T) {
 		}
 	}
 }
+
+func TestExtensionsNameEveryFormatApart(t *testing.T) {
+	want := map[Format]string{OSCALCatalog: ".oscal.json", OSCALMapping: ".oscal.json", OLIRCSV: ".olir.csv", STRMCSV: ".strm.csv", CISOYAML: ".ciso.yaml", JSON: ".json"}
+	seen := map[string]Format{}
+	for _, f := range CrosswalkFormats {
+		ext := f.Extension()
+		if ext != want[f] {
+			t.Errorf("%s: extension %q, want %q", f, ext, want[f])
+		}
+		// The service names a crosswalk export {a}_{b}{ext}: no two formats
+		// of a crosswalk may share it.
+		if prev, dup := seen[ext]; dup {
+			t.Errorf("%s and %s share the extension %q", prev, f, ext)
+		}
+		seen[ext] = f
+	}
+	for _, f := range FrameworkFormats {
+		if f.Extension() != want[f] {
+			t.Errorf("%s: extension %q, want %q", f, f.Extension(), want[f])
+		}
+	}
+	// A sheet whose head has no header row yet is known by its name.
+	for _, f := range []Format{OLIRCSV, STRMCSV} {
+		if got, ok := Detect("a_b"+f.Extension(), []byte("Title,,\n")); !ok || got != f {
+			t.Errorf("%s: a file named a_b%s detected as %q", f, f.Extension(), got)
+		}
+	}
+	if got, ok := Detect("a_b"+CISOYAML.Extension(), []byte("urn: x\n")); !ok || got != CISOYAML {
+		t.Errorf("ciso-yaml: detected as %q", got)
+	}
+}
