@@ -24,17 +24,23 @@ type cisoLibrary struct {
 	Objects     cisoObjects `yaml:"objects"`
 }
 
+// cisoObjects are a library's objects. What a library does not carry is
+// left out of an export, not written as null or []: CISO Assistant's
+// loader tells a framework library from a mapping library by the keys
+// present.
 type cisoObjects struct {
-	Framework *struct {
-		URN              string      `yaml:"urn"`
-		RefID            string      `yaml:"ref_id"`
-		Name             string      `yaml:"name"`
-		Description      string      `yaml:"description"`
-		RequirementNodes []yaml.Node `yaml:"requirement_nodes"`
-	} `yaml:"framework"`
-	MappingSets []yaml.Node `yaml:"requirement_mapping_sets"`
+	Framework   *cisoFramework `yaml:"framework,omitempty"`
+	MappingSets []yaml.Node    `yaml:"requirement_mapping_sets,omitempty"`
 	// Some libraries carry a single set under the singular key.
-	MappingSet *yaml.Node `yaml:"requirement_mapping_set"`
+	MappingSet *yaml.Node `yaml:"requirement_mapping_set,omitempty"`
+}
+
+type cisoFramework struct {
+	URN              string      `yaml:"urn"`
+	RefID            string      `yaml:"ref_id"`
+	Name             string      `yaml:"name"`
+	Description      string      `yaml:"description"`
+	RequirementNodes []yaml.Node `yaml:"requirement_nodes"`
 }
 
 type cisoNode struct {
@@ -266,13 +272,7 @@ func writeCISOFramework(w io.Writer, f *FrameworkFile) error {
 		}
 		nodes = append(nodes, node)
 	}
-	lib.Objects.Framework = &struct {
-		URN              string      `yaml:"urn"`
-		RefID            string      `yaml:"ref_id"`
-		Name             string      `yaml:"name"`
-		Description      string      `yaml:"description"`
-		RequirementNodes []yaml.Node `yaml:"requirement_nodes"`
-	}{URN: frameworkURN(fw.ID), RefID: fw.ID, Name: fw.DisplayName, Description: fw.Description, RequirementNodes: nodes}
+	lib.Objects.Framework = &cisoFramework{URN: frameworkURN(fw.ID), RefID: fw.ID, Name: fw.DisplayName, Description: fw.Description, RequirementNodes: nodes}
 	return encodeYAML(w, &lib)
 }
 

@@ -3,12 +3,15 @@ package interchange
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
 	"github.com/controlmap/controlmap/internal/catalog"
@@ -442,5 +445,63 @@ func TestExtensionsNameEveryFormatApart(t *testing.T) {
 	}
 	if got, ok := Detect("a_b"+CISOYAML.Extension(), []byte("urn: x\n")); !ok || got != CISOYAML {
 		t.Errorf("ciso-yaml: detected as %q", got)
+	}
+}
+
+// TestCISOExportsLeaveOutWhatTheyDoNotCarry: CISO Assistant's loader
+// checks which keys of objects exist, so a framework library has no
+// mapping set keys and a mapping library no framework key; nothing is
+// written as null.
+func TestCISOExportsLeaveOutWhatTheyDoNotCarry(t *testing.T) {
+	ff, cw := sample()
+	cases := []struct {
+		name         string
+		write        func(*bytes.Buffer) error
+		want, absent []string
+	}{
+		{"framework", func(b *bytes.Buffer) error { return WriteFramework(b, CISOYAML, ff) }, []string{"framework"},
+			[]string{"requirement_mapping_sets", "requirement_mapping_set"}},
+		{"crosswalk", func(b *bytes.Buffer) error { return WriteCrosswalk(b, CISOYAML, cw) }, []string{"requirement_mapping_sets"},
+			[]string{"framework", "requirement_mapping_set"}},
+	}
+	for _, tc := range cases {
+		var buf bytes.Buffer
+		if err := tc.write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var root yaml.Node
+		if err := yaml.Unmarshal(buf.Bytes(), &root); err != nil {
+			t.Fatal(err)
+		}
+		var lib struct {
+			Objects map[string]yaml.Node `yaml:"objects"`
+		}
+		if err := root.Decode(&lib); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range tc.want {
+			if _, ok := lib.Objects[k]; !ok {
+				t.Errorf("%s export: objects.%s is missing", tc.name, k)
+			}
+		}
+		for _, k := range tc.absent {
+			if _, ok := lib.Objects[k]; ok {
+				t.Errorf("%s export: objects.%s is present; it must be left out", tc.name, k)
+			}
+		}
+		var nulls []string
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				nulls = append(nulls, fmt.Sprintf("line %d", n.Line))
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		walk(&root)
+		if len(nulls) > 0 {
+			t.Errorf("%s export: null values at %v:\n%s", tc.name, nulls, buf.String())
+		}
 	}
 }
