@@ -87,7 +87,8 @@ func TestReadOSCALMappingPitfalls(t *testing.T) {
 	if !reflect.DeepEqual(first.Extras, want) {
 		t.Errorf("kept for export: %+v, want %+v", first.Extras, want)
 	}
-	if m := cw.Maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != 9 || m.Extras == nil || *m.Extras.Coverage != 0.9 {
+	// EQUAL fixes the strength (10): the coverage is kept but gives none.
+	if m := cw.Maps[1]; m.Relationship != cmv1.Relationship_RELATIONSHIP_EQUAL || m.Strength != NoStrength || m.Extras == nil || *m.Extras.Coverage != 0.9 {
 		t.Errorf("equivalent-to with coverage 0.9: %+v", m)
 	}
 	if m := cw.Maps[2]; len(m.Targets) != 2 || m.Relationship != cmv1.Relationship_RELATIONSHIP_SUBSET_OF {
@@ -502,6 +503,45 @@ func TestCISOExportsLeaveOutWhatTheyDoNotCarry(t *testing.T) {
 		walk(&root)
 		if len(nulls) > 0 {
 			t.Errorf("%s export: null values at %v:\n%s", tc.name, nulls, buf.String())
+		}
+	}
+}
+
+// TestCoverageGivesAStrengthOnlyWhereJudgementDoes: a map with a coverage
+// and no strength prop takes its strength from the coverage only for
+// SUBSET_OF and INTERSECTS_WITH (1 to 9); the relationships that fix the
+// strength leave it to the fixed value, which a strict import then applies
+// (superset-of with target-coverage 0.5 is not strength 5).
+func TestCoverageGivesAStrengthOnlyWhereJudgementDoes(t *testing.T) {
+	cases := []struct {
+		rel      string
+		coverage string
+		want     int32
+	}{
+		{"subset-of", "0.5", 5}, {"subset-of", "0", 1}, {"subset-of", "1", 9}, {"subset-of", `{"target-coverage": 0.34}`, 3},
+		{"intersects-with", "0.96", 9}, {"intersects-with", "0.04", 1},
+		{"superset-of", "0.5", NoStrength}, {"equivalent-to", "0.5", NoStrength}, {"equal-to", "0.2", NoStrength},
+		{"no-relationship", "0.5", NoStrength}, {"no-relationship", "0", NoStrength},
+	}
+	for _, tc := range cases {
+		doc := `{"mapping-collection": {"uuid": "7d1f3c52-0b7e-4c41-9f1e-2b8f4a6d9c10", "provenance": {"method": "human", "matching-rationale": "semantic",
+			"status": "complete", "mapping-description": "x"}, "mappings": [{"uuid": "0b9ad7f1-54e3-4d8b-9d25-3c1c2f7a6e01",
+			"source-resource": {"type": "catalog", "href": "#a"}, "target-resource": {"type": "catalog", "href": "#b"},
+			"maps": [{"uuid": "9b0c5a1e-1111-4c2a-8a9e-000000000001", "relationship": "` + tc.rel + `", "sources": [{"type": "control", "id-ref": "x"}],
+			"targets": [{"type": "control", "id-ref": "y"}], "coverage": ` + tc.coverage + `}]}]}}`
+		d, err := Read(strings.NewReader(doc), OSCALMapping, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.rel, tc.coverage, err)
+		}
+		m := d.Crosswalks[0].Maps[0]
+		if m.Strength != tc.want || m.ReverseStrength != NoStrength {
+			t.Errorf("%s with coverage %s: strength %d, reverse %d; want %d, none", tc.rel, tc.coverage, m.Strength, m.ReverseStrength, tc.want)
+		}
+		if lo, hi := catalog.StrengthRange(m.Relationship); m.Strength != NoStrength && (m.Strength < lo || m.Strength > hi) {
+			t.Errorf("%s: strength %d outside the relationship's %d-%d", tc.rel, m.Strength, lo, hi)
+		}
+		if m.Extras == nil || m.Extras.Coverage == nil {
+			t.Errorf("%s: the coverage is not kept for export", tc.rel)
 		}
 	}
 }

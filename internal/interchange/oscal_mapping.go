@@ -315,7 +315,7 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale str
 			extras.CoverageMethod = strings.TrimSpace(cov.Method)
 		}
 		if row.Strength == NoStrength {
-			row.Strength = int32(math.Round(v * 10))
+			row.Strength = strengthOfCoverage(row.Relationship, v)
 		}
 	} else if len(mp.Coverage) > 0 {
 		rd.warn(at+"/coverage", "coverage is not a number from 0 to 1; ignored")
@@ -332,6 +332,22 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale str
 		row.Document = strings.TrimSpace(doc)
 	}
 	return row, true
+}
+
+// strengthOfCoverage is the strength a map's target-coverage suggests when
+// the map gives none: the share of the target, on the 0-10 scale, where the
+// relationship leaves the strength to judgement (SUBSET_OF and
+// INTERSECTS_WITH, 1 to 9, the coverage rounded into that range).
+// Elsewhere the relationship fixes the strength (EQUAL and SUPERSET_OF 10,
+// NO_RELATIONSHIP 0) and a coverage says nothing more: NoStrength, so the
+// fixed value applies. OSCAL has no coverage of the source, so the reverse
+// strength is never derived.
+func strengthOfCoverage(r cmv1.Relationship, coverage float64) int32 {
+	lo, hi := catalog.StrengthRange(r)
+	if lo == hi {
+		return NoStrength
+	}
+	return min(max(int32(math.Round(coverage*10)), lo), hi)
 }
 
 // confidence reads a confidence-score: {"category": ...} or
