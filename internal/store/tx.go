@@ -192,6 +192,10 @@ type Tx interface {
 	// Control reads a control by its canonical id; a *NotFoundError when
 	// there is none.
 	Control(framework, id string, lock Lock) (catalog.Control, error)
+	// LockControls locks several controls, given by canonical reference,
+	// exclusively until commit, in one read and in one order (framework,
+	// then id); a *NotFoundError naming one that does not exist.
+	LockControls(refs []catalog.ControlRef) error
 	// Controls reads every control of a framework in document order,
 	// parents before children; Exclusive locks them all.
 	Controls(framework string, lock Lock) ([]catalog.Control, error)

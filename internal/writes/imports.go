@@ -205,6 +205,9 @@ type importer struct {
 	owner string
 	// defaulted counts the mappings given a default, by what.
 	defaulted map[string]int
+	// members are the controls of the group mappings the import creates,
+	// locked together before it commits.
+	members []catalog.ControlRef
 }
 
 // kindAt is the kind of row a reader's problem is about.
@@ -243,6 +246,11 @@ func (im *importer) run() error {
 		if err := im.crosswalk(&im.doc.Crosswalks[i]); err != nil {
 			return err
 		}
+	}
+	// The members of new group mappings, locked in one read, as
+	// lockMembers locks those of one.
+	if err := im.tx.LockControls(im.members); err != nil {
+		return err
 	}
 	for _, what := range slices.Sorted(maps.Keys(im.defaulted)) { // in the same order every time
 		im.warn("", "%d of the mappings had no %s", im.defaulted[what], what)
@@ -363,11 +371,13 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 	for i := range existing {
 		stored[strings.ToLower(existing[i].ID)] = &existing[i]
 	}
-	// Every spelling in use, so that an alias never shadows another control.
-	taken := map[string]string{}
-	for i := range existing {
-		for _, s := range spellings(&existing[i]) {
-			taken[s] = existing[i].ID
+	// Every spelling in use, so that an alias never shadows another control:
+	// ids first, as lookups take them (clause "5" of ISO 27001 is not the
+	// "5" that Annex A.5 is also spelt).
+	taken := spellingsOf(existing)
+	for _, dc := range d.Controls {
+		if id := strings.TrimSpace(dc.ID); taken[strings.ToLower(id)] == "" {
+			taken[strings.ToLower(id)] = id
 		}
 	}
 	vocabulary := map[string]bool{}
@@ -379,9 +389,6 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 	for _, dc := range d.Controls {
 		c := catalog.Control{ID: strings.TrimSpace(dc.ID), Title: strings.TrimSpace(dc.Title), Summary: strings.TrimSpace(dc.Text),
 			Parent: dc.Parent, Assessable: dc.Assessable, Kind: dc.Kind}
-		if c.Kind == 0 {
-			c.Kind = cmv1.ControlKind_CONTROL_KIND_CONTROL
-		}
 		if !catalog.ControlIDPattern.MatchString(c.ID) {
 			if err := im.problem("control", dc.Loc, "control id %q must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}", c.ID); err != nil {
 				return err
@@ -394,8 +401,35 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 			}
 			continue
 		}
-		if c.Title == "" {
+		// What a document does not say of a stored control stays as it is
+		// (a CISO Assistant file has no kinds or aliases); a new control gets
+		// defaults.
+		prev := stored[strings.ToLower(c.ID)]
+		if prev != nil {
+			c.ID = prev.ID
+			if c.Parent != prev.Parent {
+				if err := im.problem("control", dc.Loc, "control %s is under %q, not %q: a control's parent does not change; delete it and import again", catalog.ControlName(f.ID, c.ID), prev.Parent, c.Parent); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		switch {
+		case c.Kind != 0:
+		case prev != nil:
+			c.Kind = prev.Kind
+		default:
+			c.Kind = cmv1.ControlKind_CONTROL_KIND_CONTROL
+		}
+		switch {
+		case c.Title != "":
+		case prev != nil:
+			c.Title = prev.Title
+		default:
 			c.Title = c.ID
+		}
+		if c.Summary == "" && prev != nil {
+			c.Summary = prev.Summary
 		}
 		if utf8.RuneCountInString(c.Title) > MaxTitle {
 			c.Title = clip(c.Title, MaxTitle)
@@ -416,18 +450,11 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 				c.Tags = append(c.Tags, t)
 			}
 		}
+		if len(dc.Tags) == 0 && prev != nil {
+			c.Tags = prev.Tags
+		}
 		if f.Kind == cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
 			c.Implementation = dc.Implementation
-		}
-		prev := stored[strings.ToLower(c.ID)]
-		if prev != nil {
-			c.ID = prev.ID
-			if c.Parent != prev.Parent {
-				if err := im.problem("control", dc.Loc, "control %s is under %q, not %q: a control's parent does not change; delete it and import again", catalog.ControlName(f.ID, c.ID), prev.Parent, c.Parent); err != nil {
-					return err
-				}
-				continue
-			}
 		}
 		if owner, ok := taken[strings.ToLower(c.ID)]; ok && owner != c.ID {
 			if err := im.problem("control", dc.Loc, "control id %q is already a spelling of control %q", c.ID, owner); err != nil {
@@ -441,7 +468,11 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 				taken[strings.ToLower(s)] = c.ID
 			}
 		}
-		for _, a := range dc.Aliases {
+		aliases := dc.Aliases
+		if len(aliases) == 0 && prev != nil {
+			aliases = prev.Aliases
+		}
+		for _, a := range aliases {
 			a = strings.TrimSpace(a)
 			owner, ok := taken[strings.ToLower(a)]
 			switch {
@@ -575,18 +606,33 @@ func (im *importer) resolver(fw string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]string, 4*len(cs))
+	m := spellingsOf(cs)
+	// The tokens of OSCAL exports ("a.5.1", "id-5.1") find their control too.
 	for i := range cs {
-		c := &cs[i]
-		// The tokens of OSCAL exports ("a.5.1", "id-5.1") find their control too.
-		for _, s := range append(spellings(c), strings.ToLower(interchange.Token(c.ID))) {
-			if _, ok := m[s]; !ok {
-				m[s] = c.ID
-			}
+		if t := strings.ToLower(interchange.Token(cs[i].ID)); m[t] == "" {
+			m[t] = cs[i].ID
 		}
 	}
 	im.controls[fw] = m
 	return m, nil
+}
+
+// spellingsOf maps every lower-case spelling of the controls to a control
+// id: a control's own id first, then the aliases that name no control's
+// id, the first control to have one keeping it.
+func spellingsOf(cs []catalog.Control) map[string]string {
+	m := make(map[string]string, 4*len(cs))
+	for i := range cs {
+		m[strings.ToLower(cs[i].ID)] = cs[i].ID
+	}
+	for i := range cs {
+		for _, s := range spellings(&cs[i]) {
+			if _, ok := m[s]; !ok {
+				m[s] = cs[i].ID
+			}
+		}
+	}
+	return m
 }
 
 // resolveSide finds the controls a row names on one side, in framework fw;
@@ -665,35 +711,50 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		}
 		// A map of several sources or targets stays one group mapping: split
 		// into pairs it would claim more than it says.
-		m := im.mapping(row, srcs[0], tgts[0])
+		sides := catalog.Mapping{Source: srcs[0], Target: tgts[0]}
 		if len(srcs) > 1 {
-			m.Sources = srcs
+			sides.Sources = srcs
 		}
 		if len(tgts) > 1 {
-			m.Targets = tgts
+			sides.Targets = tgts
 		}
-		m.NormalizeSides()
+		sides.NormalizeSides()
+		key := sides.PairKey()
+		if prev, dup := seen[key]; dup {
+			if err := im.problem("mapping", row.Loc, "%s and %s are mapped already at %s", catalog.SideKey(sides.SourceSide()), catalog.SideKey(sides.TargetSide()), prev); err != nil {
+				return err
+			}
+			continue
+		}
+		before := stored[key]
+		// The stored mapping as the row reads it, for what the row leaves out.
+		var asRow *catalog.Mapping
+		reversed := before != nil && catalog.SideKey(before.SourceSide()) != catalog.SideKey(sides.SourceSide())
+		if before != nil {
+			b := *before
+			if reversed {
+				b = b.Reversed()
+			}
+			asRow = &b
+		}
+		m, defaulted := im.mapping(row, sides, asRow)
 		if err := CheckMapping(&m); err != nil {
 			if err := im.problem("mapping", row.Loc, "%v", err); err != nil {
 				return err
 			}
 			continue
 		}
-		key := m.PairKey()
-		if prev, dup := seen[key]; dup {
-			if err := im.problem("mapping", row.Loc, "%s and %s are mapped already at %s", catalog.SideKey(m.SourceSide()), catalog.SideKey(m.TargetSide()), prev); err != nil {
-				return err
-			}
-			continue
-		}
 		seen[key] = firstNonEmpty(row.Loc, "an earlier row")
-		before := stored[key]
+		for _, what := range defaulted {
+			im.defaulted[what]++
+		}
 		if before == nil {
 			if err := mayApprove(im.tx, im.p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {
 				return err
 			}
-			if err := lockMembers(im.tx, &m); err != nil {
-				return err
+			if m.IsGroup() {
+				im.members = append(im.members, m.SourceSide()...)
+				im.members = append(im.members, m.TargetSide()...)
 			}
 			m.ID = store.NewMappingID()
 			m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = im.p.Name, im.tx.Now(), im.tx.Now()
@@ -701,10 +762,7 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			im.rep.changed("mapping", catalog.MappingName(m.ID), "created")
 			continue
 		}
-		if strings.TrimSpace(row.Document) == "" { // the file names none: the stored one stays
-			m.Provenance.Document = before.Provenance.Document
-		}
-		if catalog.SideKey(before.SourceSide()) != catalog.SideKey(m.SourceSide()) { // stored the other way round
+		if reversed { // stored the other way round
 			m = m.Reversed()
 		}
 		if m.Relationship == before.Relationship && m.Strength == before.Strength && m.ReverseStrength == before.ReverseStrength &&
@@ -725,51 +783,88 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	return nil
 }
 
-// mapping builds the mapping of a row between two resolved controls,
-// filling what the file leaves out: strengths the relationship fixes, the
-// middle of the scale for one it leaves to judgement, SEMANTIC, method
-// IMPORTED, status DRAFT, a justification naming the document.
-func (im *importer) mapping(row *interchange.Map, src, tgt catalog.ControlRef) catalog.Mapping {
-	m := catalog.Mapping{Source: src, Target: tgt, Relationship: row.Relationship, Rationale: row.Rationale,
-		Justification: strings.TrimSpace(row.Justification), Interchange: row.Extras,
-		Provenance: catalog.Provenance{Document: firstNonEmpty(strings.TrimSpace(row.Document), docName(im.doc)), Method: row.Method, Status: row.Status}}
+// mapping builds the mapping a row states between the resolved sides of
+// sides. What the row leaves out is taken from stored (the mapping of the
+// same sides, read the row's way) when there is one and its value holds for
+// the row's relationship; otherwise it is filled in: strengths the
+// relationship fixes, the middle of the scale for one it leaves to
+// judgement, SEMANTIC, method IMPORTED, status DRAFT, a justification naming
+// the document. defaulted lists what was filled in by default, for the
+// report.
+func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored *catalog.Mapping) (m catalog.Mapping, defaulted []string) {
+	m = sides
+	m.Relationship, m.Rationale, m.Justification, m.Interchange = row.Relationship, row.Rationale, strings.TrimSpace(row.Justification), row.Extras
+	m.Provenance = catalog.Provenance{Document: strings.TrimSpace(row.Document), Method: row.Method, Status: row.Status}
+	var was catalog.Mapping
+	if stored != nil {
+		was = *stored
+	}
 	for _, s := range []struct {
-		in     int32
-		out    *int32
-		limits func(cmv1.Relationship) (int32, int32)
-		what   string
-	}{{row.Strength, &m.Strength, catalog.StrengthRange, "strength"}, {row.ReverseStrength, &m.ReverseStrength, catalog.ReverseStrengthRange, "reverse strength"}} {
+		in, was int32
+		out     *int32
+		limits  func(cmv1.Relationship) (int32, int32)
+		what    string
+	}{{row.Strength, was.Strength, &m.Strength, catalog.StrengthRange, "strength"},
+		{row.ReverseStrength, was.ReverseStrength, &m.ReverseStrength, catalog.ReverseStrengthRange, "reverse strength"}} {
 		lo, hi := s.limits(m.Relationship)
 		switch {
 		case s.in != interchange.NoStrength:
 			*s.out = s.in
 		case lo == hi:
 			*s.out = lo
+		case stored != nil && s.was >= lo && s.was <= hi:
+			*s.out = s.was
 		default:
 			*s.out = defaultStrength
-			im.defaulted[fmt.Sprintf("%s; set to %d, the middle of the scale: review them", s.what, defaultStrength)]++
+			defaulted = append(defaulted, fmt.Sprintf("%s; set to %d, the middle of the scale: review them", s.what, defaultStrength))
 		}
 	}
-	if m.Rationale == 0 {
+	switch {
+	case m.Rationale != 0:
+	case stored != nil:
+		m.Rationale = was.Rationale
+	default:
 		m.Rationale = cmv1.Rationale_RATIONALE_SEMANTIC
-		im.defaulted["rationale; set to SEMANTIC"]++
+		defaulted = append(defaulted, "rationale; set to SEMANTIC")
 	}
-	if m.Provenance.Method == 0 {
+	switch {
+	case m.Provenance.Method != 0:
+	case stored != nil:
+		m.Provenance.Method = was.Provenance.Method
+	default:
 		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_IMPORTED
 	}
-	if m.Provenance.Status == 0 {
+	switch {
+	case m.Provenance.Status != 0:
+	case stored != nil:
+		m.Provenance.Status = was.Provenance.Status
+	default:
 		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
 	}
-	if m.Justification == "" {
+	if m.Interchange == nil && stored != nil {
+		m.Interchange = was.Interchange
+	}
+	switch {
+	case m.Provenance.Document != "":
+	case stored != nil:
+		m.Provenance.Document = was.Provenance.Document
+	default:
+		m.Provenance.Document = docName(im.doc)
+	}
+	switch {
+	case m.Justification != "":
+	case stored != nil:
+		m.Justification = was.Justification
+	default:
 		m.Justification = "Imported from " + m.Provenance.Document + "."
-		im.defaulted["justification; each names the document it was imported from"]++
+		defaulted = append(defaulted, "justification; each names the document it was imported from")
 	}
 	if utf8.RuneCountInString(m.Justification) > catalog.MaxJustificationLength {
 		m.Justification = clip(m.Justification, catalog.MaxJustificationLength)
 		im.warn(row.Loc, "the justification is longer than %d characters; cut short", catalog.MaxJustificationLength)
 	}
 	m.Provenance.Document = clip(m.Provenance.Document, catalog.MaxDocumentLength)
-	return m
+	return m, defaulted
 }
 
 // docName names a document for provenance: its title and version, or its

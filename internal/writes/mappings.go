@@ -90,15 +90,7 @@ func lockMembers(tx store.Tx, m *catalog.Mapping) error {
 	if !m.IsGroup() {
 		return nil
 	}
-	// In one order everywhere, so that two writes never wait on each other.
-	members := slices.Concat(m.Sources, m.Targets)
-	slices.SortFunc(members, func(a, b catalog.ControlRef) int { return strings.Compare(a.Name(), b.Name()) })
-	for _, r := range members {
-		if _, err := tx.Control(r.Framework, r.Control, store.Exclusive); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.LockControls(slices.Concat(m.SourceSide(), m.TargetSide()))
 }
 
 // mayApprove checks that the caller may move a mapping of the tenant

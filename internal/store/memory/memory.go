@@ -312,6 +312,18 @@ func (t *tx) Control(framework, id string, _ store.Lock) (catalog.Control, error
 	return catalog.Control{}, store.NotFound("control", catalog.ControlName(framework, id))
 }
 
+func (t *tx) LockControls(refs []catalog.ControlRef) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if _, ok := t.g.ExactControl(r); !ok {
+			return store.NotFound("control", r.Name())
+		}
+	}
+	return nil
+}
+
 func (t *tx) Controls(framework string, _ store.Lock) ([]catalog.Control, error) {
 	if err := t.flush(); err != nil {
 		return nil, err

@@ -64,6 +64,34 @@ func bulkFiles(tb testing.TB, g *catalog.Graph, controls int) (cat, maps []byte)
 	return cb.Bytes(), mb.Bytes()
 }
 
+// groupFile is an OSCAL mapping collection of one group map per control of
+// the bulk catalog: the control SUBSET_OF two ISO/IEC 27001 controls
+// together.
+func groupFile(tb testing.TB, g *catalog.Graph, controls int) []byte {
+	tb.Helper()
+	iso, _ := g.Framework("iso-27001-2022")
+	var targets []catalog.ControlRef
+	for _, c := range g.Controls(iso) {
+		targets = append(targets, catalog.ControlRef{Framework: iso.ID, Control: c.ID})
+	}
+	fw := catalog.Framework{ID: "bulk-catalog", DisplayName: "Bulk catalog", Version: "1", Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}
+	cw := &interchange.CrosswalkFile{Source: fw, Target: iso.Framework}
+	for i := range controls {
+		a, b := targets[(i*7)%len(targets)], targets[(i*7+1)%len(targets)]
+		cw.Mappings = append(cw.Mappings, catalog.Mapping{
+			Source: catalog.ControlRef{Framework: fw.ID, Control: fmt.Sprintf("BC-%d", i)}, Target: a, Targets: []catalog.ControlRef{a, b},
+			Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 6, ReverseStrength: 10, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC,
+			Justification: "The two controls together ask for all of it.",
+			Provenance:    catalog.Provenance{Document: "Bulk groups", Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
+		})
+	}
+	var buf bytes.Buffer
+	if err := interchange.WriteCrosswalk(&buf, interchange.OSCALMapping, cw); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // importFile reads and applies a document as the operator.
 func importFile(ctx context.Context, w *writes.Writer, data []byte, f interchange.Format) (*writes.ImportReport, error) {
 	doc, err := interchange.Read(bytes.NewReader(data), f, interchange.DefaultLimits)
@@ -103,13 +131,15 @@ func TestBulkImportStatements(t *testing.T) {
 	s := openMigrated(t, pgtest.DatabaseURL(t), postgres.Config{TracerProvider: tp})
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Name: "admin", Operator: true}, "/test")
 	cat, maps := bulkFiles(t, s.Snapshot(), 1000)
+	groups := groupFile(t, s.Snapshot(), 1000)
 	w := writes.New(s)
 	for _, step := range []struct {
 		name   string
 		data   []byte
 		format interchange.Format
 		rows   int
-	}{{"catalog", cat, interchange.OSCALCatalog, 1001}, {"mappings", maps, interchange.OSCALMapping, 10_000}} {
+	}{{"catalog", cat, interchange.OSCALCatalog, 1001}, {"mappings", maps, interchange.OSCALMapping, 10_000},
+		{"group mappings", groups, interchange.OSCALMapping, 1000}} {
 		sctx, span := tp.Tracer("test").Start(ctx, step.name)
 		rep, err := importFile(sctx, w, step.data, step.format)
 		span.End()
@@ -127,16 +157,16 @@ func TestBulkImportStatements(t *testing.T) {
 	}
 	ctx2, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.WaitForRevision(ctx2, 3); err != nil {
+	if err := s.WaitForRevision(ctx2, 4); err != nil {
 		t.Fatal(err)
 	}
 	g := s.Snapshot()
 	f, ok := g.Framework("bulk-catalog")
-	if !ok || f.ControlCount() != 1000 || g.MappingsBetween(f.Index, mustFramework(t, g, "iso-27001-2022").Index) != 10_000 {
+	if !ok || f.ControlCount() != 1000 || g.MappingsBetween(f.Index, mustFramework(t, g, "iso-27001-2022").Index) != 11_000 {
 		t.Fatalf("the replica's catalog after the imports: %v", ok)
 	}
 	// Importing the same documents again writes nothing.
-	for _, data := range [][]byte{cat, maps} {
+	for _, data := range [][]byte{cat, maps, groups} {
 		format := interchange.OSCALCatalog
 		if bytes.Contains(data[:40], []byte("mapping-collection")) {
 			format = interchange.OSCALMapping

@@ -1,12 +1,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -681,6 +683,46 @@ func (t *tx) Control(framework, id string, lock store.Lock) (catalog.Control, er
 		return c, t.fail(err)
 	}
 	return c, nil
+}
+
+func (t *tx) LockControls(refs []catalog.ControlRef) error {
+	refs = slices.Clone(refs)
+	slices.SortFunc(refs, func(a, b catalog.ControlRef) int {
+		return cmp.Or(strings.Compare(a.Framework, b.Framework), strings.Compare(a.Control, b.Control))
+	})
+	refs = slices.Compact(refs)
+	if len(refs) == 0 {
+		return nil
+	}
+	if err := t.read(); err != nil {
+		return err
+	}
+	fws, ids := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		fws[i], ids[i] = r.Framework, r.Control
+	}
+	// Sorted below the lock, so that the rows are locked in that order.
+	rows, err := t.query(`SELECT c.framework_id, c.id FROM controls c JOIN unnest($1::text[], $2::text[]) AS r(framework_id, id)
+		ON c.framework_id = r.framework_id AND c.id = r.id ORDER BY c.framework_id COLLATE "C", c.id COLLATE "C" FOR UPDATE OF c`, fws, ids)
+	if err != nil {
+		return t.fail(err)
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.ControlRef, error) {
+		var ref catalog.ControlRef
+		err := r.Scan(&ref.Framework, &ref.Control)
+		return ref, err
+	})
+	if err != nil {
+		return t.fail(err)
+	}
+	if len(found) < len(refs) {
+		for _, r := range refs {
+			if !slices.Contains(found, r) {
+				return store.NotFound("control", r.Name())
+			}
+		}
+	}
+	return nil
 }
 
 func (t *tx) Controls(framework string, lock store.Lock) ([]catalog.Control, error) {

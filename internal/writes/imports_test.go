@@ -1,0 +1,170 @@
+package writes_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	cmv1 "github.com/controlmap/controlmap/api/controlmap/v1"
+	"github.com/controlmap/controlmap/internal/auth"
+	"github.com/controlmap/controlmap/internal/catalog"
+	"github.com/controlmap/controlmap/internal/content"
+	"github.com/controlmap/controlmap/internal/interchange"
+	"github.com/controlmap/controlmap/internal/store/memory"
+	"github.com/controlmap/controlmap/internal/writes"
+)
+
+var operator = auth.Principal{Name: "admin", Operator: true}
+
+func asOperator() context.Context {
+	return auth.WithPrincipal(context.Background(), operator, "/test")
+}
+
+// builtIn is a memory store with the built-in content and a writer on it.
+func builtIn(t *testing.T) (*memory.Store, *writes.Writer) {
+	t.Helper()
+	_, g, err := content.LoadGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := memory.New(g)
+	return st, writes.New(st)
+}
+
+// empty is a memory store without any framework, as `serve
+// --builtin-content=false` starts.
+func empty(t *testing.T) (*memory.Store, *writes.Writer) {
+	t.Helper()
+	var b catalog.Builder
+	g, err := b.Build(1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := memory.New(g)
+	return st, writes.New(st)
+}
+
+// exported writes a framework of the store in format fm and reads the
+// file back, as a user exports and imports it.
+func exported(t *testing.T, st *memory.Store, id string, fm interchange.Format) *interchange.Document {
+	t.Helper()
+	g := st.Snapshot()
+	f, ok := g.Framework(id)
+	if !ok {
+		t.Fatalf("no framework %s", id)
+	}
+	file := &interchange.FrameworkFile{Framework: f.Framework}
+	for _, c := range g.Controls(f) {
+		file.Controls = append(file.Controls, c.Control)
+	}
+	var buf bytes.Buffer
+	if err := interchange.WriteFramework(&buf, fm, file); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := interchange.Read(&buf, fm, interchange.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// An exported framework imported twice: the second import changes nothing,
+// though ISO 27001 has both clause 5 and Annex A 5, whose derived spelling
+// is "5".
+func TestReimportOfAFrameworkChangesNothing(t *testing.T) {
+	src, _ := builtIn(t)
+	for _, fm := range interchange.FrameworkFormats {
+		t.Run(string(fm), func(t *testing.T) {
+			doc := exported(t, src, "iso-27001-2022", fm)
+			st, w := empty(t)
+			rep, err := w.Import(asOperator(), doc, writes.ImportOptions{FrameworkID: "iso-27001-2022"})
+			if err != nil || rep.Revision == 0 || rep.Counts["control"].Created != 138 {
+				t.Fatalf("first import: %v %+v", err, rep)
+			}
+			rep, err = w.Import(asOperator(), exported(t, src, "iso-27001-2022", fm), writes.ImportOptions{FrameworkID: "iso-27001-2022"})
+			if err != nil {
+				t.Fatalf("the same file again: %v", err)
+			}
+			if rep.Revision != 0 || rep.Counts["control"].Unchanged != 138 || rep.Counts["framework"].Unchanged != 1 {
+				t.Fatalf("the same file again changed something: revision %d, %+v %+v %v", rep.Revision, *rep.Counts["framework"], *rep.Counts["control"], rep.Changes)
+			}
+			// Clause 5 and Annex A 5 are both there, each under its own id.
+			g := st.Snapshot()
+			for ref, want := range map[string]string{"5": "5", "A.5": "A.5", "5.1": "5.1", "a.5.1": "A.5.1"} {
+				if c, ok := g.ResolveControl("iso-27001-2022", ref); !ok || g.Control(c).ID != want {
+					t.Errorf("%s resolves to %v, want %s", ref, g.Control(c), want)
+				}
+			}
+		})
+	}
+}
+
+// A file that says less than the store keeps: updating in place leaves
+// what the file does not say as it is.
+func TestImportUpdatesOnlyWhatTheFileSays(t *testing.T) {
+	st, w := builtIn(t)
+	ctx := asOperator()
+	created, err := w.CreateMapping(ctx, catalog.Mapping{
+		Source:       catalog.ControlRef{Framework: "iso-27001-2022", Control: "A.5.7"},
+		Target:       catalog.ControlRef{Framework: "nist-ai-rmf-1.0", Control: "MEASURE-2.7"},
+		Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 2, ReverseStrength: 1, Rationale: cmv1.Rationale_RATIONALE_FUNCTIONAL,
+		Justification: "Threat intelligence informs the security evaluation.",
+		Provenance:    catalog.Provenance{Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED, Document: "review 2026"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An OLIR row of the same pair, read the other way round, that words the
+	// justification anew and says nothing of reverse strength, method or
+	// status.
+	sheet := "Focal Document Element,Relationship,Reference Document Element,Rationale,Comments,Strength of Relationship\n" +
+		"MEASURE-2.7,intersects with,A.5.7,Functional,Threat intelligence feeds the evaluation of security.,1\n"
+	doc, err := interchange.Read(strings.NewReader(sheet), interchange.OLIRCSV, interchange.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.Import(ctx, doc, writes.ImportOptions{Bindings: map[string]string{"source": "nist-ai-rmf-1.0", "target": "iso-27001-2022"}})
+	if err != nil || rep.Counts["mapping"].Updated != 1 {
+		t.Fatalf("import: %v %+v", err, rep)
+	}
+	for _, p := range rep.Problems {
+		if strings.Contains(p.Message, "reverse strength") {
+			t.Errorf("a stored reverse strength was reported as defaulted: %s", p.Message)
+		}
+	}
+	got, ok := st.Snapshot().Mapping(created.ID)
+	if !ok {
+		t.Fatal("the mapping is gone")
+	}
+	m := got.Mapping
+	want := created
+	want.Justification = "Threat intelligence feeds the evaluation of security."
+	if m.Justification != want.Justification || m.Strength != 2 || m.ReverseStrength != 1 || m.Rationale != want.Rationale ||
+		m.Provenance.Method != cmv1.MappingMethod_MAPPING_METHOD_HUMAN || m.Provenance.Status != cmv1.MappingStatus_MAPPING_STATUS_APPROVED ||
+		m.Provenance.Document != "review 2026" {
+		t.Fatalf("after the import: %+v\nwant the stored fields kept and the justification %q", m, want.Justification)
+	}
+}
+
+// The controls of a framework updated from a file without kinds or aliases
+// (CISO Assistant's) keep theirs.
+func TestImportKeepsControlFieldsTheFileLacks(t *testing.T) {
+	src, _ := builtIn(t)
+	st, w := empty(t)
+	if _, err := w.Import(asOperator(), exported(t, src, "nist-ai-rmf-1.0", interchange.OSCALCatalog), writes.ImportOptions{FrameworkID: "nist-ai-rmf-1.0"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.Import(asOperator(), exported(t, src, "nist-ai-rmf-1.0", interchange.CISOYAML), writes.ImportOptions{FrameworkID: "nist-ai-rmf-1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Revision != 0 || rep.Counts["control"].Updated != 0 {
+		t.Fatalf("the CISO Assistant file of the same framework changed %d controls: %v", rep.Counts["control"].Updated, rep.Changes[:min(3, len(rep.Changes))])
+	}
+	g := st.Snapshot()
+	id, ok := g.ResolveControl("nist-ai-rmf-1.0", "GV-1.2")
+	if !ok || g.Control(id).ID != "GOVERN-1.2" || g.Control(id).Kind != cmv1.ControlKind_CONTROL_KIND_SUBCATEGORY {
+		t.Fatalf("GV-1.2 after the import: found %t", ok)
+	}
+}
