@@ -61,8 +61,17 @@ func TestReadOSCALMappingPitfalls(t *testing.T) {
 	wantProblem(t, d,
 		"/mapping-collection/mappings: mappings is one object instead of an array",
 		`key "tool-name" is not part of OSCAL provenance`,
-		`skipped /mapping-collection/mappings/0/maps/3/sources/0: statement items are not mapped`,
-		`skipped /mapping-collection/mappings/0/maps/4/relationship: unknown relationship "loosely-related"`)
+		// mappings is one object: its pointers have no /0.
+		`skipped /mapping-collection/mappings/maps/3/sources/0: statement items are not mapped`,
+		`skipped /mapping-collection/mappings/maps/4/relationship: unknown relationship "loosely-related"`)
+	for _, p := range d.Problems {
+		if strings.Contains(p.Loc, "/mappings/0") {
+			t.Errorf("a location that is not in the file: %s", p.Error())
+		}
+	}
+	if m := d.Crosswalks[0].Maps[0]; m.Loc != "/mapping-collection/mappings/maps/0" {
+		t.Errorf("a row of the one mapping is at %q", m.Loc)
+	}
 	if len(d.Crosswalks) != 1 {
 		t.Fatalf("%d crosswalks", len(d.Crosswalks))
 	}
@@ -544,4 +553,50 @@ func TestCoverageGivesAStrengthOnlyWhereJudgementDoes(t *testing.T) {
 			t.Errorf("%s: the coverage is not kept for export", tc.rel)
 		}
 	}
+}
+
+// TestOSCALProblemsAreLocatedAtTheField: a method, status or rationale a map
+// inherits is reported where the file gives it (the provenance, the
+// mapping), naming the map it skips.
+func TestOSCALProblemsAreLocatedAtTheField(t *testing.T) {
+	doc := func(prov, mapping, mp string) string {
+		return `{"mapping-collection": {"uuid": "7d1f3c52-0b7e-4c41-9f1e-2b8f4a6d9c10", "provenance": {"matching-rationale": "semantic",
+			"mapping-description": "x"` + prov + `}, "mappings": [{"uuid": "0b9ad7f1-54e3-4d8b-9d25-3c1c2f7a6e01"` + mapping + `,
+			"source-resource": {"type": "catalog", "href": "#a"}, "target-resource": {"type": "catalog", "href": "#b"},
+			"maps": [{"uuid": "9b0c5a1e-1111-4c2a-8a9e-000000000001", "relationship": "subset-of", "sources": [{"type": "control", "id-ref": "x"}],
+			"targets": [{"type": "control", "id-ref": "y"}]` + mp + `}]}]}}`
+	}
+	cases := []struct {
+		name, in, want string
+	}{
+		{"provenance method", doc(`, "method": "by hand", "status": "complete"`, "", ""),
+			`skipped /mapping-collection/provenance/method: unknown method "by hand" (human, automation, hybrid); the map at /mapping-collection/mappings/0/maps/0 is skipped`},
+		{"provenance status", doc(`, "method": "human", "status": "final"`, "", ""),
+			`skipped /mapping-collection/provenance/status: unknown status "final"`},
+		{"mapping status", doc(`, "method": "human", "status": "complete"`, `, "status": "final"`, ""),
+			`skipped /mapping-collection/mappings/0/status: unknown status "final"`},
+		{"mapping method", doc(`, "method": "human", "status": "complete"`, `, "method": "by hand"`, ""),
+			`/mapping-collection/mappings/0/method: method "by hand" is not human`},
+		{"mapping rationale", doc(`, "method": "human", "status": "complete"`, `, "matching-rationale": "gut"`, ""),
+			`skipped /mapping-collection/mappings/0/matching-rationale: unknown matching-rationale "gut"`},
+		{"map rationale", doc(`, "method": "human", "status": "complete"`, "", `, "matching-rationale": "gut"`),
+			`skipped /mapping-collection/mappings/0/maps/0/matching-rationale: unknown matching-rationale "gut" (syntactic, semantic, functional)` + "\n"},
+	}
+	for _, tc := range cases {
+		d, err := Read(strings.NewReader(tc.in), OSCALMapping, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := problems(d); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: problems\n%s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+	// One object instead of an array: the field of the mapping is at
+	// /mappings/status.
+	one := strings.Replace(strings.Replace(doc(`, "method": "human", "status": "complete"`, `, "status": "final"`, ""), `"mappings": [`, `"mappings": `, 1), `}]}]}}`, `}]}}}`, 1)
+	d, err := Read(strings.NewReader(one), OSCALMapping, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, d, `skipped /mapping-collection/mappings/status: unknown status "final" (complete, not-complete, draft, deprecated, superseded); the map at /mapping-collection/mappings/maps/0 is skipped`)
 }

@@ -179,15 +179,23 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			resources["#"+res.UUID] = res
 		}
 	}
+	provAt := base + "/provenance"
 	for i, m := range mappings {
 		at := pointer(base, "mappings", i)
+		if c.Mappings.single { // located as the file has it: there is no /mappings/0
+			at = base + "/mappings"
+		}
 		if _, ok := oscalMethod(m.Method); !ok {
-			rd.warn(at, "method %q is not human, automation or hybrid; the provenance's is used", m.Method)
+			rd.warn(at+"/method", "method %q is not human, automation or hybrid; the provenance's is used", m.Method)
 			m.Method = ""
 		}
-		method, status, rationale := firstOf(m.Method, prov.Method), firstOf(m.Status, prov.Status), firstOf(m.MatchingRationale, prov.MatchingRationale)
+		// Each field from the mapping, else from the provenance, with the
+		// pointer of the one used.
+		method := firstLocated(located{m.Method, at + "/method"}, located{prov.Method, provAt + "/method"})
+		status := firstLocated(located{m.Status, at + "/status"}, located{prov.Status, provAt + "/status"})
+		rationale := firstLocated(located{m.MatchingRationale, at + "/matching-rationale"}, located{prov.MatchingRationale, provAt + "/matching-rationale"})
 		if v, ok := prop(m.Props, Namespace, "method"); ok && v == "imported" {
-			method = "imported" // controlmap's IMPORTED, without a method of another file's
+			method = located{"imported", at + "/props"} // controlmap's IMPORTED, without a method of another file's
 		}
 		cw := Crosswalk{Source: resourceOf(m.SourceResource, resources), Target: resourceOf(m.TargetResource, resources)}
 		if cw.Source.Key == "" || cw.Target.Key == "" {
@@ -198,7 +206,8 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 			if err := rd.row(); err != nil {
 				return err
 			}
-			row, ok := rd.oscalMap(pointer(at, "maps", j), mp, method, status, firstOf(mp.MatchingRationale, rationale))
+			mapAt := pointer(at, "maps", j)
+			row, ok := rd.oscalMap(mapAt, mp, method, status, firstLocated(located{mp.MatchingRationale, mapAt + "/matching-rationale"}, rationale))
 			if !ok {
 				continue
 			}
@@ -239,6 +248,29 @@ func resourceOf(ref oscalResourceRef, resources map[string]oscalResource) Resour
 	return out
 }
 
+// located is a value of a document with the pointer it is read from.
+type located struct{ v, at string }
+
+// firstLocated is the first of vs with a value, trimmed; the zero located
+// when none has.
+func firstLocated(vs ...located) located {
+	for _, l := range vs {
+		if v := strings.TrimSpace(l.v); v != "" {
+			return located{v, l.at}
+		}
+	}
+	return located{}
+}
+
+// ofRow names the row a problem found elsewhere (in the provenance, in the
+// mapping) skips; "" when the field is in the row.
+func ofRow(field, row string) string {
+	if field == row || strings.HasPrefix(field, row+"/") {
+		return ""
+	}
+	return "; the map at " + row + " is skipped"
+}
+
 func firstOf(s ...string) string {
 	for _, v := range s {
 		if strings.TrimSpace(v) != "" {
@@ -249,23 +281,23 @@ func firstOf(s ...string) string {
 }
 
 // oscalMap reads one map; ok is false when the row was skipped.
-func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale string) (Map, bool) {
+func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale located) (Map, bool) {
 	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks)}
 	var ok bool
 	if row.Relationship, ok = rd.relationship(string(mp.Relationship)); !ok {
 		rd.skip(at+"/relationship", "unknown relationship %q (equivalent-to, equal-to, subset-of, superset-of, intersects-with, no-relationship)", mp.Relationship)
 		return row, false
 	}
-	if row.Method, ok = oscalMethod(method); !ok {
-		rd.skip(at, "unknown method %q (human, automation, hybrid)", method)
+	if row.Method, ok = oscalMethod(method.v); !ok {
+		rd.skip(method.at, "unknown method %q (human, automation, hybrid)%s", method.v, ofRow(method.at, at))
 		return row, false
 	}
-	if row.Status, ok = oscalStatus(status); !ok {
-		rd.skip(at, "unknown status %q (complete, not-complete, draft, deprecated, superseded)", status)
+	if row.Status, ok = oscalStatus(status.v); !ok {
+		rd.skip(status.at, "unknown status %q (complete, not-complete, draft, deprecated, superseded)%s", status.v, ofRow(status.at, at))
 		return row, false
 	}
-	if row.Rationale, ok = parseRationale(rationale); !ok {
-		rd.skip(at+"/matching-rationale", "unknown matching-rationale %q (syntactic, semantic, functional)", rationale)
+	if row.Rationale, ok = parseRationale(rationale.v); !ok {
+		rd.skip(rationale.at, "unknown matching-rationale %q (syntactic, semantic, functional)%s", rationale.v, ofRow(rationale.at, at))
 		return row, false
 	}
 	for _, side := range []struct {
@@ -303,7 +335,7 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale str
 		}
 	}
 	extras := &catalog.Interchange{}
-	if m := normalise(method); m == "automation" || m == "hybrid" {
+	if m := normalise(method.v); m == "automation" || m == "hybrid" {
 		extras.Method = m
 	}
 	if v, found := fraction(mp.Coverage, "target-coverage"); found {
