@@ -25,7 +25,7 @@ var aiRMFAbbreviations = map[string]string{
 func DerivedAliases(c *Control) []string {
 	switch c.Kind {
 	case cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL, cmv1.ControlKind_CONTROL_KIND_ANNEX_GROUP:
-		rest, ok := strings.CutPrefix(c.ID, "A.")
+		rest, ok := AnnexNumber(c)
 		if !ok {
 			return nil
 		}
@@ -46,6 +46,17 @@ func DerivedAliases(c *Control) []string {
 		return out
 	}
 	return nil
+}
+
+// AnnexNumber is the number of an annex control or group without its
+// annex letter (5.15 of A.5.15), as ISO/IEC 27002 and many crosswalks
+// number the controls of ISO/IEC 27001's Annex A; ok is false for a
+// control of another kind.
+func AnnexNumber(c *Control) (string, bool) {
+	if c.Kind != cmv1.ControlKind_CONTROL_KIND_ANNEX_CONTROL && c.Kind != cmv1.ControlKind_CONTROL_KIND_ANNEX_GROUP {
+		return "", false
+	}
+	return strings.CutPrefix(c.ID, "A.")
 }
 
 // lookupKey is the case-insensitive key of a control id or alias within

@@ -139,7 +139,7 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	// A large document takes longer than a single write may.
 	ctx = store.WithWriteTimeout(ctx, importTimeout)
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]map[string]string{}, defaulted: map[string]int{}}
+		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]*controlNames{}, defaulted: map[string]int{}, ambiguous: map[string][]string{}}
 		im.rep = &ImportReport{Format: doc.Format, ValidateOnly: opt.ValidateOnly, Counts: map[string]*ImportCount{}, Bindings: map[string]string{},
 			Problems: slices.Clone(doc.Problems)}
 		for _, k := range ImportKinds {
@@ -198,9 +198,12 @@ type importer struct {
 	rep *ImportReport
 	// frameworks are the ids of the document's frameworks, by index.
 	frameworks []string
-	// controls resolve a spelling (lower case) to a control id, by
-	// framework.
-	controls map[string]map[string]string
+	// controls resolve the names of the controls, by framework.
+	controls map[string]*controlNames
+	// at is the location of the row being read; ambiguous lists the names
+	// read as one of two controls, by framework, as "name -> id at loc".
+	at        string
+	ambiguous map[string][]string
 	// owner is the tenant whose data the import changed ("" for public).
 	owner string
 	// defaulted counts the mappings given a default, by what.
@@ -596,25 +599,120 @@ func (im *importer) bind(r interchange.Resource) (string, error) {
 	return "", invalid("options.bindings", "no framework is known for resource %s: bind it, as bindings[%q] = \"frameworks/{id}\"", what, r.Key)
 }
 
-// resolver returns the spellings of a framework's controls, read in the
+// controlNames resolves the names a document gives the controls of one
+// framework.
+type controlNames struct {
+	fw string
+	// ids maps every lower-case spelling to a control id.
+	ids map[string]string
+	// annex maps the number of each annex control, without its letter
+	// ("5.1" of A.5.1), to its id. Where another control has that number as
+	// its own id (ISO/IEC 27001 clause 5.1), ids names that one, and the
+	// document's numbering decides (see annexNumbering).
+	annex map[string]string
+}
+
+// resolver returns the names of a framework's controls, read in the
 // transaction (so that controls the same import created are found).
-func (im *importer) resolver(fw string) (map[string]string, error) {
-	if m, ok := im.controls[fw]; ok {
-		return m, nil
+func (im *importer) resolver(fw string) (*controlNames, error) {
+	if r, ok := im.controls[fw]; ok {
+		return r, nil
 	}
 	cs, err := im.tx.Controls(fw, store.Share)
 	if err != nil {
 		return nil, err
 	}
-	m := spellingsOf(cs)
+	r := &controlNames{fw: fw, ids: spellingsOf(cs), annex: map[string]string{}}
 	// The tokens of OSCAL exports ("a.5.1", "id-5.1") find their control too.
 	for i := range cs {
-		if t := strings.ToLower(interchange.Token(cs[i].ID)); m[t] == "" {
-			m[t] = cs[i].ID
+		if t := strings.ToLower(interchange.Token(cs[i].ID)); r.ids[t] == "" {
+			r.ids[t] = cs[i].ID
+		}
+		if n, ok := catalog.AnnexNumber(&cs[i]); ok {
+			r.annex[strings.ToLower(n)] = cs[i].ID
 		}
 	}
-	im.controls[fw] = m
-	return m, nil
+	im.controls[fw] = r
+	return r, nil
+}
+
+// shadowed returns the function that records that the row at im.at names
+// a control of framework fw that two controls answer to, read as id.
+func (im *importer) shadowed(fw string) func(name, id string) {
+	return func(name, id string) {
+		im.ambiguous[fw] = append(im.ambiguous[fw], fmt.Sprintf("%s (read as %s) at %s", catalog.Clip(name), id, catalog.Clip(firstNonEmpty(im.at, "a row"))))
+	}
+}
+
+// reportShadowed returns a function that warns, once, of the names of
+// framework r read as one of two controls, and how they were read.
+func (im *importer) reportShadowed(r *controlNames, annex bool, example string) func() {
+	return func() {
+		names := im.ambiguous[r.fw]
+		if len(names) == 0 {
+			return
+		}
+		delete(im.ambiguous, r.fw)
+		how := "read as the control with that id: write the annex control's letter (A.5.1) to map the annex control"
+		if annex {
+			how = "read as annex controls, since the document numbers annex controls without their letter (" + example + ")"
+		}
+		// Built here, not by warn: the names are clipped one by one.
+		msg := fmt.Sprintf("%d names are both a control of %s and the number of an annex control, %s: %s", len(names), catalog.FrameworkName(r.fw), how,
+			strings.Join(names[:min(len(names), 5)], ", ")+more(len(names)-5))
+		im.rep.Problems = append(im.rep.Problems, interchange.Problem{Message: catalog.ClipTo(msg, maxProblem)})
+	}
+}
+
+func more(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n)
+}
+
+// annexNumbering reports whether the names a crosswalk gives one side
+// number annex controls without their letter, as ISO/IEC 27002 numbers
+// the controls of ISO/IEC 27001's Annex A ("5.15" for A.5.15): then a
+// number that is also another control's id ("5.1", a clause) is read as
+// the annex control too. example is a name that shows it, and where.
+func (r *controlNames) annexNumbering(maps []interchange.Map, names func(*interchange.Map) []string) (yes bool, example string) {
+	for i := range maps {
+		for _, n := range names(&maps[i]) {
+			k := strings.ToLower(strings.TrimSpace(n))
+			if id := r.annex[k]; id != "" && r.ids[k] == id {
+				return true, fmt.Sprintf("%s at %s", catalog.Clip(n), catalog.Clip(firstNonEmpty(maps[i].Loc, "a row")))
+			}
+		}
+	}
+	return false, ""
+}
+
+// resolve finds the controls a row names on one side; ok is false when a
+// name does not resolve (or there is none), and unknown is the first such
+// name. annex says the side numbers annex controls without their letter;
+// shadowed collects the names that are both a control's id and an annex
+// control's number, as read.
+func (r *controlNames) resolve(names []string, annex bool, shadowed func(name, as string)) (out []catalog.ControlRef, unknown string, ok bool) {
+	if len(names) == 0 {
+		return nil, "", false
+	}
+	out = make([]catalog.ControlRef, len(names))
+	for i, n := range names {
+		k := strings.ToLower(strings.TrimSpace(n))
+		id, found := r.ids[k]
+		if !found {
+			return nil, n, false
+		}
+		if a := r.annex[k]; a != "" && a != id {
+			if annex {
+				id = a
+			}
+			shadowed(n, id)
+		}
+		out[i] = catalog.ControlRef{Framework: r.fw, Control: id}
+	}
+	return out, "", true
 }
 
 // spellingsOf maps every lower-case spelling of the controls to a control
@@ -633,24 +731,6 @@ func spellingsOf(cs []catalog.Control) map[string]string {
 		}
 	}
 	return m
-}
-
-// resolveSide finds the controls a row names on one side, in framework fw;
-// ok is false when a name does not resolve (or there is none), and unknown
-// is the first such name.
-func resolveSide(res map[string]string, fw string, names []string) (out []catalog.ControlRef, unknown string, ok bool) {
-	if len(names) == 0 {
-		return nil, "", false
-	}
-	out = make([]catalog.ControlRef, len(names))
-	for i, n := range names {
-		id, found := res[strings.ToLower(n)]
-		if !found {
-			return nil, n, false
-		}
-		out[i] = catalog.ControlRef{Framework: fw, Control: id}
-	}
-	return out, "", true
 }
 
 // crosswalk creates or updates the mappings of one crosswalk.
@@ -692,17 +772,23 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			stored[m.PairKey()] = m
 		}
 	}
+	annexA, exampleA := resA.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Sources })
+	annexB, exampleB := resB.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Targets })
+	defer im.reportShadowed(resA, annexA, exampleA)()
+	defer im.reportShadowed(resB, annexB, exampleB)()
+	shadowedA, shadowedB := im.shadowed(a), im.shadowed(b)
 	seen := map[string]string{}
 	for i := range cw.Maps {
 		row := &cw.Maps[i]
-		srcs, unknown, ok := resolveSide(resA, a, row.Sources)
+		im.at = row.Loc
+		srcs, unknown, ok := resA.resolve(row.Sources, annexA, shadowedA)
 		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(a)); err != nil {
 				return err
 			}
 			continue
 		}
-		tgts, unknown, ok := resolveSide(resB, b, row.Targets)
+		tgts, unknown, ok := resB.resolve(row.Targets, annexB, shadowedB)
 		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(b)); err != nil {
 				return err

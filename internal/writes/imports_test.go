@@ -168,3 +168,49 @@ func TestImportKeepsControlFieldsTheFileLacks(t *testing.T) {
 		t.Fatalf("GV-1.2 after the import: found %t", ok)
 	}
 }
+
+// "5.1" of ISO/IEC 27001 is clause 5.1 and, as ISO/IEC 27002 numbers it,
+// Annex A 5.1: a document that numbers Annex A without the letter means
+// the annex control, one that does not means the clause; the report says
+// how it was read either way.
+func TestImportReadsBareAnnexNumbersByTheDocument(t *testing.T) {
+	row := func(loc, iso string) interchange.Map {
+		return interchange.Map{Loc: loc, Sources: []string{iso}, Targets: []string{"GOVERN-1.2"}, Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
+			Strength: 2, ReverseStrength: 2, Justification: "Both are about policy."}
+	}
+	for _, c := range []struct {
+		name  string
+		rows  []interchange.Map
+		want  map[string]string // name in the file -> control mapped
+		warns string
+	}{
+		{"annex numbering", []interchange.Map{row("line 2", "5.1"), row("line 3", "5.15")}, map[string]string{"5.1": "A.5.1", "5.15": "A.5.15"}, "read as annex controls, since the document numbers annex controls without their letter (5.15 at line 3)"},
+		{"clauses", []interchange.Map{row("line 2", "5.1"), row("line 3", "4.1")}, map[string]string{"5.1": "5.1", "4.1": "4.1"}, "read as the control with that id: write the annex control's letter (A.5.1) to map the annex control"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, w := builtIn(t)
+			doc := &interchange.Document{Format: interchange.OLIRCSV, Crosswalks: []interchange.Crosswalk{{Source: interchange.Resource{Key: "source"}, Target: interchange.Resource{Key: "target"}, Maps: c.rows}}}
+			rep, err := w.Import(asOperator(), doc, writes.ImportOptions{Bindings: map[string]string{"source": "iso-27001-2022", "target": "nist-ai-rmf-1.0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warned []string
+			for _, p := range rep.Problems {
+				warned = append(warned, p.Message)
+			}
+			if !strings.Contains(strings.Join(warned, "\n"), "1 names are both a control of frameworks/iso-27001-2022 and the number of an annex control, "+c.warns+": 5.1 (read as "+c.want["5.1"]+") at line 2") {
+				t.Errorf("the report says %q", warned)
+			}
+			g := st.Snapshot()
+			for _, want := range c.want {
+				found := false
+				for m := range g.Mappings() {
+					found = found || (m.Mapping.Source.Control == want && m.Mapping.Target.Control == "GOVERN-1.2" && m.Mapping.Justification == "Both are about policy.")
+				}
+				if !found {
+					t.Errorf("no mapping of %s to GOVERN-1.2 was imported", want)
+				}
+			}
+		})
+	}
+}
