@@ -250,6 +250,7 @@ func Read(r io.Reader, f Format, lim Limits) (*Document, error) {
 		return nil, err
 	}
 	rd.reportSpellings()
+	rd.reportTokens()
 	return rd.doc, nil
 }
 
@@ -261,6 +262,43 @@ type reader struct {
 	// spellings counts the relationship tokens read in another spelling
 	// than the format's own, by spelling.
 	spellings map[string]*respelled
+	// notTokens are the OSCAL ids read that are not tokens, by kind, in the
+	// order each kind was first seen.
+	notTokens []*badTokens
+}
+
+// badTokens counts the values of one kind that are not OSCAL tokens.
+type badTokens struct {
+	kind, first, example string
+	n                    int
+}
+
+// token notes a value that OSCAL wants as a token (a control's id, the
+// id-ref of a map's item) when it is not one: such files are read as they
+// are, and the report says so once per kind.
+func (rd *reader) token(kind, at, v string) {
+	if v == "" || ValidToken(v) {
+		return
+	}
+	for _, b := range rd.notTokens {
+		if b.kind == kind {
+			b.n++
+			return
+		}
+	}
+	rd.notTokens = append(rd.notTokens, &badTokens{kind: kind, first: at, example: v, n: 1})
+}
+
+// reportTokens adds one warning per kind of value that is not a token: how
+// many, and the first with its location.
+func (rd *reader) reportTokens() {
+	for _, b := range rd.notTokens {
+		what := b.kind + "s are not valid OSCAL tokens"
+		if b.n == 1 {
+			what = b.kind + " is not a valid OSCAL token"
+		}
+		rd.warn(b.first, "%d %s (a token starts with a letter or '_'), read as written; the first is %q, here", b.n, what, b.example)
+	}
 }
 
 type respelled struct {

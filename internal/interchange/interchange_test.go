@@ -600,3 +600,44 @@ func TestOSCALProblemsAreLocatedAtTheField(t *testing.T) {
 	}
 	wantProblem(t, d, `skipped /mapping-collection/mappings/status: unknown status "final" (complete, not-complete, draft, deprecated, superseded); the map at /mapping-collection/mappings/maps/0 is skipped`)
 }
+
+// TestInvalidTokensAreWarnedOncePerKind: ids that are not OSCAL tokens are
+// read as written, with one warning per kind (how many, the first and
+// where), not one per row.
+func TestInvalidTokensAreWarnedOncePerKind(t *testing.T) {
+	cat := `{"catalog": {"uuid": "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", "metadata": {"title": "T", "version": "1"},
+		"groups": [{"id": "5", "title": "Organizational", "controls": [{"id": "5.1", "title": "Policies"}, {"id": "5.2", "title": "Roles"},
+		{"id": "a.5.3", "title": "Duties"}]}, {"id": "g-6", "title": "People", "controls": [{"id": "6.1", "title": "Screening"}]}]}}`
+	d, err := Read(strings.NewReader(cat), OSCALCatalog, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/catalog/groups/0/id: 1 group id is not a valid OSCAL token (a token starts with a letter or '_'), read as written; the first is \"5\", here\n" +
+		"/catalog/groups/0/controls/0/id: 3 control ids are not valid OSCAL tokens (a token starts with a letter or '_'), read as written; the first is \"5.1\", here\n"
+	if got := problems(d); got != want {
+		t.Errorf("problems\n%s\nwant\n%s", got, want)
+	}
+	if ids := len(d.Frameworks[0].Controls); ids != 6 {
+		t.Errorf("%d controls read, want all 6", ids)
+	}
+	raw, err := os.ReadFile("testdata/mapping-pitfalls.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = Read(bytes.NewReader(raw), OSCALMapping, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []Problem
+	for _, p := range d.Problems {
+		if strings.Contains(p.Message, "OSCAL token") {
+			warned = append(warned, p)
+		}
+	}
+	// 5.1, 5.31 and 5.9 (twice, one of them in a map skipped for its
+	// relationship before its items are read).
+	if len(warned) != 1 || warned[0].Loc != "/mapping-collection/mappings/maps/0/sources/0/id-ref" ||
+		!strings.HasPrefix(warned[0].Message, `3 id-refs are not`) || !strings.Contains(warned[0].Message, `the first is "5.1"`) || warned[0].Skipped {
+		t.Errorf("token warnings %+v", warned)
+	}
+}

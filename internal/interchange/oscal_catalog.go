@@ -142,6 +142,7 @@ func (rd *reader) add(fw *Framework, seen map[string]string, c Control) error {
 }
 
 func (rd *reader) oscalGroup(fw *Framework, seen map[string]string, at, parent string, g oscalGroup) error {
+	rd.token("group id", at+"/id", g.ID)
 	id, aliases := displayID(g.ID, g.Props)
 	if id == "" {
 		id = "group-" + strconv.Itoa(len(fw.Controls)+1)
@@ -168,6 +169,7 @@ func (rd *reader) oscalGroup(fw *Framework, seen map[string]string, at, parent s
 }
 
 func (rd *reader) oscalControl(fw *Framework, seen map[string]string, at, parent string, ctl oscalControl) error {
+	rd.token("control id", at+"/id", ctl.ID)
 	id, aliases := displayID(ctl.ID, ctl.Props)
 	c := Control{ID: id, Title: strings.TrimSpace(ctl.Title), Text: statement(ctl.Parts, ctl.Params), Parent: parent,
 		Kind: controlKind(ctl.Props), Aliases: append(aliases, values(ctl.Props, "alias")...), Tags: values(ctl.Props, "tag"), Loc: at}

@@ -318,6 +318,7 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale loc
 				rd.skip(pointer(at, side.name, k), "an item needs an id-ref")
 				return row, false
 			}
+			rd.token("id-ref", pointer(at, side.name, k, "id-ref"), strings.TrimSpace(it.IDRef))
 			*side.out = append(*side.out, strings.TrimSpace(it.IDRef))
 		}
 	}
