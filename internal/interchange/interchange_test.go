@@ -641,3 +641,119 @@ func TestInvalidTokensAreWarnedOncePerKind(t *testing.T) {
 		t.Errorf("token warnings %+v", warned)
 	}
 }
+
+// groupCrosswalk has group mappings that imply the same pair twice, one
+// that implies a pair a direct mapping has, one that implies another
+// relationship of a pair, and a group NO_RELATIONSHIP.
+func groupCrosswalk() *CrosswalkFile {
+	ref := func(fw string, ids ...string) []catalog.ControlRef {
+		var out []catalog.ControlRef
+		for _, id := range ids {
+			out = append(out, catalog.ControlRef{Framework: fw, Control: id})
+		}
+		return out
+	}
+	prov := catalog.Provenance{Document: "Doc", Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}
+	group := func(id string, src, tgt []catalog.ControlRef, r cmv1.Relationship, s, rs int32) catalog.Mapping {
+		m := catalog.Mapping{ID: id, Source: src[0], Target: tgt[0], Relationship: r, Strength: s, ReverseStrength: rs,
+			Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "Why " + id + ".", Provenance: prov}
+		if len(src) > 1 {
+			m.Sources = src
+		}
+		if len(tgt) > 1 {
+			m.Targets = tgt
+		}
+		return m
+	}
+	const (
+		eq   = cmv1.Relationship_RELATIONSHIP_EQUAL
+		sub  = cmv1.Relationship_RELATIONSHIP_SUBSET_OF
+		sup  = cmv1.Relationship_RELATIONSHIP_SUPERSET_OF
+		in   = cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH
+		none = cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP
+	)
+	a, b := "acme-sec", "rmf"
+	ms := []catalog.Mapping{
+		// Listed before the one with the lower id: the kept row is g1's.
+		group("g2", ref(a, "5.1"), ref(b, "X", "Z"), eq, 10, 5),
+		group("g1", ref(a, "5.1"), ref(b, "X", "Y"), sup, 10, 4),
+		// A direct mapping of a pair g1 implies: it decides.
+		group("d1", ref(a, "5.1"), ref(b, "Y"), in, 6, 6),
+		// {5.1, 5.2} SUBSET_OF Z: 5.1 SUBSET_OF Z, where g2 implies SUPERSET_OF.
+		group("g3", ref(a, "5.1", "5.2"), ref(b, "Z"), sub, 3, 10),
+		// Disjoint unions: every member pair is disjoint.
+		group("g4", ref(a, "5.2", "5.3"), ref(b, "V", "W"), none, 0, 0),
+	}
+	return &CrosswalkFile{Source: catalog.Framework{ID: a, DisplayName: "ACME"}, Target: catalog.Framework{ID: b, DisplayName: "RMF"},
+		Mappings: ms, Titles: map[catalog.ControlRef]string{}}
+}
+
+func TestPairwiseWritesEachPairOnce(t *testing.T) {
+	cw := groupCrosswalk()
+	rows := pairwise(cw.Mappings)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s %s %s %d/%d %s", r.Source.Control, strings.TrimPrefix(r.Relationship.String(), "RELATIONSHIP_"), r.Target.Control,
+			r.Strength, r.ReverseStrength, r.ID))
+	}
+	want := []string{
+		"5.1 SUPERSET_OF X 10/1 g1", // implied by g2 and g1: g1's, at g2's place
+		"5.1 SUPERSET_OF Z 10/1 g2", // g3 implies SUBSET_OF: g2 has the lower id
+		"5.1 INTERSECTS_WITH Y 6/6 d1",
+		"5.2 SUBSET_OF Z 1/10 g3",
+		"5.2 NO_RELATIONSHIP V 0/0 g4", "5.2 NO_RELATIONSHIP W 0/0 g4", "5.3 NO_RELATIONSHIP V 0/0 g4", "5.3 NO_RELATIONSHIP W 0/0 g4",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pairwise rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	just := map[string]string{}
+	for _, r := range rows {
+		just[r.Source.Control+" "+r.Target.Control] = r.Justification
+	}
+	for pair, want := range map[string]string{
+		"5.1 X": "Implied by group mapping mappings/g1 (5.1 SUPERSET_OF {X, Y}): Why g1. Also implied by group mapping mappings/g2 (5.1 EQUAL {X, Z}): Why g2.",
+		"5.1 Z": "Implied by group mapping mappings/g2 (5.1 EQUAL {X, Z}): Why g2. Group mapping mappings/g3 ({5.1, 5.2} SUBSET_OF Z) implies SUBSET_OF of this pair instead: Why g3.",
+		"5.1 Y": "Why d1.",
+		"5.3 W": "Implied by group mapping mappings/g4 ({5.2, 5.3} NO_RELATIONSHIP {V, W}): Why g4.",
+	} {
+		if just[pair] != want {
+			t.Errorf("%s: justification %q, want %q", pair, just[pair], want)
+		}
+	}
+	// Each pairwise format reads back with no problem and no pair twice,
+	// in either direction (what a strict import refuses), with the
+	// strengths each relationship allows.
+	for _, f := range []Format{OLIRCSV, STRMCSV, CISOYAML} {
+		var buf bytes.Buffer
+		if err := WriteCrosswalk(&buf, f, cw); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Read(&buf, f, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(d.Problems) > 0 {
+			t.Errorf("%s: problems\n%s", f, problems(d))
+		}
+		seen := map[string]string{}
+		for _, m := range d.Crosswalks[0].Maps {
+			k := strings.ToLower(m.Sources[0] + " | " + m.Targets[0])
+			if strings.ToLower(m.Targets[0]) < strings.ToLower(m.Sources[0]) {
+				k = strings.ToLower(m.Targets[0] + " | " + m.Sources[0])
+			}
+			if prev, dup := seen[k]; dup {
+				t.Errorf("%s: %s and %s are mapped already at %s", f, m.Sources[0], m.Targets[0], prev)
+			}
+			seen[k] = m.Loc
+			if lo, hi := catalog.StrengthRange(m.Relationship); m.Strength < lo || m.Strength > hi {
+				t.Errorf("%s: %s %s: strength %d outside %d-%d", f, m.Sources[0], m.Targets[0], m.Strength, lo, hi)
+			}
+			if lo, hi := catalog.ReverseStrengthRange(m.Relationship); m.ReverseStrength < lo || m.ReverseStrength > hi {
+				t.Errorf("%s: %s %s: reverse strength %d outside %d-%d", f, m.Sources[0], m.Targets[0], m.ReverseStrength, lo, hi)
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%s: %d rows read back, want %d", f, len(seen), len(want))
+		}
+	}
+}
