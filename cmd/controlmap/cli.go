@@ -359,8 +359,10 @@ given: oscal-catalog, oscal-mapping, olir-csv, strm-csv, ciso-yaml or json.
 
 --bind KEY=FRAMEWORK says which framework a resource of the file is: KEY as
 the file names it (an OSCAL href, a CISO Assistant URN; "source" and "target"
-for the two sides of an OLIR or STRM sheet). --dry-run checks everything and
-writes nothing. Without --lenient the first problem fails the import.
+for the two sides of an OLIR or STRM sheet). Without --lenient the first
+problem fails the import. --dry-run writes nothing and reports on the whole
+file: every row that cannot be applied, and (without --lenient, exit code 4)
+that the import would be refused.
 
 ` + exitCodesHelp,
 		Args: exactArgs(1),
@@ -518,6 +520,9 @@ func printImport(w io.Writer, resp *cmv1.ImportResponse) error {
 	}
 	var err error
 	switch {
+	case resp.GetRefused():
+		fmt.Fprintln(w, "dry run: nothing written")
+		return &exitError{code: exitRejected, err: errors.New("the import would be refused at the first skipped row; --lenient skips them")}
 	case resp.GetValidateOnly():
 		_, err = fmt.Fprintln(w, "dry run: nothing written")
 	case resp.GetRevision() == 0:
@@ -608,7 +613,14 @@ func exportCommand() *cobra.Command {
 		c.Flags().BoolVar(&f.plaintext, "plaintext", false, "send the token without TLS to a server on another host (only where the network encrypts)")
 		c.Flags().StringVar(&format, "format", "", "the file format (required)")
 		c.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
-		_ = c.MarkFlagRequired("format")
+		// Checked here, not with MarkFlagRequired: cobra's error for a missing
+		// flag would exit with 1, not the usage code.
+		c.PreRunE = func(*cobra.Command, []string) error {
+			if format == "" {
+				return usage("--format is required")
+			}
+			return nil
+		}
 	}
 	cmd.AddCommand(framework, crosswalk)
 	return cmd

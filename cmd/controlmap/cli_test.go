@@ -86,8 +86,15 @@ func TestClientCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, code = run(t, "import", file, "--dry-run", "--bind", "source=iso-27001-2022", "--bind", "target=nist-ai-rmf-1.0", "--server", addr)
-	if code != 4 || !strings.Contains(out, "INVALID_ARGUMENT") || !strings.Contains(out, "document (line 2)") {
+	// Strict, it reads the whole file, lists the row that cannot be applied
+	// and exits as a refused input would.
+	if code != exitRejected || !strings.Contains(out, "skipped: line 2: invalid mapping.strength") || !strings.Contains(out, "dry run: nothing written") ||
+		!strings.Contains(out, "would be refused") || !strings.Contains(out, "mapping    0        0        95         1") {
 		t.Fatalf("dry run of a file whose strength no longer fits its relationship (%d):\n%s", code, out)
+	}
+	if out, code = run(t, "import", file, "--dry-run", "--lenient", "--bind", "source=iso-27001-2022", "--bind", "target=nist-ai-rmf-1.0", "--server", addr); code != 0 ||
+		!strings.Contains(out, "skipped: line 2") || strings.Contains(out, "would be refused") {
+		t.Fatalf("lenient dry run (%d):\n%s", code, out)
 	}
 
 	// A refused export leaves an older file as it was.
@@ -113,6 +120,7 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"frameworks", "--nope"}, exitUsage},
 		{[]string{"import", filepath.Join(dir, "missing.csv"), "--server", addr}, exitUsage},
 		{[]string{"export", "crosswalk", "a", "b", "--format", "xlsx", "--server", addr}, exitRejected},
+		{[]string{"export", "crosswalk", "a", "b", "--server", addr}, exitUsage},
 		{[]string{"frameworks", "--server", "127.0.0.1:1"}, exitUnavailable},
 	} {
 		if out, code := run(t, tc.args...); code != tc.code {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -45,6 +46,11 @@ type Options struct {
 	// them, as nginx's real_ip module takes it: whatever a client writes in
 	// the header itself comes before and is never taken.
 	TrustedProxies []netip.Prefix
+	// ReceiveTimeout, when positive, is how long each piece of an import's
+	// body (ImportChunk bytes) may take to arrive: an upload takes as long
+	// as it keeps arriving, where the server's read timeout bounds other
+	// requests whole.
+	ReceiveTimeout time.Duration
 }
 
 // New returns the REST facade over conn: every controlmap.v1 route,
@@ -78,7 +84,7 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, openAPI, swagger []
 	if err := cmv1.RegisterChangeServiceHandlerClient(ctx, mux, cmv1.NewChangeServiceClient(conn)); err != nil {
 		return nil, err
 	}
-	if err := handleInterchange(mux, conn); err != nil {
+	if err := handleInterchange(mux, conn, opts.ReceiveTimeout); err != nil {
 		return nil, err
 	}
 	for path, doc := range map[string][]byte{"/openapi.json": openAPI, "/openapi/v2.json": swagger} {

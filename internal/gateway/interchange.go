@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -34,7 +35,7 @@ const (
 )
 
 // handleInterchange registers the import and export routes on mux.
-func handleInterchange(mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+func handleInterchange(mux *runtime.ServeMux, conn grpc.ClientConnInterface, receiveTimeout time.Duration) error {
 	client := cmv1.NewInterchangeServiceClient(conn)
 	m := newMarshaler()
 	if err := mux.HandlePath(http.MethodPost, importPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
@@ -43,7 +44,7 @@ func handleInterchange(mux *runtime.ServeMux, conn grpc.ClientConnInterface) err
 			runtime.HTTPError(r.Context(), mux, m, w, r, err)
 			return
 		}
-		resp, md, err := restImport(ctx, client, r)
+		resp, md, err := restImport(ctx, client, r, pieceDeadline(w, receiveTimeout))
 		ctx = runtime.NewServerMetadataContext(ctx, md)
 		if err != nil {
 			runtime.HTTPError(ctx, mux, m, w, r, err)
@@ -105,9 +106,20 @@ func onlyFormat(q url.Values) error {
 // shorthands lets a query say mode=lenient or framework_kind=standard.
 var shorthands = map[string]string{"mode": "IMPORT_MODE_", "framework_kind": "FRAMEWORK_KIND_", "frameworkKind": "FRAMEWORK_KIND_"}
 
+// pieceDeadline returns what gives the next piece of a request's body its
+// time to arrive: timeout from now (nothing when timeout is not positive).
+func pieceDeadline(w http.ResponseWriter, timeout time.Duration) func() {
+	rc := http.NewResponseController(w)
+	return func() {
+		if timeout > 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(timeout)) // unsupported by a test recorder: the server's timeout stays
+		}
+	}
+}
+
 // restImport reads the options from the query and sends the body to Import
-// in chunks.
-func restImport(ctx context.Context, client cmv1.InterchangeServiceClient, r *http.Request) (*cmv1.ImportResponse, runtime.ServerMetadata, error) {
+// in chunks, calling next before it reads each.
+func restImport(ctx context.Context, client cmv1.InterchangeServiceClient, r *http.Request, next func()) (*cmv1.ImportResponse, runtime.ServerMetadata, error) {
 	var md runtime.ServerMetadata
 	q := r.URL.Query()
 	for k, prefix := range shorthands {
@@ -128,6 +140,7 @@ func restImport(ctx context.Context, client cmv1.InterchangeServiceClient, r *ht
 	buf := make([]byte, ImportChunk)
 	first := true
 	for {
+		next()
 		n, rerr := io.ReadFull(r.Body, buf)
 		if n > 0 || first {
 			msg := &cmv1.ImportRequest{Chunk: buf[:n]}

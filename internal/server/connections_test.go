@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/controlmap/controlmap/internal/gateway"
 	"github.com/controlmap/controlmap/internal/server"
 )
 
@@ -137,5 +139,42 @@ func TestRESTSlowBody(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 408 || !strings.Contains(string(body), "REQUEST_TIMEOUT") || strings.Contains(string(body), "127.0.0.1") {
 		t.Fatalf("slow body: %d %s", resp.StatusCode, body)
+	}
+}
+
+// An import's body may take longer than the receive timeout as long as it
+// keeps arriving: each piece gets the timeout anew. One that stops is 408.
+func TestRESTSlowImport(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken, Limits: server.Limits{ReceiveTimeout: time.Second}})
+	body := "{" + strings.Repeat(" ", 4*gateway.ImportChunk) + acmeCatalog[1:] // whitespace the reader must read through
+	send := func(stopAt int) (*http.Response, string, time.Duration) {
+		conn, err := net.Dial("tcp", s.srv.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		began := time.Now()
+		_, _ = fmt.Fprintf(conn, "POST /v1/imports?format=oscal-catalog&validate_only=true HTTP/1.1\r\nHost: localhost\r\nAuthorization: %s\r\nContent-Length: %d\r\n\r\n", bearer, len(body))
+		// A quarter of a piece every 150 ms: a piece in 600 ms, the whole
+		// body in about 3 s.
+		for off := 0; off < len(body) && off < stopAt; off += gateway.ImportChunk / 4 {
+			if _, err := io.WriteString(conn, body[off:min(len(body), off+gateway.ImportChunk/4)]); err != nil {
+				break // the server answered already
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		return resp, string(raw), time.Since(began)
+	}
+	if resp, raw, took := send(len(body)); resp.StatusCode != 200 || !strings.Contains(raw, `"validateOnly":true`) || took < 2*time.Second {
+		t.Fatalf("a slow import that keeps arriving: %d after %v: %.300s", resp.StatusCode, took, raw)
+	}
+	if resp, raw, _ := send(gateway.ImportChunk / 2); resp.StatusCode != 408 || !strings.Contains(raw, "REQUEST_TIMEOUT") {
+		t.Fatalf("an import that stops arriving: %d %.300s", resp.StatusCode, raw)
 	}
 }

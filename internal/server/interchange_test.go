@@ -258,6 +258,19 @@ func TestImportRefusesBadInputAndWritesNothing(t *testing.T) {
 	if after := s.rest(t, "GET", "/v1/frameworks", nil); after.body["revision"] != before.body["revision"] {
 		t.Fatalf("a refused import wrote: revision %v -> %v", before.body["revision"], after.body["revision"])
 	}
+	// A dry run reads the whole file, strict or not: every bad row listed,
+	// and, strict, that the import would be refused; nothing written.
+	for _, mode := range []string{"", "&mode=lenient"} {
+		r := s.rest(t, "POST", "/v1/imports?format=olir-csv&validate_only=true"+mode+bind, good+"A.5.99,equal,GOVERN-1.1,10,x\nA.5.2,bogus,GOVERN-2.1,,\n", "Authorization", bearer)
+		rep := report(t, r)
+		if r.status != 200 || rep.GetRefused() != (mode == "") || counts(rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/1/0/2" ||
+			rep.GetProblems()[0].GetLocation() != "line 3" || rep.GetProblems()[1].GetLocation() != "line 4" || rep.GetRevision() != 0 {
+			t.Errorf("dry run%s: %d %s", mode, r.status, r.raw)
+		}
+	}
+	if after := s.rest(t, "GET", "/v1/frameworks", nil); after.body["revision"] != before.body["revision"] {
+		t.Fatalf("a dry run wrote: revision %v -> %v", before.body["revision"], after.body["revision"])
+	}
 	// Lenient: bad rows are skipped and listed, the rest applied.
 	r := s.rest(t, "POST", "/v1/imports?format=olir-csv&mode=lenient"+bind, good+"A.5.99,equal,GOVERN-1.1,10,x\nA.5.2,bogus,GOVERN-2.1,,\n", "Authorization", bearer)
 	if rep := report(t, r); r.status != 200 || counts(rep) != "framework 0/0/0/0, control 0/0/0/0, mapping 0/1/0/2" ||

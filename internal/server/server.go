@@ -233,7 +233,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 
-	gwOpts := gateway.Options{CORSOrigins: cfg.CORSOrigins, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies}
+	gwOpts := gateway.Options{CORSOrigins: cfg.CORSOrigins, ClientIPHeader: cfg.ClientIPHeader, TrustedProxies: cfg.TrustedProxies,
+		ReceiveTimeout: cfg.Limits.ReceiveTimeout}
 	rest, err := gateway.New(ctx, s.restConn, api.OpenAPI, api.Swagger, gwOpts)
 	if err != nil {
 		return nil, errors.Join(err, st.Close())

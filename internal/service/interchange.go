@@ -138,7 +138,7 @@ func (s *InterchangeServer) Import(stream cmv1.InterchangeService_ImportServer) 
 }
 
 func importResponse(rep *writes.ImportReport) *cmv1.ImportResponse {
-	out := &cmv1.ImportResponse{Revision: rep.Revision, ValidateOnly: rep.ValidateOnly, Format: string(rep.Format),
+	out := &cmv1.ImportResponse{Revision: rep.Revision, ValidateOnly: rep.ValidateOnly, Refused: rep.Refused, Format: string(rep.Format),
 		ChangesOmitted: int32(rep.Omitted), Bindings: map[string]string{}}
 	for _, k := range writes.ImportKinds {
 		c := rep.Counts[k]

@@ -39,7 +39,9 @@ type ImportOptions struct {
 	// Lenient skips the rows that cannot be applied; otherwise the first
 	// problem fails the import.
 	Lenient bool
-	// ValidateOnly runs every check and reports, writing nothing.
+	// ValidateOnly runs every check and reports, writing nothing. It reads
+	// the whole document in either mode: strict, it reports whether the
+	// import would be refused (ImportReport.Refused).
 	ValidateOnly bool
 	// Bindings maps a resource key of the document to a framework id.
 	Bindings map[string]string
@@ -74,6 +76,9 @@ const MaxReportedChanges = 1000
 type ImportReport struct {
 	Revision     int64
 	ValidateOnly bool
+	// Refused says that a strict import of the document would fail, at
+	// its first skipped problem (ValidateOnly only).
+	Refused bool
 	Format       interchange.Format
 	Counts       map[string]*ImportCount
 	Problems     []interchange.Problem
@@ -128,6 +133,12 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	if !p.Operator && p.Tenant == "" {
 		return nil, denied(cmv1.ErrorReason_ERROR_REASON_TENANT_REQUIRED, "imports write a tenant's frameworks and mappings, or the operator's: call with an API key or the operator's token")
 	}
+	// A dry run reads the whole document, strict or not: it reports every
+	// problem, and whether a strict import would be refused.
+	strict := !opt.Lenient
+	if opt.ValidateOnly {
+		opt.Lenient = true
+	}
 	if !opt.Lenient {
 		for _, pr := range doc.Problems {
 			if pr.Skipped {
@@ -165,6 +176,7 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	rep.Revision = rev
 	// The reader's problems and the importer's, in document order.
 	slices.SortStableFunc(rep.Problems, func(a, b interchange.Problem) int { return compareLocations(a.Loc, b.Loc) })
+	rep.Refused = strict && opt.ValidateOnly && slices.ContainsFunc(rep.Problems, func(p interchange.Problem) bool { return p.Skipped })
 	return rep, nil
 }
 

@@ -240,9 +240,13 @@ type MappingInterchange struct {
 	Coverage       *float64 `protobuf:"fixed64,4,opt,name=coverage,proto3,oneof" json:"coverage,omitempty"`
 	CoverageMethod string   `protobuf:"bytes,5,opt,name=coverage_method,json=coverageMethod,proto3" json:"coverage_method,omitempty"`
 	// Conditions on the mapping.
-	Qualifiers    []*MappingQualifier `protobuf:"bytes,6,rep,name=qualifiers,proto3" json:"qualifiers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Qualifiers []*MappingQualifier `protobuf:"bytes,6,rep,name=qualifiers,proto3" json:"qualifiers,omitempty"`
+	// How much of the source the target covers (0-1), and how that was
+	// found: a coverage a file gave of the mapping read the other way round.
+	ReverseCoverage       *float64 `protobuf:"fixed64,7,opt,name=reverse_coverage,json=reverseCoverage,proto3,oneof" json:"reverse_coverage,omitempty"`
+	ReverseCoverageMethod string   `protobuf:"bytes,8,opt,name=reverse_coverage_method,json=reverseCoverageMethod,proto3" json:"reverse_coverage_method,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *MappingInterchange) Reset() {
@@ -315,6 +319,20 @@ func (x *MappingInterchange) GetQualifiers() []*MappingQualifier {
 		return x.Qualifiers
 	}
 	return nil
+}
+
+func (x *MappingInterchange) GetReverseCoverage() float64 {
+	if x != nil && x.ReverseCoverage != nil {
+		return *x.ReverseCoverage
+	}
+	return 0
+}
+
+func (x *MappingInterchange) GetReverseCoverageMethod() string {
+	if x != nil {
+		return x.ReverseCoverageMethod
+	}
+	return ""
 }
 
 // MappingQualifier is a condition on one side of a mapping (OSCAL
@@ -1600,7 +1618,7 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\x12C\n" +
 	"\vinterchange\x18\r \x01(\v2!.controlmap.v1.MappingInterchangeR\vinterchange\x12\x18\n" +
 	"\asources\x18\x0e \x03(\tR\asources\x12\x18\n" +
-	"\atargets\x18\x0f \x03(\tR\atargets\"\xc9\x02\n" +
+	"\atargets\x18\x0f \x03(\tR\atargets\"\xc6\x03\n" +
 	"\x12MappingInterchange\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12/\n" +
 	"\x13confidence_category\x18\x02 \x01(\tR\x12confidenceCategory\x128\n" +
@@ -1609,9 +1627,12 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\x0fcoverage_method\x18\x05 \x01(\tR\x0ecoverageMethod\x12?\n" +
 	"\n" +
 	"qualifiers\x18\x06 \x03(\v2\x1f.controlmap.v1.MappingQualifierR\n" +
-	"qualifiersB\x18\n" +
+	"qualifiers\x12.\n" +
+	"\x10reverse_coverage\x18\a \x01(\x01H\x02R\x0freverseCoverage\x88\x01\x01\x126\n" +
+	"\x17reverse_coverage_method\x18\b \x01(\tR\x15reverseCoverageMethodB\x18\n" +
 	"\x16_confidence_percentageB\v\n" +
-	"\t_coverage\"\x88\x01\n" +
+	"\t_coverageB\x13\n" +
+	"\x11_reverse_coverage\"\x88\x01\n" +
 	"\x10MappingQualifier\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1c\n" +
 	"\tpredicate\x18\x02 \x01(\tR\tpredicate\x12\x1a\n" +

@@ -138,7 +138,8 @@ type ImportOptions struct {
 	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
 	// Defaults to STRICT.
 	Mode ImportMode `protobuf:"varint,2,opt,name=mode,proto3,enum=controlmap.v1.ImportMode" json:"mode,omitempty"`
-	// Check everything and report, write nothing.
+	// Check everything and report, write nothing: the whole document is
+	// read in either mode (see ImportResponse.refused).
 	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	// Which framework each resource of the document is: a key as the document
 	// names the resource (an OSCAL source-resource or target-resource href, a
@@ -252,7 +253,11 @@ type ImportResponse struct {
 	// How many changes are not listed.
 	ChangesOmitted int32 `protobuf:"varint,7,opt,name=changes_omitted,json=changesOmitted,proto3" json:"changes_omitted,omitempty"`
 	// The frameworks the document's resources were bound to, by key.
-	Bindings      map[string]string `protobuf:"bytes,8,rep,name=bindings,proto3" json:"bindings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Bindings map[string]string `protobuf:"bytes,8,rep,name=bindings,proto3" json:"bindings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Under validate_only in STRICT mode: the import would be refused, at
+	// the first skipped row of problems. A dry run reads the whole document
+	// either way, so problems lists every row that cannot be applied.
+	Refused       bool `protobuf:"varint,9,opt,name=refused,proto3" json:"refused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -341,6 +346,13 @@ func (x *ImportResponse) GetBindings() map[string]string {
 		return x.Bindings
 	}
 	return nil
+}
+
+func (x *ImportResponse) GetRefused() bool {
+	if x != nil {
+		return x.Refused
+	}
+	return false
 }
 
 // ImportCount counts the rows of one kind.
@@ -807,7 +819,7 @@ const file_controlmap_v1_interchange_proto_rawDesc = "" +
 	"\x0eframework_kind\x18\x06 \x01(\x0e2\x1c.controlmap.v1.FrameworkKindR\rframeworkKind\x1a;\n" +
 	"\rBindingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x03\n" +
 	"\x0eImportResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x03R\brevision\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x12\x16\n" +
@@ -816,7 +828,8 @@ const file_controlmap_v1_interchange_proto_rawDesc = "" +
 	"\bproblems\x18\x05 \x03(\v2\x1c.controlmap.v1.ImportProblemR\bproblems\x129\n" +
 	"\achanges\x18\x06 \x03(\v2\x1f.controlmap.v1.ImportedResourceR\achanges\x12'\n" +
 	"\x0fchanges_omitted\x18\a \x01(\x05R\x0echangesOmitted\x12G\n" +
-	"\bbindings\x18\b \x03(\v2+.controlmap.v1.ImportResponse.BindingsEntryR\bbindings\x1a;\n" +
+	"\bbindings\x18\b \x03(\v2+.controlmap.v1.ImportResponse.BindingsEntryR\bbindings\x12\x18\n" +
+	"\arefused\x18\t \x01(\bR\arefused\x1a;\n" +
 	"\rBindingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8d\x01\n" +

@@ -60,7 +60,10 @@ type InterchangeServiceClient interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),
@@ -174,7 +177,10 @@ type InterchangeServiceServer interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),

@@ -1229,6 +1229,11 @@ type V1ImportResponse struct {
 	// Problems Rows skipped (LENIENT) and warnings, in document order.
 	Problems *[]V1ImportProblem `json:"problems,omitempty"`
 
+	// Refused Under validate_only in STRICT mode: the import would be refused, at
+	// the first skipped row of problems. A dry run reads the whole document
+	// either way, so problems lists every row that cannot be applied.
+	Refused *bool `json:"refused,omitempty"`
+
 	// Revision The revision of the write; 0 when nothing changed or validate_only.
 	Revision     *string `json:"revision,omitempty"`
 	ValidateOnly *bool   `json:"validateOnly,omitempty"`
@@ -1434,6 +1439,11 @@ type V1MappingInterchange struct {
 
 	// Qualifiers Conditions on the mapping.
 	Qualifiers *[]V1MappingQualifier `json:"qualifiers,omitempty"`
+
+	// ReverseCoverage How much of the source the target covers (0-1), and how that was
+	// found: a coverage a file gave of the mapping read the other way round.
+	ReverseCoverage       *float64 `json:"reverseCoverage,omitempty"`
+	ReverseCoverageMethod *string  `json:"reverseCoverageMethod,omitempty"`
 }
 
 // V1MappingMethod MappingMethod says how a mapping came to be.
@@ -2778,7 +2788,10 @@ type ClientInterface interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),
@@ -2808,7 +2821,10 @@ type ClientInterface interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),
@@ -3390,7 +3406,10 @@ func (c *Client) InterchangeServiceExportFramework(ctx context.Context, framewor
 // INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 // line) in the BadRequest field; nothing is written. LENIENT skips rows
 // that cannot be applied and lists each in problems. validate_only runs
-// everything but the write and returns the same report.
+// everything but the write and returns the report of the whole document,
+// every row that cannot be applied listed, in either mode; in STRICT mode
+// it says whether the import would be refused (refused), instead of
+// failing at the first problem.
 //
 // Over REST: POST /v1/imports with the document as the request body and
 // the options as query parameters: format, mode (strict or lenient),
@@ -3430,7 +3449,10 @@ func (c *Client) InterchangeServiceImportWithBody(ctx context.Context, params *I
 // INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 // line) in the BadRequest field; nothing is written. LENIENT skips rows
 // that cannot be applied and lists each in problems. validate_only runs
-// everything but the write and returns the same report.
+// everything but the write and returns the report of the whole document,
+// every row that cannot be applied listed, in either mode; in STRICT mode
+// it says whether the import would be refused (refused), instead of
+// failing at the first problem.
 //
 // Over REST: POST /v1/imports with the document as the request body and
 // the options as query parameters: format, mode (strict or lenient),
@@ -6209,7 +6231,10 @@ type ClientWithResponsesInterface interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),
@@ -6239,7 +6264,10 @@ type ClientWithResponsesInterface interface {
 	// INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 	// line) in the BadRequest field; nothing is written. LENIENT skips rows
 	// that cannot be applied and lists each in problems. validate_only runs
-	// everything but the write and returns the same report.
+	// everything but the write and returns the report of the whole document,
+	// every row that cannot be applied listed, in either mode; in STRICT mode
+	// it says whether the import would be refused (refused), instead of
+	// failing at the first problem.
 	//
 	// Over REST: POST /v1/imports with the document as the request body and
 	// the options as query parameters: format, mode (strict or lenient),
@@ -8510,7 +8538,10 @@ func (c *ClientWithResponses) InterchangeServiceExportFrameworkWithResponse(ctx 
 // INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 // line) in the BadRequest field; nothing is written. LENIENT skips rows
 // that cannot be applied and lists each in problems. validate_only runs
-// everything but the write and returns the same report.
+// everything but the write and returns the report of the whole document,
+// every row that cannot be applied listed, in either mode; in STRICT mode
+// it says whether the import would be refused (refused), instead of
+// failing at the first problem.
 //
 // Over REST: POST /v1/imports with the document as the request body and
 // the options as query parameters: format, mode (strict or lenient),
@@ -8546,7 +8577,10 @@ func (c *ClientWithResponses) InterchangeServiceImportWithBodyWithResponse(ctx c
 // INVALID_ARGUMENT, naming where it is (a CSV line, a JSON pointer, a YAML
 // line) in the BadRequest field; nothing is written. LENIENT skips rows
 // that cannot be applied and lists each in problems. validate_only runs
-// everything but the write and returns the same report.
+// everything but the write and returns the report of the whole document,
+// every row that cannot be applied listed, in either mode; in STRICT mode
+// it says whether the import would be refused (refused), instead of
+// failing at the first problem.
 //
 // Over REST: POST /v1/imports with the document as the request body and
 // the options as query parameters: format, mode (strict or lenient),
