@@ -78,12 +78,12 @@ type ImportReport struct {
 	ValidateOnly bool
 	// Refused says that a strict import of the document would fail, at
 	// its first skipped problem (ValidateOnly only).
-	Refused bool
-	Format       interchange.Format
-	Counts       map[string]*ImportCount
-	Problems     []interchange.Problem
-	Changes      []ImportedResource
-	Omitted      int
+	Refused  bool
+	Format   interchange.Format
+	Counts   map[string]*ImportCount
+	Problems []interchange.Problem
+	Changes  []ImportedResource
+	Omitted  int
 	// Bindings are the framework ids the document's resources were bound
 	// to, by key.
 	Bindings map[string]string
