@@ -97,3 +97,25 @@ func TestBuilderRejects(t *testing.T) {
 		t.Fatalf("Build: %v", err)
 	}
 }
+
+// A mapping read the other way round keeps what its file said: the
+// coverage of each side and the subject of each qualifier follow the
+// ends, and reversing twice gives the mapping back.
+func TestReversedKeepsInterchange(t *testing.T) {
+	share := func(x float64) *float64 { return &x }
+	m := catalog.Mapping{
+		Source: catalog.ControlRef{Framework: "a", Control: "1"}, Target: catalog.ControlRef{Framework: "b", Control: "2"},
+		Relationship: cmv1.Relationship_RELATIONSHIP_SUBSET_OF, Strength: 4, ReverseStrength: 10,
+		Interchange: &catalog.Interchange{Coverage: share(0.4), CoverageMethod: "human", Qualifiers: []catalog.Qualifier{{Subject: "source", Predicate: "has-requirement"}}},
+	}
+	r := m.Reversed()
+	x := r.Interchange
+	if r.Relationship != cmv1.Relationship_RELATIONSHIP_SUPERSET_OF || r.Strength != 10 || x.Coverage != nil || x.ReverseCoverage == nil || *x.ReverseCoverage != 0.4 ||
+		x.ReverseCoverageMethod != "human" || x.Qualifiers[0].Subject != "target" || m.Interchange.Qualifiers[0].Subject != "source" {
+		t.Fatalf("reversed: %+v %+v", r, x)
+	}
+	if back := r.Reversed(); *back.Interchange.Coverage != 0.4 || back.Interchange.CoverageMethod != "human" || back.Interchange.ReverseCoverage != nil ||
+		back.Interchange.Qualifiers[0].Subject != "source" {
+		t.Fatalf("reversed twice: %+v", back.Interchange)
+	}
+}

@@ -111,6 +111,11 @@ type Interchange struct {
 	// CoverageMethod how it was found.
 	Coverage       *float64 `json:",omitempty"`
 	CoverageMethod string   `json:",omitempty"`
+	// ReverseCoverage is the share of the source the target covers, as a
+	// file said of the mapping read the other way round, and
+	// ReverseCoverageMethod how it was found.
+	ReverseCoverage       *float64 `json:",omitempty"`
+	ReverseCoverageMethod string   `json:",omitempty"`
 	// Qualifiers are the conditions the file attaches to the mapping.
 	Qualifiers []Qualifier `json:",omitempty"`
 }
@@ -160,15 +165,15 @@ func (m *Mapping) NormalizeSides() {
 
 // Reversed is m read from its target side: the sides swapped, the
 // relationship inverted, the strengths swapped. What an import kept of its
-// file follows: a qualifier's subject is swapped; the coverage, a share of
-// the file's target, is not known the other way and is left out.
+// file follows: a qualifier's subject is swapped, and so are the coverage
+// and the reverse coverage.
 func (m Mapping) Reversed() Mapping {
 	m.Source, m.Target, m.Sources, m.Targets = m.Target, m.Source, m.Targets, m.Sources
 	m.Relationship = Inverse(m.Relationship)
 	m.Strength, m.ReverseStrength = m.ReverseStrength, m.Strength
 	if x := m.Interchange; x != nil {
 		r := *x
-		r.Coverage, r.CoverageMethod = nil, ""
+		r.Coverage, r.CoverageMethod, r.ReverseCoverage, r.ReverseCoverageMethod = x.ReverseCoverage, x.ReverseCoverageMethod, x.Coverage, x.CoverageMethod
 		r.Qualifiers = slices.Clone(x.Qualifiers)
 		for i := range r.Qualifiers {
 			switch r.Qualifiers[i].Subject {
