@@ -2,6 +2,7 @@ package interchange
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -377,26 +378,49 @@ func TestFrameworkFormatsReadBackExactly(t *testing.T) {
 	}
 }
 
+// edgeSample is sample() with what OSCAL's datatypes do not take as it
+// is: no version, a description of several lines, white space and line
+// breaks in titles and prop values, a coverage Go writes with an exponent,
+// a qualifier without its required values.
+func edgeSample() (*FrameworkFile, *CrosswalkFile) {
+	ff, cw := sample()
+	fw := &ff.Framework
+	fw.Version, fw.Revision = "", 12
+	fw.Description = "First paragraph.\n\nSecond, with *markup*."
+	fw.Publisher, fw.DisplayName = " ACME\n", "ACME\nsecurity "
+	fw.Tags = append(fw.Tags, catalog.Tag{ID: "ops", Title: "Operations,\nday to day"})
+	ff.Controls[1].Title = "Policies\nfor security"
+	ff.Controls[2].Aliases = append(ff.Controls[2].Aliases, " R 2 ")
+	cw.Source, cw.Target.Version = *fw, ""
+	tiny, big := 1e-7, 0.9999999999
+	cw.Mappings[1].Interchange = &catalog.Interchange{ConfidencePercentage: &big, Coverage: &tiny, CoverageMethod: " arbitrary\n",
+		Qualifiers: []catalog.Qualifier{{Subject: "source", Description: "No predicate, no category."}}}
+	cw.Mappings[0].Provenance.Document = "Doc\nA "
+	return ff, cw
+}
+
 func TestOSCALExportsFollowTheMetaschema(t *testing.T) {
 	s := loadSchema(t)
-	ff, cw := sample()
-	var cat, maps bytes.Buffer
-	if err := WriteFramework(&cat, OSCALCatalog, ff); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteCrosswalk(&maps, OSCALMapping, cw); err != nil {
-		t.Fatal(err)
-	}
-	if errs := s.conform(t, "catalog", cat.Bytes()); len(errs) > 0 {
-		t.Errorf("catalog export:\n%s", strings.Join(errs, "\n"))
-	}
-	if errs := s.conform(t, "mapping-collection", maps.Bytes()); len(errs) > 0 {
-		t.Errorf("mapping export:\n%s", strings.Join(errs, "\n"))
+	for name, in := range map[string]func() (*FrameworkFile, *CrosswalkFile){"sample": sample, "edge cases": edgeSample} {
+		ff, cw := in()
+		var cat, maps bytes.Buffer
+		if err := WriteFramework(&cat, OSCALCatalog, ff); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteCrosswalk(&maps, OSCALMapping, cw); err != nil {
+			t.Fatal(err)
+		}
+		if errs := s.conform(t, "catalog", cat.Bytes()); len(errs) > 0 {
+			t.Errorf("%s: catalog export:\n%s", name, strings.Join(errs, "\n"))
+		}
+		if errs := s.conform(t, "mapping-collection", maps.Bytes()); len(errs) > 0 {
+			t.Errorf("%s: mapping export:\n%s", name, strings.Join(errs, "\n"))
+		}
 	}
 	// The checker finds what the pitfalls break.
 	raw, _ := os.ReadFile("testdata/mapping-pitfalls.json")
 	errs := strings.Join(s.conform(t, "mapping-collection", raw), "\n")
-	for _, want := range []string{`"loosely-related" is not one of`, `"tool-name" is not part of`, `"res-27001" is not a version 4 or 5 uuid`} {
+	for _, want := range []string{`"loosely-related" is not one of`, `"tool-name" is not part of`, `"res-27001" is not a valid uuid`} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
 		}
@@ -404,13 +428,44 @@ func TestOSCALExportsFollowTheMetaschema(t *testing.T) {
 	bad := `{"catalog": {"uuid": "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", "metadata": {"title": "T", "version": "1", "oscal-version": "1.2.2"},
 		"controls": [{"id": "5.1", "title": "Policies"}]}}`
 	errs = strings.Join(s.conform(t, "catalog", []byte(bad)), "\n")
-	for _, want := range []string{`/catalog/controls/0/id: "5.1" is not a token`, `/catalog/metadata: "last-modified" is required`} {
+	for _, want := range []string{`/catalog/controls/0/id: "5.1" is not a valid token`, `/catalog/metadata: "last-modified" is required`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
+		}
+	}
+	// What exports wrote before: an empty version, a description of two
+	// lines in a prop, a title of two lines, a time without its zone, a
+	// decimal with an exponent, a number as a string.
+	old := `{"catalog": {"uuid": "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", "metadata": {"title": "T\nU", "last-modified": "2026-03-01T10:00:00",
+		"version": "", "oscal-version": "1.2.2", "props": [{"name": "description", "ns": "https://github.com/controlmap/controlmap/ns/oscal",
+		"value": "Line one.\nLine two."}, {"name": "publisher", "ns": "not a uri", "value": " ACME"}]},
+		"controls": [{"id": "a.5.1", "title": "Policies"}]}}`
+	errs = strings.Join(s.conform(t, "catalog", []byte(old)), "\n")
+	for _, want := range []string{`/catalog/metadata/version: "" is not a valid string`, `/catalog/metadata/props/0/value: "Line one.\nLine two." is not a valid string`,
+		`/catalog/metadata/title: "T\nU" is not a valid markup-line`, `/catalog/metadata/last-modified: "2026-03-01T10:00:00" is not a valid date-time-with-timezone`,
+		`/catalog/metadata/props/1/ns: "not a uri" is not a valid uri`, `/catalog/metadata/props/1/value: " ACME" is not a valid string`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
+		}
+	}
+	oldMaps := `{"mapping-collection": {"uuid": "7d1f3c52-0b7e-4c41-9f1e-2b8f4a6d9c10", "metadata": {"title": "T", "last-modified": "2026-03-01T10:00:00Z",
+		"version": "_", "oscal-version": "1.2.2"}, "provenance": {"method": "human", "matching-rationale": "semantic", "status": "complete", "mapping-description": "d"},
+		"mappings": [{"uuid": "0b9ad7f1-54e3-4d8b-9d25-3c1c2f7a6e01", "source-resource": {"type": "catalog", "href": "#a"}, "target-resource": {"type": "catalog", "href": "#b"},
+		"maps": [{"uuid": "9b0c5a1e-1111-4c2a-8a9e-000000000001", "relationship": "subset-of", "sources": [{"type": "control", "id-ref": "x"}],
+		"targets": [{"type": "control", "id-ref": "y"}], "coverage": {"target-coverage": 1e-07}, "confidence-score": {"percentage": "0.5"}}]}]}}`
+	errs = strings.Join(s.conform(t, "mapping-collection", []byte(oldMaps)), "\n")
+	for _, want := range []string{`/mapping-collection/mappings/0/maps/0/coverage/target-coverage: 1e-07 is not a valid decimal`,
+		`/mapping-collection/mappings/0/maps/0/confidence-score/percentage: "0.5" is not a JSON number (decimal)`} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("the metaschema check misses %s; it found:\n%s", want, errs)
 		}
 	}
 	// The same content exports the same uuids.
-	var again bytes.Buffer
+	_, cw := sample()
+	var maps, again bytes.Buffer
+	if err := WriteCrosswalk(&maps, OSCALMapping, cw); err != nil {
+		t.Fatal(err)
+	}
 	if err := WriteCrosswalk(&again, OSCALMapping, cw); err != nil {
 		t.Fatal(err)
 	}
@@ -755,5 +810,116 @@ func TestPairwiseWritesEachPairOnce(t *testing.T) {
 		if len(seen) != len(want) {
 			t.Errorf("%s: %d rows read back, want %d", f, len(seen), len(want))
 		}
+	}
+}
+
+// TestMetaschemaDatatypesAreAllChecked: every datatype the vendored
+// modules name is one the check knows, so no value goes unchecked.
+func TestMetaschemaDatatypesAreAllChecked(t *testing.T) {
+	s := loadSchema(t)
+	used := map[string]bool{}
+	for _, defs := range []map[string]*xnode{s.assemblies, s.fields, s.flags} {
+		for _, d := range defs {
+			var walk func(n *xnode)
+			walk = func(n *xnode) {
+				if l := n.XMLName.Local; l == "define-flag" || l == "define-field" {
+					used[asType(n)] = true
+				}
+				for i := range n.Nodes {
+					walk(&n.Nodes[i])
+				}
+			}
+			walk(d)
+		}
+	}
+	for typ := range used {
+		if datatypes[typ] == nil {
+			t.Errorf("datatype %q of the metaschema is not checked", typ)
+		}
+	}
+	for _, typ := range []string{"string", "token", "uuid", "uri", "uri-reference", "date-time-with-timezone", "decimal", "markup-line", "markup-multiline"} {
+		if !used[typ] {
+			t.Errorf("the vendored metaschema names no %s: is it loaded?", typ)
+		}
+	}
+	num := func(s string) json.Number { return json.Number(s) }
+	for _, c := range []struct {
+		typ  string
+		v    any
+		good bool
+	}{
+		{"string", "a b", true}, {"string", "", false}, {"string", " a", false}, {"string", "a\tb", true}, {"string", "a\nb", false}, {"string", "a\u00a0", false},
+		{"token", "a.5_1-x", true}, {"token", "5.1", false}, {"token", "_x", true}, {"token", "a b", false},
+		{"uuid", "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", true}, {"uuid", "74c8ba1e-5cd4-1ad1-bbfd-d888e2f6c724", false},
+		{"uri", "https://example.org/ns", true}, {"uri", "#abc", false}, {"uri-reference", "#abc", true}, {"uri-reference", "", false},
+		{"date-time-with-timezone", "2026-03-01T10:00:00Z", true}, {"date-time-with-timezone", "2026-03-01T10:00:00.5+05:30", true},
+		{"date-time-with-timezone", "2026-03-01T10:00:00", false}, {"date-time-with-timezone", "2026-02-30T10:00:00Z", false},
+		{"decimal", num("0.5"), true}, {"decimal", num("1e-07"), false}, {"decimal", "0.5", false},
+		{"markup-line", "A *title*", true}, {"markup-line", "A\ntitle", false}, {"markup-multiline", "A\n\ntext", true},
+		{"integer", num("-3"), true}, {"positive-integer", num("0"), false}, {"non-negative-integer", num("0"), true}, {"boolean", true, true},
+	} {
+		if got := datatypes[c.typ](c.v) == ""; got != c.good {
+			t.Errorf("%s %q: valid %v, want %v", c.typ, c.v, got, c.good)
+		}
+	}
+	// ValidToken is the metaschema's token.
+	for _, v := range []string{"a", "_", "a.5.1", "5.1", "a b", "é2", "x²", "Ⅻ", "a:b", ""} {
+		if ValidToken(v) != tokenPattern.MatchString(v) {
+			t.Errorf("ValidToken(%q) = %v, the metaschema's pattern says %v", v, ValidToken(v), !ValidToken(v))
+		}
+	}
+}
+
+// TestOSCALCatalogRoundTripOfWhatItsDatatypesCannotHold: a framework
+// without a version exports a derived one, marked, and reads back without;
+// a description of several lines goes in the metadata's remarks and reads
+// back whole; a description in a prop (earlier exports) is still read.
+func TestOSCALCatalogRoundTripOfWhatItsDatatypesCannotHold(t *testing.T) {
+	ff, _ := edgeSample()
+	var buf bytes.Buffer
+	if err := WriteFramework(&buf, OSCALCatalog, ff); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Catalog struct {
+			Metadata oscalMetadata `json:"metadata"`
+		} `json:"catalog"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	md := doc.Catalog.Metadata
+	if v, _ := prop(md.Props, Namespace, "version-derived"); md.Version != "revision 12" || v != "true" {
+		t.Errorf("metadata version %q, version-derived %q", md.Version, v)
+	}
+	if md.Remarks != ff.Framework.Description || md.Title != "ACME security" {
+		t.Errorf("remarks %q, title %q", md.Remarks, md.Title)
+	}
+	if _, found := prop(md.Props, Namespace, "description"); found {
+		t.Error("the description is in a prop as well")
+	}
+	d, err := Read(&buf, OSCALCatalog, DefaultLimits)
+	if err != nil || len(d.Problems) > 0 {
+		t.Fatalf("%v %s", err, problems(d))
+	}
+	if f := d.Frameworks[0]; f.Version != "" || d.Version != "" || f.Description != ff.Framework.Description || f.Publisher != "ACME" {
+		t.Errorf("read back: version %q (document %q), description %q, publisher %q", f.Version, d.Version, f.Description, f.Publisher)
+	}
+	// The same framework with a version keeps it, with no marker.
+	ff.Framework.Version = "3"
+	buf.Reset()
+	if err := WriteFramework(&buf, OSCALCatalog, ff); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "version-derived") {
+		t.Error("a framework with a version is marked as derived")
+	}
+	if d, err := Read(&buf, OSCALCatalog, DefaultLimits); err != nil || d.Frameworks[0].Version != "3" {
+		t.Errorf("version read back: %v", err)
+	}
+	earlier := `{"catalog": {"uuid": "74c8ba1e-5cd4-4ad1-bbfd-d888e2f6c724", "metadata": {"title": "T", "version": "1", "props": [{"name": "description",
+		"ns": "https://github.com/controlmap/controlmap/ns/oscal", "value": "Said in a prop."}]}, "controls": [{"id": "a", "title": "A"}]}}`
+	if d, err := Read(strings.NewReader(earlier), OSCALCatalog, DefaultLimits); err != nil || d.Frameworks[0].Description != "Said in a prop." {
+		t.Errorf("a description in a prop: %v %+v", err, d)
 	}
 }

@@ -17,8 +17,10 @@ const OSCALVersion = "1.2.2"
 
 // Namespace is the namespace of the props controlmap adds to OSCAL
 // documents: strength and reverse-strength of a map, kind and assessable
-// of a control, kind of a catalog, and method of a map imported from an
-// automated source.
+// of a control, kind of a catalog, method of a map imported from an
+// automated source, and version-derived on a catalog whose framework has
+// no version (metadata.version, which OSCAL requires, is then derived, and
+// an import reads no version).
 const Namespace = "https://github.com/controlmap/controlmap/ns/oscal"
 
 // uuidSpace is the name space of the version 5 uuids of exports: the same
@@ -55,17 +57,54 @@ func Token(id string) string {
 }
 
 // ValidToken reports whether s is an OSCAL token: a letter or '_', then
-// letters, digits, '.', '-' and '_'.
+// letters, numbers, '.', '-' and '_' (the metaschema's
+// (\p{L}|_)(\p{L}|\p{N}|[.\-_])*).
 func ValidToken(s string) bool {
 	for i, r := range s {
 		switch {
 		case unicode.IsLetter(r) || r == '_':
-		case i > 0 && (unicode.IsDigit(r) || r == '.' || r == '-'):
+		case i > 0 && (unicode.IsNumber(r) || r == '.' || r == '-'):
 		default:
 			return false
 		}
 	}
 	return s != ""
+}
+
+// oscalString is s as an OSCAL string (the metaschema's \S(.*\S)?: no
+// line breaks, no white space at either end): runs of white space, line
+// breaks among them, become one space. "" when nothing is left, which is
+// not a string: leave the value out.
+func oscalString(s string) string {
+	return strings.TrimFunc(strings.Join(strings.Fields(s), " "), func(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) })
+}
+
+// markupLine is s as an OSCAL markup-line (a title): one line, or else,
+// when nothing is left, the fallback.
+func markupLine(s, fallback string) string {
+	if l := oscalString(s); l != "" {
+		return l
+	}
+	return oscalString(fallback)
+}
+
+// props collects the props of an export, leaving out those whose value is
+// not an OSCAL string once normalised (an empty one).
+type props []oscalProp
+
+func (ps *props) add(p oscalProp) {
+	if p.Value = oscalString(p.Value); p.Value != "" {
+		*ps = append(*ps, p)
+	}
+}
+
+// decimal is a number OSCAL calls a decimal, written without an exponent
+// (the metaschema's (\+|-)?([0-9]+(\.[0-9]*)?|\.[0-9]+)), as Go writes
+// small and large floats otherwise.
+type decimal float64
+
+func (d decimal) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(d), 'f', -1, 64)), nil
 }
 
 // oscalProp is an OSCAL property.
@@ -97,6 +136,8 @@ type oscalMetadata struct {
 	Version      string      `json:"version"`
 	OSCALVersion string      `json:"oscal-version"`
 	Props        []oscalProp `json:"props,omitempty"`
+	// Remarks is markup: a framework's description goes here.
+	Remarks string `json:"remarks,omitempty"`
 }
 
 type oscalBackMatter struct {

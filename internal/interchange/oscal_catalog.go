@@ -70,18 +70,26 @@ func (rd *reader) oscalCatalog(r io.Reader) error {
 	}
 	base := "/catalog"
 	fw := Framework{Title: strings.TrimSpace(c.Metadata.Title), Version: strings.TrimSpace(c.Metadata.Version), Loc: base}
-	rd.doc.Title, rd.doc.Version = fw.Title, fw.Version
 	if k, ok := prop(c.Metadata.Props, Namespace, "kind"); ok {
 		fw.Kind = cmv1.FrameworkKind(cmv1.FrameworkKind_value["FRAMEWORK_KIND_"+strings.ToUpper(k)])
 	}
+	if v, _ := prop(c.Metadata.Props, Namespace, "version-derived"); v == "true" {
+		fw.Version = "" // our export of a framework without a version
+	}
 	fw.Publisher, _ = prop(c.Metadata.Props, Namespace, "publisher")
 	fw.ID, _ = prop(c.Metadata.Props, Namespace, "framework")
-	fw.Description, _ = prop(c.Metadata.Props, Namespace, "description")
+	// The description is the metadata's remarks (markup); earlier exports
+	// put it in a prop.
+	fw.Description = strings.TrimSpace(c.Metadata.Remarks)
+	if fw.Description == "" {
+		fw.Description, _ = prop(c.Metadata.Props, Namespace, "description")
+	}
 	for _, p := range c.Metadata.Props {
 		if p.NS == Namespace && p.Name == "tag" {
 			fw.Tags = append(fw.Tags, catalog.Tag{ID: p.Value, Title: firstOf(p.Remarks, p.Value)})
 		}
 	}
+	rd.doc.Title, rd.doc.Version = fw.Title, fw.Version
 	if fw.Title == "" {
 		return syntaxError(base+"/metadata/title", "a catalog needs a title")
 	}
@@ -279,18 +287,19 @@ func writeOSCALCatalog(w io.Writer, f *FrameworkFile) error {
 	var build func(i int) oscalControl
 	build = func(i int) oscalControl {
 		c := &f.Controls[i]
-		props := []oscalProp{{Name: "label", Value: c.ID}, {Name: "sort-id", Value: fmt.Sprintf("%05d", i)},
-			{Name: "kind", NS: Namespace, Value: kindToken(c.Kind)}, {Name: "assessable", NS: Namespace, Value: strconv.FormatBool(c.Assessable)}}
+		var ps props
+		for _, p := range []oscalProp{{Name: "label", Value: c.ID}, {Name: "sort-id", Value: fmt.Sprintf("%05d", i)},
+			{Name: "kind", NS: Namespace, Value: kindToken(c.Kind)}, {Name: "assessable", NS: Namespace, Value: strconv.FormatBool(c.Assessable)}} {
+			ps.add(p)
+		}
 		for _, t := range c.Tags {
-			props = append(props, oscalProp{Name: "tag", NS: Namespace, Value: t})
+			ps.add(oscalProp{Name: "tag", NS: Namespace, Value: t})
 		}
 		for _, a := range c.Aliases {
-			props = append(props, oscalProp{Name: "alias", NS: Namespace, Value: a})
+			ps.add(oscalProp{Name: "alias", NS: Namespace, Value: a})
 		}
-		if v := implementationToken(c.Implementation); v != "" {
-			props = append(props, oscalProp{Name: "implementation-status", NS: Namespace, Value: v})
-		}
-		out := oscalControl{ID: Token(c.ID), Title: c.Title, Props: props}
+		ps.add(oscalProp{Name: "implementation-status", NS: Namespace, Value: implementationToken(c.Implementation)})
+		out := oscalControl{ID: Token(c.ID), Title: markupLine(c.Title, c.ID), Props: ps}
 		if c.Summary != "" {
 			out.Parts = []oscalPart{{ID: Token(c.ID) + "_smt", Name: "statement", Prose: c.Summary}}
 		}
@@ -300,20 +309,23 @@ func writeOSCALCatalog(w io.Writer, f *FrameworkFile) error {
 		return out
 	}
 	fw := &f.Framework
+	var ps props
+	ps.add(oscalProp{Name: "kind", NS: Namespace, Value: strings.ToLower(strings.TrimPrefix(fw.Kind.String(), "FRAMEWORK_KIND_"))})
+	ps.add(oscalProp{Name: "framework", NS: Namespace, Value: fw.ID})
+	version := oscalString(fw.Version)
+	if version == "" { // metadata.version is required: say which export this is, and that it is not the framework's
+		version = derivedVersion(fw)
+		ps.add(oscalProp{Name: "version-derived", NS: Namespace, Value: "true",
+			Remarks: "The framework has no version: metadata.version names the revision it was exported at, and an import leaves the version empty."})
+	}
+	ps.add(oscalProp{Name: "publisher", NS: Namespace, Value: fw.Publisher})
+	for _, t := range fw.Tags {
+		ps.add(oscalProp{Name: "tag", NS: Namespace, Value: t.ID, Remarks: t.Title})
+	}
 	cat := oscalCatalog{
 		UUID: stableUUID("catalog", fw.ID, fw.Version),
-		Metadata: oscalMetadata{Title: fw.DisplayName, LastModified: now(), Version: fw.Version, OSCALVersion: OSCALVersion,
-			Props: []oscalProp{{Name: "kind", NS: Namespace, Value: strings.ToLower(strings.TrimPrefix(fw.Kind.String(), "FRAMEWORK_KIND_"))},
-				{Name: "framework", NS: Namespace, Value: fw.ID}}},
-	}
-	if fw.Publisher != "" {
-		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "publisher", NS: Namespace, Value: fw.Publisher})
-	}
-	for _, t := range fw.Tags {
-		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "tag", NS: Namespace, Value: t.ID, Remarks: t.Title})
-	}
-	if fw.Description != "" {
-		cat.Metadata.Props = append(cat.Metadata.Props, oscalProp{Name: "description", NS: Namespace, Value: fw.Description})
+		Metadata: oscalMetadata{Title: markupLine(fw.DisplayName, fw.ID), LastModified: now(), Version: version, OSCALVersion: OSCALVersion,
+			Props: ps, Remarks: strings.TrimSpace(fw.Description)},
 	}
 	for _, i := range children[""] {
 		cat.Controls = append(cat.Controls, build(i))
@@ -322,6 +334,16 @@ func writeOSCALCatalog(w io.Writer, f *FrameworkFile) error {
 	ew.json(map[string]any{"catalog": cat}, nil, "")
 	ew.str("\n")
 	return ew.flush()
+}
+
+// derivedVersion is the metadata.version of a framework without one: the
+// store revision it was exported at ("revision 12"), "unversioned" when it
+// has none; the same content derives the same version.
+func derivedVersion(fw *catalog.Framework) string {
+	if fw.Revision > 0 {
+		return "revision " + strconv.FormatInt(fw.Revision, 10)
+	}
+	return "unversioned"
 }
 
 // kindToken is the lower-case, dashed name of a control kind.

@@ -53,13 +53,13 @@ type oscalQualifier struct {
 // the two.
 type oscalConfidence struct {
 	Category   string   `json:"category,omitempty"`
-	Percentage *float64 `json:"percentage,omitempty"`
+	Percentage *decimal `json:"percentage,omitempty"`
 }
 
 // oscalCoverage is a coverage: the share of the target covered.
 type oscalCoverage struct {
 	GenerationMethod string  `json:"generation-method,omitempty"`
-	TargetCoverage   float64 `json:"target-coverage"`
+	TargetCoverage   decimal `json:"target-coverage"`
 }
 
 type oscalMapping struct {
@@ -400,7 +400,7 @@ func (rd *reader) confidence(at string, raw json.RawMessage, x *catalog.Intercha
 		var s flexString
 		_ = json.Unmarshal(raw, &s)
 		if v, ok := fraction(raw, ""); ok && strings.TrimSpace(string(s)) != "" && (s[0] >= '0' && s[0] <= '9') {
-			c.Percentage = &v
+			c.Percentage = (*decimal)(&v)
 		} else {
 			c.Category = string(s)
 		}
@@ -410,7 +410,7 @@ func (rd *reader) confidence(at string, raw json.RawMessage, x *catalog.Intercha
 		rd.warn(at, "a confidence percentage must be from 0 to 1; ignored")
 		c.Percentage = nil
 	}
-	x.ConfidenceCategory, x.ConfidencePercentage = strings.ToLower(strings.TrimSpace(c.Category)), c.Percentage
+	x.ConfidenceCategory, x.ConfidencePercentage = strings.ToLower(strings.TrimSpace(c.Category)), (*float64)(c.Percentage)
 }
 
 // CrosswalkFile is what a crosswalk export writes: the mappings between two
@@ -467,8 +467,8 @@ func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
 	title := fmt.Sprintf("%s to %s", cw.Source.DisplayName, cw.Target.DisplayName)
 	head := map[string]any{
 		"uuid": stableUUID("mapping-collection", cw.Source.ID, cw.Target.ID),
-		"metadata": oscalMetadata{Title: title, LastModified: cw.modified().Format(time.RFC3339), Version: cw.Source.Version + "_" + cw.Target.Version,
-			OSCALVersion: OSCALVersion},
+		"metadata": oscalMetadata{Title: markupLine(title, "Crosswalk"), LastModified: cw.modified().Format(time.RFC3339),
+			Version: sideVersion(&cw.Source) + "_" + sideVersion(&cw.Target), OSCALVersion: OSCALVersion},
 		"provenance": oscalProvenance{Method: first.method, MatchingRationale: "semantic", Status: oscalStatusToken(first.status),
 			MappingDescription: "Mappings from " + title + ", exported by controlmap. Strength (0-10, IR 8477) is in props named strength and reverse-strength of namespace " + Namespace + "."},
 	}
@@ -496,9 +496,22 @@ func writeOSCALMapping(w io.Writer, cw *CrosswalkFile) error {
 	return ew.flush()
 }
 
+// backMatterResource describes a side's framework; a framework without a
+// version has no version prop.
 func backMatterResource(id string, f *catalog.Framework) oscalResource {
-	return oscalResource{UUID: id, Title: f.DisplayName, Props: []oscalProp{{Name: "version", NS: Namespace, Value: f.Version},
-		{Name: "framework", NS: Namespace, Value: f.ID}}}
+	var ps props
+	ps.add(oscalProp{Name: "version", NS: Namespace, Value: f.Version})
+	ps.add(oscalProp{Name: "framework", NS: Namespace, Value: f.ID})
+	return oscalResource{UUID: id, Title: markupLine(f.DisplayName, f.ID), Props: ps}
+}
+
+// sideVersion is a side's part of a collection's version: the framework's,
+// or the one derivedVersion gives it.
+func sideVersion(f *catalog.Framework) string {
+	if v := oscalString(f.Version); v != "" {
+		return v
+	}
+	return derivedVersion(f)
 }
 
 // oscalMethodToken is the OSCAL method of a mapping: the file's, for an
@@ -515,11 +528,10 @@ func oscalMethodToken(m *catalog.Mapping) string {
 
 // mapOf is the OSCAL map of an oriented mapping.
 func mapOf(m *catalog.Mapping) oscalMap {
-	props := []oscalProp{{Name: "strength", NS: Namespace, Value: strconv.Itoa(int(m.Strength))},
-		{Name: "reverse-strength", NS: Namespace, Value: strconv.Itoa(int(m.ReverseStrength))}}
-	if m.Provenance.Document != "" {
-		props = append(props, oscalProp{Name: "document", NS: Namespace, Value: m.Provenance.Document})
-	}
+	var ps props
+	ps.add(oscalProp{Name: "strength", NS: Namespace, Value: strconv.Itoa(int(m.Strength))})
+	ps.add(oscalProp{Name: "reverse-strength", NS: Namespace, Value: strconv.Itoa(int(m.ReverseStrength))})
+	ps.add(oscalProp{Name: "document", NS: Namespace, Value: m.Provenance.Document})
 	items := func(side []catalog.ControlRef) []oscalItem {
 		out := make([]oscalItem, len(side))
 		for i, r := range side {
@@ -533,21 +545,26 @@ func mapOf(m *catalog.Mapping) oscalMap {
 		Relationship:      flexString(relationshipToken(OSCALMapping, m.Relationship)),
 		Sources:           items(m.SourceSide()),
 		Targets:           items(m.TargetSide()),
-		Props:             props,
+		Props:             ps,
 		Remarks:           m.Justification,
 	}
 	if x := m.Interchange; x != nil {
 		switch {
 		case x.ConfidencePercentage != nil:
-			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Percentage: x.ConfidencePercentage})
-		case x.ConfidenceCategory != "":
-			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Category: x.ConfidenceCategory})
+			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Percentage: (*decimal)(x.ConfidencePercentage)})
+		case oscalString(x.ConfidenceCategory) != "":
+			out.ConfidenceScore, _ = json.Marshal(oscalConfidence{Category: oscalString(x.ConfidenceCategory)})
 		}
 		if x.Coverage != nil {
-			out.Coverage, _ = json.Marshal(oscalCoverage{GenerationMethod: x.CoverageMethod, TargetCoverage: *x.Coverage})
+			out.Coverage, _ = json.Marshal(oscalCoverage{GenerationMethod: oscalString(x.CoverageMethod), TargetCoverage: decimal(*x.Coverage)})
 		}
 		for _, q := range x.Qualifiers {
-			out.Qualifiers = append(out.Qualifiers, oscalQualifier(q))
+			// Subject, predicate and category are required strings: a
+			// qualifier without one is not OSCAL's and is left out.
+			oq := oscalQualifier{Subject: oscalString(q.Subject), Predicate: oscalString(q.Predicate), Category: oscalString(q.Category), Description: q.Description}
+			if oq.Subject != "" && oq.Predicate != "" && oq.Category != "" {
+				out.Qualifiers = append(out.Qualifiers, oq)
+			}
 		}
 	}
 	return out
