@@ -187,7 +187,7 @@ func TestImportAndExportThroughRESTAndGRPC(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		resp.Header.Get("Content-Disposition") != `attachment; filename=acme-ai-controls-2_nist-ai-rmf-1.0.csv` || resp.Header.Get("X-Request-Id") == "" ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename=acme-ai-controls-2_nist-ai-rmf-1.0.strm.csv` || resp.Header.Get("X-Request-Id") == "" ||
 		!strings.HasPrefix(string(body), "FDE #,FDE Name") || strings.Count(string(body), "\n") != 3 {
 		t.Fatalf("export: %d %v\n%s", resp.StatusCode, resp.Header, body)
 	}
@@ -329,9 +329,24 @@ func TestOperatorManagesReferenceFrameworks(t *testing.T) {
 		t.Fatalf("the delete's audit event: %v %v", err, events.GetAuditEvents()[0])
 	}
 	// CreateFramework makes reference frameworks for the operator too.
-	created := s.rest(t, "POST", "/v1/frameworks?framework_id=eu-ai-act", map[string]any{"displayName": "EU AI Act", "kind": "FRAMEWORK_KIND_REGULATION", "publisher": "EU"}, "Authorization", bearer)
+	created := s.rest(t, "POST", "/v1/frameworks?framework_id=eu-ai-act", map[string]any{"displayName": "EU AI Act", "version": "2024/1689", "kind": "FRAMEWORK_KIND_REGULATION", "publisher": "EU"}, "Authorization", bearer)
 	if created.status != 200 || created.str("framework", "publisher") != "EU" || created.str("framework", "kind") != "FRAMEWORK_KIND_REGULATION" {
 		t.Fatalf("create a reference framework: %d %s", created.status, created.raw)
+	}
+	// A reference framework is an edition: it has a version, kept.
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=nist-csf-2.0", map[string]any{"displayName": "NIST CSF"}, "Authorization", bearer); r.status != 400 ||
+		!slices.Contains(r.fieldViolations(), "framework.version") {
+		t.Errorf("a reference framework without a version: %d %s", r.status, r.raw)
+	}
+	if r := s.rest(t, "PATCH", "/v1/frameworks/eu-ai-act?update_mask=version", map[string]any{"version": ""}, "Authorization", bearer); r.status != 400 ||
+		!slices.Contains(r.fieldViolations(), "framework.version") {
+		t.Errorf("clearing a reference framework's version: %d %s", r.status, r.raw)
+	}
+	// Ids that start with a tenant's id and a dash are the tenant's.
+	newTenantWithKey(t, s, "acme", "SCOPE_READ")
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=acme-evil", map[string]any{"displayName": "Not Acme's", "version": "1"}, "Authorization", bearer); r.status != 400 ||
+		!slices.Contains(r.fieldViolations(), "framework_id") {
+		t.Errorf("a public framework in a tenant's ids: %d %s", r.status, r.raw)
 	}
 }
 

@@ -24,7 +24,8 @@ func checkFramework(f *catalog.Framework) error {
 	if err := Text("framework.display_name", f.DisplayName, MaxDisplayName, true); err != nil {
 		return err
 	}
-	if err := Text("framework.version", f.Version, MaxVersion, false); err != nil {
+	// A reference framework is a published edition: its version says which.
+	if err := Text("framework.version", f.Version, MaxVersion, f.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL); err != nil {
 		return err
 	}
 	return Text("framework.description", f.Description, MaxSummary, false)
@@ -45,6 +46,9 @@ func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (cata
 	if err := w.checkQuota(p.Tenant, "frameworks"); err != nil {
 		return f, err
 	}
+	if err := w.outsideTenants(&f, "framework_id"); err != nil {
+		return f, err
+	}
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
 		if _, err := tx.Framework(f.ID, store.Share); err == nil {
 			return store.Audit{}, fmt.Errorf("%w: framework %s", store.ErrAlreadyExists, catalog.FrameworkName(f.ID))
@@ -56,6 +60,21 @@ func (w *Writer) CreateFramework(ctx context.Context, f catalog.Framework) (cata
 	})
 	f.Revision = rev
 	return f, err
+}
+
+// outsideTenants refuses a public framework whose id starts with a
+// tenant's id and a dash: those ids are the tenant's, and a public
+// framework there would let the operator's data pass for the tenant's.
+func (w *Writer) outsideTenants(f *catalog.Framework, idField string) error {
+	if f.Owner != "" {
+		return nil
+	}
+	for _, t := range w.st.Directory().Tenants() {
+		if strings.HasPrefix(f.ID, t.ID+"-") {
+			return invalid(idField, "%q starts with the id of tenant %q and a dash: those framework ids are the tenant's", f.ID, t.ID)
+		}
+	}
+	return nil
 }
 
 // newFramework checks the id and kind of a framework p creates and sets

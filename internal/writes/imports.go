@@ -336,8 +336,12 @@ func (im *importer) framework(d *interchange.Framework) (string, error) {
 		f.Description = clip(f.Description, MaxSummary)
 		im.warn(d.Loc, "the description is longer than %d characters; cut short", MaxSummary)
 	}
-	if err := checkFramework(&f); err != nil {
-		return id, err
+	// check is what holds of the framework as it will be.
+	check := func() error {
+		if f.Version == "" && f.Kind != cmv1.FrameworkKind_FRAMEWORK_KIND_INTERNAL {
+			return invalid(LocationField(d.Loc), "a reference framework needs a version, and the document gives none")
+		}
+		return checkFramework(&f)
 	}
 	im.rep.Bindings[firstNonEmpty(d.Key, "framework")] = id
 	name := catalog.FrameworkName(id)
@@ -345,6 +349,12 @@ func (im *importer) framework(d *interchange.Framework) (string, error) {
 	before, err := ownedFramework(im.tx, im.p, id, store.Exclusive)
 	switch {
 	case isNotFound(err):
+		if err := im.w.outsideTenants(&f, "options.framework_id"); err != nil {
+			return id, err
+		}
+		if err := check(); err != nil {
+			return id, err
+		}
 		im.tx.Write(store.Change{Kind: store.KindFramework, New: true, Owner: f.Owner, Framework: f})
 		im.rep.changed("framework", name, "created")
 	case err != nil:
@@ -366,6 +376,15 @@ func (im *importer) framework(d *interchange.Framework) (string, error) {
 		}
 		if len(d.Tags) == 0 {
 			f.Tags = before.Tags
+		}
+		if f.Version == "" {
+			f.Version = before.Version
+		}
+		if f.DisplayName == "" {
+			f.DisplayName = before.DisplayName
+		}
+		if err := check(); err != nil {
+			return id, err
 		}
 		if f.DisplayName == before.DisplayName && f.Version == before.Version && f.Publisher == before.Publisher &&
 			f.Description == before.Description && f.Kind == before.Kind && slices.Equal(f.Tags, before.Tags) {
@@ -657,20 +676,18 @@ func (im *importer) shadowed(fw string) func(name, id string) {
 }
 
 // reportShadowed returns a function that warns, once, of the names of
-// framework r read as one of two controls, and how they were read.
-func (im *importer) reportShadowed(r *controlNames, annex bool, example string) func() {
+// framework r read as annex controls though another control has them as
+// its id.
+func (im *importer) reportShadowed(r *controlNames, example string) func() {
 	return func() {
 		names := im.ambiguous[r.fw]
 		if len(names) == 0 {
 			return
 		}
 		delete(im.ambiguous, r.fw)
-		how := "read as the control with that id: write the annex control's letter (A.5.1) to map the annex control"
-		if annex {
-			how = "read as annex controls, since the document numbers annex controls without their letter (" + example + ")"
-		}
 		// Built here, not by warn: the names are clipped one by one.
-		msg := fmt.Sprintf("%d names are both a control of %s and the number of an annex control, %s: %s", len(names), catalog.FrameworkName(r.fw), how,
+		msg := fmt.Sprintf("%d names are both a control of %s and the number of an annex control, read as annex controls, since the document numbers annex controls without their letter (%s): %s",
+			len(names), catalog.FrameworkName(r.fw), example,
 			strings.Join(names[:min(len(names), 5)], ", ")+more(len(names)-5))
 		im.rep.Problems = append(im.rep.Problems, interchange.Problem{Message: catalog.ClipTo(msg, maxProblem)})
 	}
@@ -703,8 +720,8 @@ func (r *controlNames) annexNumbering(maps []interchange.Map, names func(*interc
 // resolve finds the controls a row names on one side; ok is false when a
 // name does not resolve (or there is none), and unknown is the first such
 // name. annex says the side numbers annex controls without their letter;
-// shadowed collects the names that are both a control's id and an annex
-// control's number, as read.
+// shadowed collects the names read as annex controls though another
+// control has them as its id.
 func (r *controlNames) resolve(names []string, annex bool, shadowed func(name, as string)) (out []catalog.ControlRef, unknown string, ok bool) {
 	if len(names) == 0 {
 		return nil, "", false
@@ -716,10 +733,11 @@ func (r *controlNames) resolve(names []string, annex bool, shadowed func(name, a
 		if !found {
 			return nil, n, false
 		}
-		if a := r.annex[k]; a != "" && a != id {
-			if annex {
-				id = a
-			}
+		// A number the document could mean either way is the control with
+		// that id, unless the document numbers annex controls bare: then the
+		// report says it was read otherwise.
+		if a := r.annex[k]; annex && a != "" && a != id {
+			id = a
 			shadowed(n, id)
 		}
 		out[i] = catalog.ControlRef{Framework: r.fw, Control: id}
@@ -786,8 +804,8 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	}
 	annexA, exampleA := resA.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Sources })
 	annexB, exampleB := resB.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Targets })
-	defer im.reportShadowed(resA, annexA, exampleA)()
-	defer im.reportShadowed(resB, annexB, exampleB)()
+	defer im.reportShadowed(resA, exampleA)()
+	defer im.reportShadowed(resB, exampleB)()
 	shadowedA, shadowedB := im.shadowed(a), im.shadowed(b)
 	seen := map[string]string{}
 	for i := range cw.Maps {
