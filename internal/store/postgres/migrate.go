@@ -147,6 +147,24 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, c *content.Content) (Migra
 // loadContent upserts the built-in rows at revision rev; a row keeps its
 // revision unless its content changed.
 func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) error {
+	// A release never merges into a framework an import created: its rows
+	// would pass for the release's, and the release's for the operator's.
+	fwIDs := make([]string, len(c.Frameworks))
+	for i, f := range c.Frameworks {
+		fwIDs[i] = f.ID
+	}
+	var taken []string
+	rows, err := tx.Query(ctx, "SELECT id FROM frameworks WHERE id = ANY($1) AND NOT built_in ORDER BY id", fwIDs)
+	if err == nil {
+		taken, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return err
+	}
+	if len(taken) > 0 {
+		return fmt.Errorf("content %s has the framework %s, which an import created: delete the imported one or export it and import it under another id, then migrate again",
+			c.Version, strings.Join(taken, ", "))
+	}
 	b := &pgx.Batch{}
 	for _, f := range c.Frameworks {
 		tags, err := json.Marshal(f.Tags)
@@ -199,9 +217,8 @@ func loadContent(ctx context.Context, tx pgx.Tx, c *content.Content, rev int64) 
 	}
 	// Controls and frameworks the content no longer has go too, unless a
 	// mapping users wrote still uses them.
-	var fwIDs, ctlKeys []string
+	var ctlKeys []string
 	for _, f := range c.Frameworks {
-		fwIDs = append(fwIDs, f.ID)
 		for _, ctl := range f.Controls {
 			ctlKeys = append(ctlKeys, f.ID+"/"+ctl.ID)
 		}

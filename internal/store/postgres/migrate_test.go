@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,5 +173,19 @@ func TestMigrateNewContentKeepsImports(t *testing.T) {
 	}
 	if _, ok := g.ExactControl(iso("A.5.2")); !ok {
 		t.Fatal("a retired control a group names was deleted")
+	}
+	// A release with a framework of the id an import took is refused, and
+	// changes nothing.
+	clash := next
+	clash.Release++
+	clash.Version = fmt.Sprintf("r%d-clash", clash.Release)
+	clash.Frameworks = append(slices.Clone(next.Frameworks), content.Framework{Framework: catalog.Framework{ID: "ref-x", DisplayName: "Built-in X", Version: "1",
+		Kind: cmv1.FrameworkKind_FRAMEWORK_KIND_STANDARD}, Controls: []catalog.Control{{ID: "X3", Title: "X3", Kind: cmv1.ControlKind_CONTROL_KIND_CONTROL, Assessable: true}}})
+	if _, err := postgres.Migrate(ctx, s.Pool(), &clash); err == nil || !strings.Contains(err.Error(), "ref-x, which an import created") {
+		t.Fatalf("a release that takes an imported framework's id: %v", err)
+	}
+	var controls int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM controls WHERE framework_id = 'ref-x'").Scan(&controls); err != nil || controls != 2 {
+		t.Fatalf("the imported framework after the refused release: %d controls, %v", controls, err)
 	}
 }
