@@ -157,7 +157,11 @@ func (m *Mapping) NormalizeSides() {
 		case 1:
 			*side.first, *side.members = (*side.members)[0], nil
 		default:
-			slices.SortFunc(*side.members, func(a, b ControlRef) int { return strings.Compare(a.Control, b.Control) })
+			// A side across frameworks stays in the caller's order, so that the
+			// check that refuses it names the member as the caller gave it.
+			if !slices.ContainsFunc(*side.members, func(r ControlRef) bool { return r.Framework != (*side.members)[0].Framework }) {
+				slices.SortFunc(*side.members, func(a, b ControlRef) int { return strings.Compare(a.Control, b.Control) })
+			}
 			*side.first = (*side.members)[0]
 		}
 	}

@@ -593,18 +593,22 @@ func firstNonEmpty(s ...string) string {
 // name, or URN ending) the key is; or the one framework the caller sees
 // with the resource's title (and version).
 func (im *importer) bind(r interchange.Resource) (string, error) {
+	g := im.w.st.Snapshot()
+	visibleID := func(id string) bool {
+		f, ok := g.Framework(id)
+		return ok && visible(im.p, &f.Framework)
+	}
 	if v, ok := im.opt.Bindings[r.Key]; ok {
-		return strings.TrimPrefix(strings.TrimSpace(v), "frameworks/"), nil
+		id := strings.TrimPrefix(strings.TrimSpace(v), "frameworks/")
+		if !visibleID(id) && !slices.Contains(im.frameworks, id) {
+			return "", invalid("options.bindings["+catalog.Clip(r.Key)+"]", "no framework %s is known", catalog.FrameworkName(id))
+		}
+		return id, nil
 	}
 	for i, f := range im.doc.Frameworks {
 		if f.Key != "" && f.Key == r.Key && i < len(im.frameworks) {
 			return im.frameworks[i], nil
 		}
-	}
-	g := im.w.st.Snapshot()
-	visibleID := func(id string) bool {
-		f, ok := g.Framework(id)
-		return ok && visible(im.p, &f.Framework)
 	}
 	key := strings.TrimPrefix(r.Key, "frameworks/")
 	for _, id := range []string{key, key[strings.LastIndexByte(key, ':')+1:], r.ID} {
