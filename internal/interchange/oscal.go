@@ -262,6 +262,10 @@ func oscalStatusToken(s cmv1.MappingStatus) string {
 	return "draft"
 }
 
+// pointerEscape escapes a JSON pointer segment: built once, as a replacer
+// costs a table of its own.
+var pointerEscape = strings.NewReplacer("~", "~0", "/", "~1")
+
 // pointer joins JSON pointer segments, escaping '~' and '/'.
 func pointer(base string, segs ...any) string {
 	var b strings.Builder
@@ -272,7 +276,7 @@ func pointer(base string, segs ...any) string {
 		case int:
 			t = strconv.Itoa(v)
 		case string:
-			t = strings.NewReplacer("~", "~0", "/", "~1").Replace(v)
+			t = pointerEscape.Replace(v)
 		}
 		b.WriteByte('/')
 		b.WriteString(t)
