@@ -2,6 +2,7 @@ package interchange
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -57,34 +58,77 @@ type oscalCatalog struct {
 	Controls []oscalControl `json:"controls,omitempty"`
 }
 
+// oscalCatalog reads a catalog as a stream: its groups and top-level
+// controls are decoded one at a time, each read before the next is
+// decoded, so the document is never held whole (a group, with its
+// controls, is).
 func (rd *reader) oscalCatalog(r io.Reader) error {
-	var root struct {
-		Catalog *oscalCatalog `json:"catalog"`
-	}
-	if err := decodeJSON(r, &root); err != nil {
+	js := newJSONStream(r)
+	const base = "/catalog"
+	found := false
+	var meta oscalMetadata
+	fw := Framework{Loc: base}
+	seen := map[string]string{}
+	err := js.document(func(key string) error {
+		if key != "catalog" {
+			return js.skip()
+		}
+		t, err := js.open()
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); !ok || d != '{' {
+			return syntaxError(base, "not an OSCAL catalog: the catalog is %s, not an object", describe(t))
+		}
+		found = true
+		return js.members(func(key string) error {
+			switch key {
+			case "metadata":
+				return js.decode(base+"/metadata", &meta)
+			case "groups":
+				return js.array(base+"/groups", func(i int) error {
+					var g oscalGroup
+					at := pointer(base, "groups", i)
+					if err := js.decode(at, &g); err != nil {
+						return err
+					}
+					return rd.oscalGroup(&fw, seen, at, "", g)
+				})
+			case "controls":
+				return js.array(base+"/controls", func(i int) error {
+					var ctl oscalControl
+					at := pointer(base, "controls", i)
+					if err := js.decode(at, &ctl); err != nil {
+						return err
+					}
+					return rd.oscalControl(&fw, seen, at, "", ctl)
+				})
+			}
+			return js.skip()
+		})
+	})
+	if err != nil {
 		return err
 	}
-	c := root.Catalog
-	if c == nil {
+	if !found {
 		return syntaxError("", "not an OSCAL catalog: no \"catalog\" at the top")
 	}
-	base := "/catalog"
-	fw := Framework{Title: strings.TrimSpace(c.Metadata.Title), Version: strings.TrimSpace(c.Metadata.Version), Loc: base}
-	if k, ok := prop(c.Metadata.Props, Namespace, "kind"); ok {
+	fw.Title, fw.Version = strings.TrimSpace(meta.Title), strings.TrimSpace(meta.Version)
+	if k, ok := prop(meta.Props, Namespace, "kind"); ok {
 		fw.Kind = cmv1.FrameworkKind(cmv1.FrameworkKind_value["FRAMEWORK_KIND_"+strings.ToUpper(k)])
 	}
-	if v, _ := prop(c.Metadata.Props, Namespace, "version-derived"); v == "true" {
+	if v, _ := prop(meta.Props, Namespace, "version-derived"); v == "true" {
 		fw.Version = "" // our export of a framework without a version
 	}
-	fw.Publisher, _ = prop(c.Metadata.Props, Namespace, "publisher")
-	fw.ID, _ = prop(c.Metadata.Props, Namespace, "framework")
+	fw.Publisher, _ = prop(meta.Props, Namespace, "publisher")
+	fw.ID, _ = prop(meta.Props, Namespace, "framework")
 	// The description is the metadata's remarks (markup); earlier exports
 	// put it in a prop.
-	fw.Description = strings.TrimSpace(c.Metadata.Remarks)
+	fw.Description = strings.TrimSpace(meta.Remarks)
 	if fw.Description == "" {
-		fw.Description, _ = prop(c.Metadata.Props, Namespace, "description")
+		fw.Description, _ = prop(meta.Props, Namespace, "description")
 	}
-	for _, p := range c.Metadata.Props {
+	for _, p := range meta.Props {
 		if p.NS == Namespace && p.Name == "tag" {
 			fw.Tags = append(fw.Tags, catalog.Tag{ID: p.Value, Title: firstOf(p.Remarks, p.Value)})
 		}
@@ -93,22 +137,10 @@ func (rd *reader) oscalCatalog(r io.Reader) error {
 	if fw.Title == "" {
 		return syntaxError(base+"/metadata/title", "a catalog needs a title")
 	}
-	rd.doc.Frameworks = []Framework{fw}
-	cat := &rd.doc.Frameworks[0]
-	seen := map[string]string{}
-	for i, g := range c.Groups {
-		if err := rd.oscalGroup(cat, seen, pointer(base, "groups", i), "", g); err != nil {
-			return err
-		}
-	}
-	for i, ctl := range c.Controls {
-		if err := rd.oscalControl(cat, seen, pointer(base, "controls", i), "", ctl); err != nil {
-			return err
-		}
-	}
-	if len(cat.Controls) == 0 {
+	if len(fw.Controls) == 0 {
 		return syntaxError(base, "the catalog has no groups or controls")
 	}
+	rd.doc.Frameworks = []Framework{fw}
 	return nil
 }
 

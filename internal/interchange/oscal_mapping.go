@@ -86,139 +86,247 @@ type oscalProvenance struct {
 var provenanceKeys = []string{"method", "matching-rationale", "status", "mapping-description", "confidence-score",
 	"coverage", "responsible-parties", "props", "links", "remarks"}
 
-type oscalCollection struct {
-	UUID       string           `json:"uuid"`
-	Metadata   oscalMetadata    `json:"metadata"`
-	Provenance json.RawMessage  `json:"provenance"`
-	Mappings   *oscalMappings   `json:"mappings"`
-	BackMatter *oscalBackMatter `json:"back-matter,omitempty"`
-}
-
-// oscalMappings are the mappings of a collection: an array, or (as some
-// published files have it) one object, decoded in place.
-type oscalMappings struct {
-	list   []oscalMapping
-	single bool
-}
-
-func (m *oscalMappings) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '{' {
-		m.single, m.list = true, make([]oscalMapping, 1)
-		return json.Unmarshal(b, &m.list[0])
+// oscalMapping reads a mapping collection as a stream: each map is decoded
+// and read before the next, so the document is never held whole; the rows
+// read are (they are the Document).
+func (rd *reader) oscalMapping(r io.Reader) error {
+	js := newJSONStream(r)
+	const base = "/mapping-collection"
+	found, mappingsSeen, provSeen := false, false, false
+	var meta oscalMetadata
+	var prov oscalProvenance
+	var back oscalBackMatter
+	// pending are the mappings read before the provenance, which gives
+	// their method and status.
+	var pending []*pendingMapping
+	mapping := func(at string) error {
+		p, err := rd.streamMapping(js, at)
+		if err != nil {
+			return err
+		}
+		if provSeen {
+			rd.finishMapping(p, &prov)
+		} else {
+			pending = append(pending, p)
+		}
+		return nil
 	}
-	return json.Unmarshal(b, &m.list)
-}
-
-// decodeJSON decodes one JSON document from r into v, refusing trailing
-// data.
-func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+	err := js.document(func(key string) error {
+		if key != "mapping-collection" {
+			return js.skip()
+		}
+		t, err := js.open()
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); !ok || d != '{' {
+			return syntaxError(base, "not an OSCAL mapping collection: it is %s, not an object", describe(t))
+		}
+		found = true
+		return js.members(func(key string) error {
+			switch key {
+			case "metadata":
+				return js.decode(base+"/metadata", &meta)
+			case "provenance":
+				var raw json.RawMessage
+				if err := js.decode(base+"/provenance", &raw); err != nil {
+					return err
+				}
+				if err := rd.provenance(base+"/provenance", raw, &prov); err != nil {
+					return err
+				}
+				provSeen = true
+				for _, p := range pending {
+					rd.finishMapping(p, &prov)
+				}
+				pending = nil
+				return nil
+			case "mappings":
+				t, err := js.open()
+				if err != nil {
+					return err
+				}
+				switch t {
+				case json.Delim('{'):
+					mappingsSeen = true
+					rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
+					return mapping(base + "/mappings") // located as the file has it: there is no /mappings/0
+				case json.Delim('['):
+					mappingsSeen = true
+					return js.elements(func(i int) error {
+						at := pointer(base, "mappings", i)
+						if t, err := js.open(); err != nil {
+							return err
+						} else if t != json.Delim('{') {
+							return syntaxError(at, "expected a mapping object, got %s", describe(t))
+						}
+						return mapping(at)
+					})
+				case nil:
+					return nil // null: no mappings
+				}
+				return syntaxError(base+"/mappings", "expected an array of mappings, got %s", describe(t))
+			case "back-matter":
+				return js.decode(base+"/back-matter", &back)
+			}
+			return js.skip()
+		})
+	})
+	if err != nil {
+		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return syntaxError("", "unexpected data after the JSON document")
+	if !found {
+		return syntaxError("", "not an OSCAL mapping collection: no \"mapping-collection\" at the top")
+	}
+	rd.doc.Title, rd.doc.Version = strings.TrimSpace(meta.Title), strings.TrimSpace(meta.Version)
+	if !mappingsSeen {
+		return syntaxError(base, "no mappings")
+	}
+	if !provSeen {
+		rd.warn(base, "no provenance; mappings default to method human, status draft")
+		for _, p := range pending {
+			rd.finishMapping(p, &prov)
+		}
+	}
+	// The back-matter, usually last, describes the resources.
+	resources := map[string]oscalResource{}
+	for _, res := range back.Resources {
+		resources["#"+res.UUID] = res
+	}
+	for i := range rd.doc.Crosswalks {
+		c := &rd.doc.Crosswalks[i]
+		describeResource(&c.Source, resources)
+		describeResource(&c.Target, resources)
 	}
 	return nil
 }
 
-// jsonError is a decoding error as an ErrSyntax, with its offset.
-func jsonError(err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return syntaxError(fmt.Sprintf("byte %d", se.Offset), "%v", se)
-	case errors.As(err, &te):
-		return syntaxError("/"+strings.ReplaceAll(te.Field, ".", "/"), "expected %s, got a JSON %s", te.Type, te.Value)
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return syntaxError("", "the JSON document is empty or cut short")
+// provenance reads a collection's provenance, warning of the keys OSCAL
+// does not define.
+func (rd *reader) provenance(at string, raw json.RawMessage, prov *oscalProvenance) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return syntaxError(at, "expected an object")
 	}
-	return err
+	for _, k := range slices.Sorted(maps.Keys(keys)) { // in the same order every time
+		if !slices.Contains(provenanceKeys, k) {
+			rd.warn(at, "key %q is not part of OSCAL provenance; ignored", k)
+		}
+	}
+	_ = json.Unmarshal(raw, prov)
+	return nil
 }
 
-func (rd *reader) oscalMapping(r io.Reader) error {
-	var root struct {
-		Collection *oscalCollection `json:"mapping-collection"`
-	}
-	if err := decodeJSON(r, &root); err != nil {
-		return err
-	}
-	c := root.Collection
-	if c == nil {
-		return syntaxError("", "not an OSCAL mapping collection: no \"mapping-collection\" at the top")
-	}
-	base := "/mapping-collection"
-	rd.doc.Title, rd.doc.Version = strings.TrimSpace(c.Metadata.Title), strings.TrimSpace(c.Metadata.Version)
-	var prov oscalProvenance
-	if len(c.Provenance) > 0 {
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal(c.Provenance, &keys); err != nil {
-			return syntaxError(base+"/provenance", "expected an object")
-		}
-		for _, k := range slices.Sorted(maps.Keys(keys)) { // in the same order every time
-			if !slices.Contains(provenanceKeys, k) {
-				rd.warn(base+"/provenance", "key %q is not part of OSCAL provenance; ignored", k)
+// pendingMapping is a mapping whose maps are read into rows that wait for
+// what the mapping and the provenance say of all of them (method, status,
+// rationale, a justification), which the file may give after the maps.
+type pendingMapping struct {
+	at   string
+	head oscalMapping
+	rows []Map
+	// ownRationale tells the rows whose map gives its matching-rationale.
+	ownRationale []bool
+}
+
+// streamMapping reads a mapping whose '{' was read, each map as it comes.
+func (rd *reader) streamMapping(js *jsonStream, at string) (*pendingMapping, error) {
+	p := &pendingMapping{at: at}
+	head := map[string]json.RawMessage{}
+	err := js.members(func(key string) error {
+		if key != "maps" {
+			var raw json.RawMessage
+			if err := js.decode(pointer(at, key), &raw); err != nil {
+				return err
 			}
+			head[key] = raw
+			return nil
 		}
-		_ = json.Unmarshal(c.Provenance, &prov)
-	} else {
-		rd.warn(base, "no provenance; mappings default to method human, status draft")
-	}
-	if c.Mappings == nil {
-		return syntaxError(base, "no mappings")
-	}
-	mappings := c.Mappings.list
-	if c.Mappings.single {
-		rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
-	}
-	resources := map[string]oscalResource{}
-	if c.BackMatter != nil {
-		for _, res := range c.BackMatter.Resources {
-			resources["#"+res.UUID] = res
-		}
-	}
-	provAt := base + "/provenance"
-	for i, m := range mappings {
-		at := pointer(base, "mappings", i)
-		if c.Mappings.single { // located as the file has it: there is no /mappings/0
-			at = base + "/mappings"
-		}
-		if _, ok := oscalMethod(m.Method); !ok {
-			rd.warn(at+"/method", "method %q is not human, automation or hybrid; the provenance's is used", m.Method)
-			m.Method = ""
-		}
-		// Each field from the mapping, else from the provenance, with the
-		// pointer of the one used.
-		method := firstLocated(located{m.Method, at + "/method"}, located{prov.Method, provAt + "/method"})
-		status := firstLocated(located{m.Status, at + "/status"}, located{prov.Status, provAt + "/status"})
-		rationale := firstLocated(located{m.MatchingRationale, at + "/matching-rationale"}, located{prov.MatchingRationale, provAt + "/matching-rationale"})
-		if v, ok := prop(m.Props, Namespace, "method"); ok && v == "imported" {
-			method = located{"imported", at + "/props"} // controlmap's IMPORTED, without a method of another file's
-		}
-		cw := Crosswalk{Source: resourceOf(m.SourceResource, resources), Target: resourceOf(m.TargetResource, resources)}
-		if cw.Source.Key == "" || cw.Target.Key == "" {
-			rd.skip(at, "source-resource and target-resource need an href")
-			continue
-		}
-		for j, mp := range m.Maps {
+		return js.array(at+"/maps", func(j int) error {
 			if err := rd.row(); err != nil {
 				return err
 			}
 			mapAt := pointer(at, "maps", j)
-			row, ok := rd.oscalMap(mapAt, mp, method, status, firstLocated(located{mp.MatchingRationale, mapAt + "/matching-rationale"}, rationale))
-			if !ok {
-				continue
+			var mp oscalMap
+			if err := js.decode(mapAt, &mp); err != nil {
+				return err
 			}
-			if row.Justification == "" {
-				row.Justification = firstOf(strings.TrimSpace(m.Remarks), strings.TrimSpace(m.MappingDescription), strings.TrimSpace(prov.MappingDescription))
+			if row, ok := rd.oscalMap(mapAt, mp); ok {
+				p.rows = append(p.rows, row)
+				p.ownRationale = append(p.ownRationale, strings.TrimSpace(mp.MatchingRationale) != "")
 			}
-			cw.Maps = append(cw.Maps, row)
-		}
-		rd.addCrosswalk(cw)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	// What the mapping says besides its maps, decoded together (it is small).
+	b, _ := json.Marshal(head)
+	if err := json.Unmarshal(b, &p.head); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, syntaxError(pointer(at, strings.Split(te.Field, ".")[0]), "expected %s, got a JSON %s", te.Type, te.Value)
+		}
+		return nil, syntaxError(at, "%v", err)
+	}
+	return p, nil
+}
+
+// finishMapping gives the rows of a mapping what the mapping, or else the
+// provenance, says of all of them, and adds them to the crosswalk of its
+// resources.
+func (rd *reader) finishMapping(p *pendingMapping, prov *oscalProvenance) {
+	const provAt = "/mapping-collection/provenance"
+	m, at := &p.head, p.at
+	if _, ok := oscalMethod(m.Method); !ok {
+		rd.warn(at+"/method", "method %q is not human, automation or hybrid; the provenance's is used", m.Method)
+		m.Method = ""
+	}
+	// Each field from the mapping, else from the provenance, with the
+	// pointer of the one used.
+	method := firstLocated(located{m.Method, at + "/method"}, located{prov.Method, provAt + "/method"})
+	status := firstLocated(located{m.Status, at + "/status"}, located{prov.Status, provAt + "/status"})
+	rationale := firstLocated(located{m.MatchingRationale, at + "/matching-rationale"}, located{prov.MatchingRationale, provAt + "/matching-rationale"})
+	if v, ok := prop(m.Props, Namespace, "method"); ok && v == "imported" {
+		method = located{"imported", at + "/props"} // controlmap's IMPORTED, without a method of another file's
+	}
+	cw := Crosswalk{Source: Resource{Key: strings.TrimSpace(m.SourceResource.Href)}, Target: Resource{Key: strings.TrimSpace(m.TargetResource.Href)}}
+	if cw.Source.Key == "" || cw.Target.Key == "" {
+		rd.skip(at, "source-resource and target-resource need an href")
+		return
+	}
+	methodOf, methodOK := oscalMethod(method.v)
+	statusOf, statusOK := oscalStatus(status.v)
+	rationaleOf, rationaleOK := parseRationale(rationale.v)
+	justification := firstOf(strings.TrimSpace(m.Remarks), strings.TrimSpace(m.MappingDescription), strings.TrimSpace(prov.MappingDescription))
+	for i, row := range p.rows {
+		switch {
+		case !methodOK:
+			rd.skip(method.at, "unknown method %q (human, automation, hybrid)%s", method.v, ofRow(method.at, row.Loc))
+			continue
+		case !statusOK:
+			rd.skip(status.at, "unknown status %q (complete, not-complete, draft, deprecated, superseded)%s", status.v, ofRow(status.at, row.Loc))
+			continue
+		case !p.ownRationale[i] && !rationaleOK:
+			rd.skip(rationale.at, "unknown matching-rationale %q (syntactic, semantic, functional)%s", rationale.v, ofRow(rationale.at, row.Loc))
+			continue
+		}
+		row.Method, row.Status = methodOf, statusOf
+		if !p.ownRationale[i] {
+			row.Rationale = rationaleOf
+		}
+		if v := normalise(method.v); v == "automation" || v == "hybrid" {
+			if row.Extras == nil {
+				row.Extras = &catalog.Interchange{}
+			}
+			row.Extras.Method = v
+		}
+		if row.Justification == "" {
+			row.Justification = justification
+		}
+		cw.Maps = append(cw.Maps, row)
+	}
+	rd.addCrosswalk(cw)
 }
 
 // addCrosswalk adds cw's rows to the crosswalk between the same resources,
@@ -233,10 +341,9 @@ func (rd *reader) addCrosswalk(cw Crosswalk) {
 	rd.doc.Crosswalks = append(rd.doc.Crosswalks, cw)
 }
 
-// resourceOf describes the resource a mapping's side refers to, from the
-// back-matter when the href points into it.
-func resourceOf(ref oscalResourceRef, resources map[string]oscalResource) Resource {
-	out := Resource{Key: strings.TrimSpace(ref.Href)}
+// describeResource describes the resource a mapping's side refers to, from
+// the back-matter when its href points into it.
+func describeResource(out *Resource, resources map[string]oscalResource) {
 	if res, ok := resources[out.Key]; ok {
 		out.Title = strings.TrimSpace(res.Title)
 		out.Version, _ = prop(res.Props, Namespace, "version")
@@ -245,7 +352,6 @@ func resourceOf(ref oscalResourceRef, resources map[string]oscalResource) Resour
 			out.Version, _ = prop(res.Props, "", "version")
 		}
 	}
-	return out
 }
 
 // located is a value of a document with the pointer it is read from.
@@ -280,24 +386,18 @@ func firstOf(s ...string) string {
 	return ""
 }
 
-// oscalMap reads one map; ok is false when the row was skipped.
-func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale located) (Map, bool) {
+// oscalMap reads what one map says of itself; ok is false when the row was
+// skipped. Its method and status, and its rationale when it gives none,
+// are the mapping's (finishMapping).
+func (rd *reader) oscalMap(at string, mp oscalMap) (Map, bool) {
 	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks)}
 	var ok bool
 	if row.Relationship, ok = rd.relationship(string(mp.Relationship)); !ok {
 		rd.skip(at+"/relationship", "unknown relationship %q (equivalent-to, equal-to, subset-of, superset-of, intersects-with, no-relationship)", mp.Relationship)
 		return row, false
 	}
-	if row.Method, ok = oscalMethod(method.v); !ok {
-		rd.skip(method.at, "unknown method %q (human, automation, hybrid)%s", method.v, ofRow(method.at, at))
-		return row, false
-	}
-	if row.Status, ok = oscalStatus(status.v); !ok {
-		rd.skip(status.at, "unknown status %q (complete, not-complete, draft, deprecated, superseded)%s", status.v, ofRow(status.at, at))
-		return row, false
-	}
-	if row.Rationale, ok = parseRationale(rationale.v); !ok {
-		rd.skip(rationale.at, "unknown matching-rationale %q (syntactic, semantic, functional)%s", rationale.v, ofRow(rationale.at, at))
+	if row.Rationale, ok = parseRationale(mp.MatchingRationale); !ok {
+		rd.skip(at+"/matching-rationale", "unknown matching-rationale %q (syntactic, semantic, functional)", mp.MatchingRationale)
 		return row, false
 	}
 	for _, side := range []struct {
@@ -336,9 +436,6 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale loc
 		}
 	}
 	extras := &catalog.Interchange{}
-	if m := normalise(method.v); m == "automation" || m == "hybrid" {
-		extras.Method = m
-	}
 	if v, found := fraction(mp.Coverage, "target-coverage"); found {
 		extras.Coverage = &v
 		var cov struct {
@@ -358,7 +455,7 @@ func (rd *reader) oscalMap(at string, mp oscalMap, method, status, rationale loc
 		extras.Qualifiers = append(extras.Qualifiers, catalog.Qualifier{Subject: strings.TrimSpace(q.Subject), Predicate: strings.TrimSpace(q.Predicate),
 			Category: strings.TrimSpace(q.Category), Description: strings.TrimSpace(q.Description)})
 	}
-	if extras.Method != "" || extras.ConfidenceCategory != "" || extras.ConfidencePercentage != nil || extras.Coverage != nil || len(extras.Qualifiers) > 0 {
+	if extras.ConfidenceCategory != "" || extras.ConfidencePercentage != nil || extras.Coverage != nil || len(extras.Qualifiers) > 0 {
 		row.Extras = extras
 	}
 	if doc, found := prop(mp.Props, Namespace, "document"); found {
