@@ -266,6 +266,9 @@ func sample() (*FrameworkFile, *CrosswalkFile) {
 	ms[1].Interchange = &catalog.Interchange{Method: "automation", ConfidencePercentage: &half, Coverage: &half, CoverageMethod: "arbitrary",
 		Qualifiers: []catalog.Qualifier{{Subject: "source", Predicate: "has-incompatibility", Category: "blocked", Description: "Not for systems bought in."}}}
 	ms[3].Interchange = &catalog.Interchange{ConfidenceCategory: "low"}
+	// A coverage of the source, as a mapping stored the other way round has.
+	seven := 0.7
+	ms[2].Interchange = &catalog.Interchange{ReverseCoverage: &seven, ReverseCoverageMethod: "arbitrary"}
 	// Group mappings: one that implies pairwise statements, one that does not.
 	rmf := func(ids ...string) []catalog.ControlRef {
 		var out []catalog.ControlRef
@@ -606,6 +609,27 @@ func TestCoverageGivesAStrengthOnlyWhereJudgementDoes(t *testing.T) {
 		}
 		if m.Extras == nil || m.Extras.Coverage == nil {
 			t.Errorf("%s: the coverage is not kept for export", tc.rel)
+		}
+	}
+	// Our reverse-coverage prop, read back: a reverse strength where the
+	// relationship read back leaves it to judgement.
+	for _, tc := range []struct {
+		rel      string
+		coverage string
+		want     int32
+	}{{"superset-of", "0.7", 7}, {"intersects-with", "0", 1}, {"subset-of", "0.5", NoStrength}, {"equal-to", "0.5", NoStrength}, {"no-relationship", "0.5", NoStrength}} {
+		doc := `{"mapping-collection": {"uuid": "7d1f3c52-0b7e-4c41-9f1e-2b8f4a6d9c10", "provenance": {"method": "human", "matching-rationale": "semantic",
+			"status": "complete", "mapping-description": "x"}, "mappings": [{"uuid": "0b9ad7f1-54e3-4d8b-9d25-3c1c2f7a6e01",
+			"source-resource": {"type": "catalog", "href": "#a"}, "target-resource": {"type": "catalog", "href": "#b"},
+			"maps": [{"uuid": "9b0c5a1e-1111-4c2a-8a9e-000000000001", "relationship": "` + tc.rel + `", "sources": [{"type": "control", "id-ref": "x"}],
+			"targets": [{"type": "control", "id-ref": "y"}], "props": [{"name": "reverse-coverage", "ns": "` + Namespace + `", "value": "` + tc.coverage + `"}]}]}]}}`
+		d, err := Read(strings.NewReader(doc), OSCALMapping, DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := d.Crosswalks[0].Maps[0]
+		if m.ReverseStrength != tc.want || m.Strength != NoStrength || m.Extras == nil || m.Extras.ReverseCoverage == nil {
+			t.Errorf("%s with reverse-coverage %s: reverse strength %d, strength %d, extras %+v; want %d", tc.rel, tc.coverage, m.ReverseStrength, m.Strength, m.Extras, tc.want)
 		}
 	}
 }

@@ -445,17 +445,31 @@ func (rd *reader) oscalMap(at string, mp oscalMap) (Map, bool) {
 			extras.CoverageMethod = strings.TrimSpace(cov.Method)
 		}
 		if row.Strength == NoStrength {
-			row.Strength = strengthOfCoverage(row.Relationship, v)
+			row.Strength = strengthOfCoverage(catalog.StrengthRange, row.Relationship, v)
 		}
 	} else if len(mp.Coverage) > 0 {
 		rd.warn(at+"/coverage", "coverage is not a number from 0 to 1; ignored")
+	}
+	// OSCAL has no coverage of the source: ours is a prop, with its method.
+	if v, found := prop(mp.Props, Namespace, "reverse-coverage"); found {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
+			extras.ReverseCoverage = &f
+			if m, ok := prop(mp.Props, Namespace, "reverse-coverage-method"); ok {
+				extras.ReverseCoverageMethod = strings.TrimSpace(m)
+			}
+			if row.ReverseStrength == NoStrength {
+				row.ReverseStrength = strengthOfCoverage(catalog.ReverseStrengthRange, row.Relationship, f)
+			}
+		} else {
+			rd.warn(at+"/props", "reverse-coverage must be a number from 0 to 1, got %q; ignored", v)
+		}
 	}
 	rd.confidence(at+"/confidence-score", mp.ConfidenceScore, extras)
 	for _, q := range mp.Qualifiers {
 		extras.Qualifiers = append(extras.Qualifiers, catalog.Qualifier{Subject: strings.TrimSpace(q.Subject), Predicate: strings.TrimSpace(q.Predicate),
 			Category: strings.TrimSpace(q.Category), Description: strings.TrimSpace(q.Description)})
 	}
-	if extras.ConfidenceCategory != "" || extras.ConfidencePercentage != nil || extras.Coverage != nil || len(extras.Qualifiers) > 0 {
+	if extras.ConfidenceCategory != "" || extras.ConfidencePercentage != nil || extras.Coverage != nil || extras.ReverseCoverage != nil || len(extras.Qualifiers) > 0 {
 		row.Extras = extras
 	}
 	if doc, found := prop(mp.Props, Namespace, "document"); found {
@@ -464,16 +478,18 @@ func (rd *reader) oscalMap(at string, mp oscalMap) (Map, bool) {
 	return row, true
 }
 
-// strengthOfCoverage is the strength a map's target-coverage suggests when
-// the map gives none: the share of the target, on the 0-10 scale, where the
-// relationship leaves the strength to judgement (SUBSET_OF and
-// INTERSECTS_WITH, 1 to 9, the coverage rounded into that range).
-// Elsewhere the relationship fixes the strength (EQUAL and SUPERSET_OF 10,
-// NO_RELATIONSHIP 0) and a coverage says nothing more: NoStrength, so the
-// fixed value applies. OSCAL has no coverage of the source, so the reverse
-// strength is never derived.
-func strengthOfCoverage(r cmv1.Relationship, coverage float64) int32 {
-	lo, hi := catalog.StrengthRange(r)
+// strengthOfCoverage is the strength a coverage suggests when the map gives
+// none: the share covered, on the 0-10 scale, where the relationship leaves
+// the strength to judgement (rng gives 1 to 9: SUBSET_OF and
+// INTERSECTS_WITH read forward, SUPERSET_OF and INTERSECTS_WITH read back),
+// rounded into that range. Elsewhere the relationship fixes the strength
+// (10 for what contains the other, 0 for NO_RELATIONSHIP) and a coverage
+// says nothing more: NoStrength, so the fixed value applies. rng is
+// catalog.StrengthRange for the target-coverage and
+// catalog.ReverseStrengthRange for our reverse-coverage prop (OSCAL has no
+// coverage of the source).
+func strengthOfCoverage(rng func(cmv1.Relationship) (int32, int32), r cmv1.Relationship, coverage float64) int32 {
+	lo, hi := rng(r)
 	if lo == hi {
 		return NoStrength
 	}
@@ -654,6 +670,12 @@ func mapOf(m *catalog.Mapping) oscalMap {
 		}
 		if x.Coverage != nil {
 			out.Coverage, _ = json.Marshal(oscalCoverage{GenerationMethod: oscalString(x.CoverageMethod), TargetCoverage: decimal(*x.Coverage)})
+		}
+		if x.ReverseCoverage != nil { // of the source: OSCAL has no field for it
+			extra := props(out.Props)
+			extra.add(oscalProp{Name: "reverse-coverage", NS: Namespace, Value: strconv.FormatFloat(*x.ReverseCoverage, 'f', -1, 64)})
+			extra.add(oscalProp{Name: "reverse-coverage-method", NS: Namespace, Value: x.ReverseCoverageMethod})
+			out.Props = extra
 		}
 		for _, q := range x.Qualifiers {
 			// Subject, predicate and category are required strings: a
