@@ -80,7 +80,8 @@ func importOptions(o *cmv1.ImportOptions) (interchange.Format, writes.ImportOpti
 }
 
 // chunks reads the document of an import stream, chunk by chunk, as the
-// client sends them: the document is never held whole.
+// client sends them: the readers of JSON and CSV parse it as it arrives
+// (a YAML document is parsed whole, by its library).
 type chunks struct {
 	buf  []byte
 	recv func() (*cmv1.ImportRequest, error)
@@ -223,9 +224,6 @@ func (s *InterchangeServer) ExportFramework(req *cmv1.ExportFrameworkRequest, st
 		file.Controls = append(file.Controls, c.Control)
 	}
 	name := f.ID + format.Extension()
-	if format == interchange.OSCALCatalog {
-		name = f.ID + ".oscal.json"
-	}
 	w := &sender{contentType: format.ContentType(), filename: name, send: func(contentType, filename string, data []byte) error {
 		return stream.Send(&cmv1.ExportFrameworkResponse{ContentType: contentType, Filename: filename, Data: data})
 	}}
@@ -267,9 +265,6 @@ func (s *InterchangeServer) ExportCrosswalk(req *cmv1.ExportCrosswalkRequest, st
 		}
 	}
 	name := fmt.Sprintf("%s_%s%s", from.ID, to.ID, format.Extension())
-	if format == interchange.OSCALMapping {
-		name = fmt.Sprintf("%s_%s.oscal.json", from.ID, to.ID)
-	}
 	w := &sender{contentType: format.ContentType(), filename: name, send: func(contentType, filename string, data []byte) error {
 		return stream.Send(&cmv1.ExportCrosswalkResponse{ContentType: contentType, Filename: filename, Data: data})
 	}}

@@ -322,6 +322,8 @@ func explainSummary(ex satisfaction.Explanation, maxHops int) string {
 	case len(ex.Paths) == 0 && ex.Direct != nil:
 		s = fmt.Sprintf("The two controls were reviewed and found unrelated (%s); no sound path of at most %d mappings joins them.",
 			catalog.MappingName(ex.Direct.ID), maxHops)
+	case len(ex.Paths) == 0 && len(ex.Groups) > 0:
+		s = fmt.Sprintf("No sound path of at most %d mappings joins the two controls; a group mapping relates them.", maxHops)
 	case len(ex.Paths) == 0:
 		s = fmt.Sprintf("No sound path of at most %d mappings joins the two controls: either no mappings connect them, or every connection composes to nothing (for example SUBSET_OF followed by SUPERSET_OF says nothing).", maxHops)
 	case ex.Direct != nil:
