@@ -216,3 +216,77 @@ func TestImportReadsBareAnnexNumbersByTheDocument(t *testing.T) {
 		})
 	}
 }
+
+// exportedCrosswalk writes the crosswalk of the store from a to b in
+// format fm, as the service exports it, and reads the file back.
+func exportedCrosswalk(t *testing.T, st *memory.Store, a, b string, fm interchange.Format) *interchange.Document {
+	t.Helper()
+	g := st.Snapshot()
+	from, _ := g.Framework(a)
+	to, _ := g.Framework(b)
+	file := &interchange.CrosswalkFile{Source: from.Framework, Target: to.Framework}
+	for _, o := range g.Crosswalk(from.Index, to.Index) {
+		m := o.Mapping.Mapping
+		if o.Inverse {
+			m = m.Reversed()
+		}
+		file.Mappings = append(file.Mappings, m)
+	}
+	var buf bytes.Buffer
+	if err := interchange.WriteCrosswalk(&buf, fm, file); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := interchange.Read(&buf, fm, interchange.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// What an OSCAL map says of coverage survives an export read the other
+// way round: imported again, that export changes nothing.
+func TestCoverageSurvivesTheReverseExport(t *testing.T) {
+	st, w := builtIn(t)
+	ctx := asOperator()
+	share := 0.3
+	file := &interchange.CrosswalkFile{Source: catalog.Framework{ID: "iso-42001-2023"}, Target: catalog.Framework{ID: "nist-ai-rmf-1.0"},
+		Mappings: []catalog.Mapping{{Source: catalog.ControlRef{Framework: "iso-42001-2023", Control: "9.1"}, Target: catalog.ControlRef{Framework: "nist-ai-rmf-1.0", Control: "MEASURE-1.1"},
+			Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH, Strength: 3, ReverseStrength: 4, Rationale: cmv1.Rationale_RATIONALE_FUNCTIONAL,
+			Justification: "Both monitor and measure.", Provenance: catalog.Provenance{Document: "coverage test", Method: cmv1.MappingMethod_MAPPING_METHOD_HUMAN, Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED},
+			Interchange: &catalog.Interchange{Coverage: &share, CoverageMethod: "human"}}}}
+	var buf bytes.Buffer
+	if err := interchange.WriteCrosswalk(&buf, interchange.OSCALMapping, file); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := interchange.Read(&buf, interchange.OSCALMapping, interchange.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := w.Import(ctx, doc, writes.ImportOptions{}); err != nil || rep.Revision == 0 {
+		t.Fatal(err, rep)
+	}
+	covered := func() *catalog.Interchange {
+		for m := range st.Snapshot().Mappings() {
+			if m.Mapping.Justification == "Both monitor and measure." {
+				if m.Mapping.Source.Control == "9.1" {
+					return m.Mapping.Interchange
+				}
+				r := m.Mapping.Reversed()
+				return r.Interchange
+			}
+		}
+		return nil
+	}
+	if x := covered(); x == nil || x.Coverage == nil || *x.Coverage != 0.3 {
+		t.Fatalf("the coverage imported: %+v", x)
+	}
+	for _, fm := range []interchange.Format{interchange.OSCALMapping, interchange.JSON} {
+		rep, err := w.Import(ctx, exportedCrosswalk(t, st, "nist-ai-rmf-1.0", "iso-42001-2023", fm), writes.ImportOptions{})
+		if err != nil || rep.Revision != 0 || rep.Counts["mapping"].Updated != 0 {
+			t.Fatalf("%s: the reverse export imported again: %v %+v", fm, err, rep)
+		}
+	}
+	if x := covered(); x == nil || x.Coverage == nil || *x.Coverage != 0.3 || x.CoverageMethod != "human" {
+		t.Fatalf("the coverage after the round trip: %+v", x)
+	}
+}
