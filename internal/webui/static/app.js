@@ -190,7 +190,9 @@ async function download(path, name) {
   if (key) headers.Authorization = 'Bearer ' + key;
   const r = await fetch(path, { headers });
   if (!r.ok) { alert('Export failed: ' + ((await r.json().catch(() => ({}))).message || r.status)); return; }
-  save(await r.blob(), name);
+  // The server names its exports; name is for an answer without one.
+  const given = /filename="?([^";]+)"?/.exec(r.headers.get('Content-Disposition') || '');
+  save(await r.blob(), given ? given[1] : name);
 }
 // save hands a file the page made to the browser's downloads.
 function save(blob, name) {
@@ -394,7 +396,7 @@ async function crosswalk(v, a, b) {
     h('p', { id: 'mapping-list' }, on.size ? 'No mappings with these filters.' : 'No relationship is chosen: tick one to list its mappings.');
   v.show(h('h1', {}, 'Crosswalk ' + a + ' → ' + b), h('p', {}, ms.length + ' mappings. Export: ',
     exportButton('OSCAL', '/v1/crosswalks/' + enc(a) + '/' + enc(b) + ':export?format=oscal-mapping', a + '_' + b + '.oscal.json'), ' ',
-    exportButton('OLIR CSV', '/v1/crosswalks/' + enc(a) + '/' + enc(b) + ':export?format=olir-csv', a + '_' + b + '.csv')),
+    exportButton('OLIR CSV', '/v1/crosswalks/' + enc(a) + '/' + enc(b) + ':export?format=olir-csv', a + '_' + b + '.olir.csv')),
   legend, wide('Matrix of ' + a + ' groups by ' + b + ' groups', matrix),
   h('h2', { id: 'mappings', tabindex: '-1' }, sg || tg ? 'Mappings of ' + (sg || 'any group') + ' → ' + (tg || 'any group') : 'Mappings'),
   sg || tg ? h('p', {}, h('button', { type: 'button', id: 'all-mappings', onclick: everything }, 'All mappings')) : '',
