@@ -66,6 +66,32 @@ func (s *jsonStream) elements(f func(i int) error) error {
 	return err
 }
 
+// root reads a document whose member name holds an object (an OSCAL
+// catalog's "catalog"), calling f for each key of that object and skipping
+// the document's other members; what names the document in the errors of
+// a file without it, or with something else there.
+func (s *jsonStream) root(name, what string, f func(key string) error) error {
+	found := false
+	err := s.document(func(key string) error {
+		if key != name {
+			return s.skip()
+		}
+		t, err := s.open()
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); !ok || d != '{' {
+			return syntaxError("/"+name, "not %s: %q is %s, not an object", what, name, describe(t))
+		}
+		found = true
+		return s.members(f)
+	})
+	if err == nil && !found {
+		err = syntaxError("", "not %s: no %q at the top", what, name)
+	}
+	return err
+}
+
 // object reads an object, calling f for each key (see members); at locates
 // a value that is not an object.
 func (s *jsonStream) object(at string, f func(key string) error) error {

@@ -2,7 +2,6 @@ package interchange
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -65,53 +64,36 @@ type oscalCatalog struct {
 func (rd *reader) oscalCatalog(r io.Reader) error {
 	js := newJSONStream(r)
 	const base = "/catalog"
-	found := false
 	var meta oscalMetadata
 	fw := Framework{Loc: base}
 	seen := map[string]string{}
-	err := js.document(func(key string) error {
-		if key != "catalog" {
-			return js.skip()
+	err := js.root("catalog", "an OSCAL catalog", func(key string) error {
+		switch key {
+		case "metadata":
+			return js.decode(base+"/metadata", &meta)
+		case "groups":
+			return js.array(base+"/groups", func(i int) error {
+				var g oscalGroup
+				at := pointer(base, "groups", i)
+				if err := js.decode(at, &g); err != nil {
+					return err
+				}
+				return rd.oscalGroup(&fw, seen, at, "", g)
+			})
+		case "controls":
+			return js.array(base+"/controls", func(i int) error {
+				var ctl oscalControl
+				at := pointer(base, "controls", i)
+				if err := js.decode(at, &ctl); err != nil {
+					return err
+				}
+				return rd.oscalControl(&fw, seen, at, "", ctl)
+			})
 		}
-		t, err := js.open()
-		if err != nil {
-			return err
-		}
-		if d, ok := t.(json.Delim); !ok || d != '{' {
-			return syntaxError(base, "not an OSCAL catalog: the catalog is %s, not an object", describe(t))
-		}
-		found = true
-		return js.members(func(key string) error {
-			switch key {
-			case "metadata":
-				return js.decode(base+"/metadata", &meta)
-			case "groups":
-				return js.array(base+"/groups", func(i int) error {
-					var g oscalGroup
-					at := pointer(base, "groups", i)
-					if err := js.decode(at, &g); err != nil {
-						return err
-					}
-					return rd.oscalGroup(&fw, seen, at, "", g)
-				})
-			case "controls":
-				return js.array(base+"/controls", func(i int) error {
-					var ctl oscalControl
-					at := pointer(base, "controls", i)
-					if err := js.decode(at, &ctl); err != nil {
-						return err
-					}
-					return rd.oscalControl(&fw, seen, at, "", ctl)
-				})
-			}
-			return js.skip()
-		})
+		return js.skip()
 	})
 	if err != nil {
 		return err
-	}
-	if !found {
-		return syntaxError("", "not an OSCAL catalog: no \"catalog\" at the top")
 	}
 	fw.Title, fw.Version = strings.TrimSpace(meta.Title), strings.TrimSpace(meta.Version)
 	if k, ok := prop(meta.Props, Namespace, "kind"); ok {

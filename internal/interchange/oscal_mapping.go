@@ -92,7 +92,7 @@ var provenanceKeys = []string{"method", "matching-rationale", "status", "mapping
 func (rd *reader) oscalMapping(r io.Reader) error {
 	js := newJSONStream(r)
 	const base = "/mapping-collection"
-	found, mappingsSeen, provSeen := false, false, false
+	mappingsSeen, provSeen := false, false
 	var meta oscalMetadata
 	var prov oscalProvenance
 	var back oscalBackMatter
@@ -111,72 +111,56 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 		}
 		return nil
 	}
-	err := js.document(func(key string) error {
-		if key != "mapping-collection" {
-			return js.skip()
-		}
-		t, err := js.open()
-		if err != nil {
-			return err
-		}
-		if d, ok := t.(json.Delim); !ok || d != '{' {
-			return syntaxError(base, "not an OSCAL mapping collection: it is %s, not an object", describe(t))
-		}
-		found = true
-		return js.members(func(key string) error {
-			switch key {
-			case "metadata":
-				return js.decode(base+"/metadata", &meta)
-			case "provenance":
-				var raw json.RawMessage
-				if err := js.decode(base+"/provenance", &raw); err != nil {
-					return err
-				}
-				if err := rd.provenance(base+"/provenance", raw, &prov); err != nil {
-					return err
-				}
-				provSeen = true
-				for _, p := range pending {
-					rd.finishMapping(p, &prov)
-				}
-				pending = nil
-				return nil
-			case "mappings":
-				t, err := js.open()
-				if err != nil {
-					return err
-				}
-				switch t {
-				case json.Delim('{'):
-					mappingsSeen = true
-					rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
-					return mapping(base + "/mappings") // located as the file has it: there is no /mappings/0
-				case json.Delim('['):
-					mappingsSeen = true
-					return js.elements(func(i int) error {
-						at := pointer(base, "mappings", i)
-						if t, err := js.open(); err != nil {
-							return err
-						} else if t != json.Delim('{') {
-							return syntaxError(at, "expected a mapping object, got %s", describe(t))
-						}
-						return mapping(at)
-					})
-				case nil:
-					return nil // null: no mappings
-				}
-				return syntaxError(base+"/mappings", "expected an array of mappings, got %s", describe(t))
-			case "back-matter":
-				return js.decode(base+"/back-matter", &back)
+	err := js.root("mapping-collection", "an OSCAL mapping collection", func(key string) error {
+		switch key {
+		case "metadata":
+			return js.decode(base+"/metadata", &meta)
+		case "provenance":
+			var raw json.RawMessage
+			if err := js.decode(base+"/provenance", &raw); err != nil {
+				return err
 			}
-			return js.skip()
-		})
+			if err := rd.provenance(base+"/provenance", raw, &prov); err != nil {
+				return err
+			}
+			provSeen = true
+			for _, p := range pending {
+				rd.finishMapping(p, &prov)
+			}
+			pending = nil
+			return nil
+		case "mappings":
+			t, err := js.open()
+			if err != nil {
+				return err
+			}
+			switch t {
+			case json.Delim('{'):
+				mappingsSeen = true
+				rd.warn(base+"/mappings", "mappings is one object instead of an array; read as an array of one")
+				return mapping(base + "/mappings") // located as the file has it: there is no /mappings/0
+			case json.Delim('['):
+				mappingsSeen = true
+				return js.elements(func(i int) error {
+					at := pointer(base, "mappings", i)
+					if t, err := js.open(); err != nil {
+						return err
+					} else if t != json.Delim('{') {
+						return syntaxError(at, "expected a mapping object, got %s", describe(t))
+					}
+					return mapping(at)
+				})
+			case nil:
+				return nil // null: no mappings
+			}
+			return syntaxError(base+"/mappings", "expected an array of mappings, got %s", describe(t))
+		case "back-matter":
+			return js.decode(base+"/back-matter", &back)
+		}
+		return js.skip()
 	})
 	if err != nil {
 		return err
-	}
-	if !found {
-		return syntaxError("", "not an OSCAL mapping collection: no \"mapping-collection\" at the top")
 	}
 	rd.doc.Title, rd.doc.Version = strings.TrimSpace(meta.Title), strings.TrimSpace(meta.Version)
 	if !mappingsSeen {
