@@ -448,23 +448,13 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 				continue
 			}
 		}
-		switch {
-		case c.Kind != 0:
-		case prev != nil:
-			c.Kind = prev.Kind
-		default:
-			c.Kind = cmv1.ControlKind_CONTROL_KIND_CONTROL
+		var was catalog.Control
+		if prev != nil {
+			was = *prev
 		}
-		switch {
-		case c.Title != "":
-		case prev != nil:
-			c.Title = prev.Title
-		default:
-			c.Title = c.ID
-		}
-		if c.Summary == "" && prev != nil {
-			c.Summary = prev.Summary
-		}
+		c.Kind, _ = given(c.Kind, was.Kind, prev != nil, cmv1.ControlKind_CONTROL_KIND_CONTROL)
+		c.Title, _ = given(c.Title, was.Title, prev != nil, c.ID)
+		c.Summary, _ = given(c.Summary, was.Summary, prev != nil, "")
 		if utf8.RuneCountInString(c.Title) > MaxTitle {
 			c.Title = clip(c.Title, MaxTitle)
 			im.warn(dc.Loc, "the title is longer than %d characters; cut short", MaxTitle)
@@ -939,44 +929,15 @@ func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored 
 			defaulted = append(defaulted, fmt.Sprintf("%s; set to %d, the middle of the scale: review them", s.what, defaultStrength))
 		}
 	}
-	switch {
-	case m.Rationale != 0:
-	case stored != nil:
-		m.Rationale = was.Rationale
-	default:
-		m.Rationale = cmv1.Rationale_RATIONALE_SEMANTIC
+	var byDefault bool
+	if m.Rationale, byDefault = given(m.Rationale, was.Rationale, stored != nil, cmv1.Rationale_RATIONALE_SEMANTIC); byDefault {
 		defaulted = append(defaulted, "rationale; set to SEMANTIC")
 	}
-	switch {
-	case m.Provenance.Method != 0:
-	case stored != nil:
-		m.Provenance.Method = was.Provenance.Method
-	default:
-		m.Provenance.Method = cmv1.MappingMethod_MAPPING_METHOD_IMPORTED
-	}
-	switch {
-	case m.Provenance.Status != 0:
-	case stored != nil:
-		m.Provenance.Status = was.Provenance.Status
-	default:
-		m.Provenance.Status = cmv1.MappingStatus_MAPPING_STATUS_DRAFT
-	}
-	if m.Interchange == nil && stored != nil {
-		m.Interchange = was.Interchange
-	}
-	switch {
-	case m.Provenance.Document != "":
-	case stored != nil:
-		m.Provenance.Document = was.Provenance.Document
-	default:
-		m.Provenance.Document = docName(im.doc)
-	}
-	switch {
-	case m.Justification != "":
-	case stored != nil:
-		m.Justification = was.Justification
-	default:
-		m.Justification = "Imported from " + m.Provenance.Document + "."
+	m.Provenance.Method, _ = given(m.Provenance.Method, was.Provenance.Method, stored != nil, cmv1.MappingMethod_MAPPING_METHOD_IMPORTED)
+	m.Provenance.Status, _ = given(m.Provenance.Status, was.Provenance.Status, stored != nil, cmv1.MappingStatus_MAPPING_STATUS_DRAFT)
+	m.Interchange, _ = given(m.Interchange, was.Interchange, stored != nil, nil)
+	m.Provenance.Document, _ = given(m.Provenance.Document, was.Provenance.Document, stored != nil, docName(im.doc))
+	if m.Justification, byDefault = given(m.Justification, was.Justification, stored != nil, "Imported from "+m.Provenance.Document+"."); byDefault {
 		defaulted = append(defaulted, "justification; each names the document it was imported from")
 	}
 	if utf8.RuneCountInString(m.Justification) > catalog.MaxJustificationLength {
@@ -985,6 +946,20 @@ func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored 
 	}
 	m.Provenance.Document = clip(m.Provenance.Document, catalog.MaxDocumentLength)
 	return m, defaulted
+}
+
+// given is what an imported row says of a field (v, when not zero); else
+// what is stored of it, when there is a stored row (has); else def, with
+// byDefault true.
+func given[T comparable](v, stored T, has bool, def T) (_ T, byDefault bool) {
+	var zero T
+	switch {
+	case v != zero:
+		return v, false
+	case has:
+		return stored, false
+	}
+	return def, true
 }
 
 // docName names a document for provenance: its title and version, or its
