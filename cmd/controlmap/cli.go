@@ -413,7 +413,10 @@ that the import would be refused.
 				return err
 			}
 			if f.json {
-				return printJSON(cmd.OutOrStdout(), resp)
+				if err := printJSON(cmd.OutOrStdout(), resp); err != nil || !resp.GetRefused() {
+					return err
+				}
+				return errRefused
 			}
 			return printImport(cmd.OutOrStdout(), resp)
 		},
@@ -491,6 +494,9 @@ func sendImport(ctx context.Context, c cmv1.InterchangeServiceClient, opts *cmv1
 	return stream.CloseAndRecv()
 }
 
+// errRefused ends a strict dry run that found rows it cannot apply.
+var errRefused = &exitError{code: exitRejected, err: errors.New("the import would be refused at the first skipped row; --lenient skips them")}
+
 func printImport(w io.Writer, resp *cmv1.ImportResponse) error {
 	var rows [][]string
 	for _, c := range resp.GetCounts() {
@@ -522,7 +528,7 @@ func printImport(w io.Writer, resp *cmv1.ImportResponse) error {
 	switch {
 	case resp.GetRefused():
 		fmt.Fprintln(w, "dry run: nothing written")
-		return &exitError{code: exitRejected, err: errors.New("the import would be refused at the first skipped row; --lenient skips them")}
+		return errRefused
 	case resp.GetValidateOnly():
 		_, err = fmt.Fprintln(w, "dry run: nothing written")
 	case resp.GetRevision() == 0:

@@ -92,6 +92,10 @@ func TestClientCommands(t *testing.T) {
 		!strings.Contains(out, "would be refused") || !strings.Contains(out, "mapping    0        0        95         1") {
 		t.Fatalf("dry run of a file whose strength no longer fits its relationship (%d):\n%s", code, out)
 	}
+	if out, code = run(t, "import", file, "--dry-run", "--json", "--bind", "source=iso-27001-2022", "--bind", "target=nist-ai-rmf-1.0", "--server", addr); code != exitRejected ||
+		!strings.Contains(out, `"refused": true`) {
+		t.Fatalf("dry run with --json (%d):\n%s", code, out)
+	}
 	if out, code = run(t, "import", file, "--dry-run", "--lenient", "--bind", "source=iso-27001-2022", "--bind", "target=nist-ai-rmf-1.0", "--server", addr); code != 0 ||
 		!strings.Contains(out, "skipped: line 2") || strings.Contains(out, "would be refused") {
 		t.Fatalf("lenient dry run (%d):\n%s", code, out)

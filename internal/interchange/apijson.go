@@ -136,6 +136,10 @@ func (rd *reader) apiMapping(cw *Crosswalk, i int, raw json.RawMessage) {
 		row.Sources, row.Targets = row.Targets, row.Sources
 		row.Relationship = catalog.Inverse(row.Relationship)
 		row.Strength, row.ReverseStrength = row.ReverseStrength, row.Strength
+		if row.Extras != nil { // what it says of each side follows the sides
+			turned := catalog.Mapping{Interchange: row.Extras}.Reversed()
+			row.Extras = turned.Interchange
+		}
 	}
 	cw.Maps = append(cw.Maps, row)
 }

@@ -167,7 +167,7 @@ func (rd *reader) oscalMapping(r io.Reader) error {
 		return syntaxError(base, "no mappings")
 	}
 	if !provSeen {
-		rd.warn(base, "no provenance; mappings default to method human, status draft")
+		rd.warn(base, "no provenance: a new mapping gets method IMPORTED and status DRAFT, a stored one keeps its own")
 		for _, p := range pending {
 			rd.finishMapping(p, &prov)
 		}

@@ -150,7 +150,7 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	// A large document takes longer than a single write may.
 	ctx = store.WithWriteTimeout(ctx, importTimeout)
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]*controlNames{}, defaulted: map[string]int{}, ambiguous: map[string][]string{}}
+		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]*controlNames{}, defaulted: map[string]int{}}
 		im.rep = &ImportReport{Format: doc.Format, ValidateOnly: opt.ValidateOnly, Counts: map[string]*ImportCount{}, Bindings: map[string]string{},
 			Problems: slices.Clone(doc.Problems)}
 		for _, k := range ImportKinds {
@@ -212,10 +212,6 @@ type importer struct {
 	frameworks []string
 	// controls resolve the names of the controls, by framework.
 	controls map[string]*controlNames
-	// at is the location of the row being read; ambiguous lists the names
-	// read as one of two controls, by framework, as "name -> id at loc".
-	at        string
-	ambiguous map[string][]string
 	// owner is the tenant whose data the import changed ("" for public).
 	owner string
 	// defaulted counts the mappings given a default, by what.
@@ -441,12 +437,13 @@ func (im *importer) importControls(f *catalog.Framework, d *interchange.Framewor
 		prev := stored[strings.ToLower(c.ID)]
 		if prev != nil {
 			c.ID = prev.ID
-			if c.Parent != prev.Parent {
+			if !strings.EqualFold(c.Parent, prev.Parent) {
 				if err := im.problem("control", dc.Loc, "control %s is under %q, not %q: a control's parent does not change; delete it and import again", catalog.ControlName(f.ID, c.ID), prev.Parent, c.Parent); err != nil {
 					return err
 				}
 				continue
 			}
+			c.Parent = prev.Parent // ids match ignoring case
 		}
 		var was catalog.Control
 		if prev != nil {
@@ -631,10 +628,12 @@ type controlNames struct {
 	// ids maps every lower-case spelling to a control id.
 	ids map[string]string
 	// annex maps the number of each annex control, without its letter
-	// ("5.1" of A.5.1), to its id. Where another control has that number as
-	// its own id (ISO/IEC 27001 clause 5.1), ids names that one, and the
-	// document's numbering decides (see annexNumbering).
-	annex map[string]string
+	// ("5.1" of A.5.1), to its id, and annexIDs holds their ids. Where
+	// another control has that number as its own id (ISO/IEC 27001 clause
+	// 5.1), ids names that one, and the document's numbering decides (see
+	// side).
+	annex    map[string]string
+	annexIDs map[string]bool
 }
 
 // resolver returns the names of a framework's controls, read in the
@@ -647,44 +646,92 @@ func (im *importer) resolver(fw string) (*controlNames, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &controlNames{fw: fw, ids: spellingsOf(cs), annex: map[string]string{}}
+	r := &controlNames{fw: fw, ids: spellingsOf(cs), annex: map[string]string{}, annexIDs: map[string]bool{}}
 	// The tokens of OSCAL exports ("a.5.1", "id-5.1") find their control too.
 	for i := range cs {
 		if t := strings.ToLower(interchange.Token(cs[i].ID)); r.ids[t] == "" {
 			r.ids[t] = cs[i].ID
 		}
 		if n, ok := catalog.AnnexNumber(&cs[i]); ok {
-			r.annex[strings.ToLower(n)] = cs[i].ID
+			r.annex[strings.ToLower(n)], r.annexIDs[cs[i].ID] = cs[i].ID, true
 		}
 	}
 	im.controls[fw] = r
 	return r, nil
 }
 
-// shadowed returns the function that records that the row at im.at names
-// a control of framework fw that two controls answer to, read as id.
-func (im *importer) shadowed(fw string) func(name, id string) {
-	return func(name, id string) {
-		im.ambiguous[fw] = append(im.ambiguous[fw], fmt.Sprintf("%s (read as %s) at %s", catalog.Clip(name), id, catalog.Clip(firstNonEmpty(im.at, "a row"))))
-	}
+// sideNames resolves the names one side of a crosswalk gives its controls.
+type sideNames struct {
+	*controlNames
+	// bare says the side numbers annex controls without their letter, as
+	// example shows.
+	bare    bool
+	example string
+	// asAnnex lists the names read as annex controls though another control
+	// has them as its id, with where.
+	asAnnex []string
 }
 
-// reportShadowed returns a function that warns, once, of the names of
-// framework r read as annex controls though another control has them as
-// its id.
-func (im *importer) reportShadowed(r *controlNames, example string) func() {
-	return func() {
-		names := im.ambiguous[r.fw]
-		if len(names) == 0 {
-			return
+// side reads how a crosswalk numbers the controls of r on one side: it
+// numbers annex controls without their letter, as ISO/IEC 27002 numbers
+// the controls of ISO/IEC 27001's Annex A ("5.15" for A.5.15), when a name
+// only an annex control has that way is there and no annex control is
+// written with its letter. Then a number that is also another control's id
+// ("5.1", a clause) is read as the annex control too.
+func side(r *controlNames, maps []interchange.Map, names func(*interchange.Map) []string) *sideNames {
+	s := &sideNames{controlNames: r}
+	for i := range maps {
+		for _, n := range names(&maps[i]) {
+			k := strings.ToLower(strings.TrimSpace(n))
+			id := r.ids[k]
+			switch {
+			case id == "":
+			case r.annex[k] == id && s.example == "":
+				s.example = fmt.Sprintf("%s at %s", catalog.Clip(n), catalog.Clip(firstNonEmpty(maps[i].Loc, "a row")))
+			case strings.EqualFold(k, id) && r.annexIDs[id]:
+				return &sideNames{controlNames: r} // lettered: bare numbers are the controls with those ids
+			}
 		}
-		delete(im.ambiguous, r.fw)
-		// Built here, not by warn: the names are clipped one by one.
-		msg := fmt.Sprintf("%d names are both a control of %s and the number of an annex control, read as annex controls, since the document numbers annex controls without their letter (%s): %s",
-			len(names), catalog.FrameworkName(r.fw), example,
-			strings.Join(names[:min(len(names), 5)], ", ")+more(len(names)-5))
-		im.rep.Problems = append(im.rep.Problems, interchange.Problem{Message: catalog.ClipTo(msg, maxProblem)})
 	}
+	s.bare = s.example != ""
+	return s
+}
+
+// resolve finds the controls a row (at loc) names on the side; ok is false
+// when a name does not resolve (or there is none), and unknown is the
+// first such name.
+func (s *sideNames) resolve(names []string, loc string) (out []catalog.ControlRef, unknown string, ok bool) {
+	if len(names) == 0 {
+		return nil, "", false
+	}
+	out = make([]catalog.ControlRef, len(names))
+	for i, n := range names {
+		k := strings.ToLower(strings.TrimSpace(n))
+		id, found := s.ids[k]
+		if !found {
+			return nil, n, false
+		}
+		// A number the document could mean either way is the control with
+		// that id, unless the side numbers annex controls bare.
+		if a := s.annex[k]; s.bare && a != "" && a != id {
+			id = a
+			s.asAnnex = append(s.asAnnex, fmt.Sprintf("%s (read as %s) at %s", catalog.Clip(n), id, catalog.Clip(firstNonEmpty(loc, "a row"))))
+		}
+		out[i] = catalog.ControlRef{Framework: s.fw, Control: id}
+	}
+	return out, "", true
+}
+
+// warnAsAnnex warns, once, of the names of side s read as annex controls
+// though another control has them as its id.
+func (im *importer) warnAsAnnex(s *sideNames) {
+	if len(s.asAnnex) == 0 {
+		return
+	}
+	// Built here, not by warn: the names are clipped one by one.
+	msg := fmt.Sprintf("%d names that are both a control of %s and the number of an annex control were read as annex controls, since the document numbers annex controls without their letter (%s): %s",
+		len(s.asAnnex), catalog.FrameworkName(s.fw), s.example, strings.Join(s.asAnnex[:min(len(s.asAnnex), 5)], ", ")+more(len(s.asAnnex)-5))
+	im.rep.Problems = append(im.rep.Problems, interchange.Problem{Message: catalog.ClipTo(msg, maxProblem)})
 }
 
 func more(n int) string {
@@ -692,51 +739,6 @@ func more(n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" and %d more", n)
-}
-
-// annexNumbering reports whether the names a crosswalk gives one side
-// number annex controls without their letter, as ISO/IEC 27002 numbers
-// the controls of ISO/IEC 27001's Annex A ("5.15" for A.5.15): then a
-// number that is also another control's id ("5.1", a clause) is read as
-// the annex control too. example is a name that shows it, and where.
-func (r *controlNames) annexNumbering(maps []interchange.Map, names func(*interchange.Map) []string) (yes bool, example string) {
-	for i := range maps {
-		for _, n := range names(&maps[i]) {
-			k := strings.ToLower(strings.TrimSpace(n))
-			if id := r.annex[k]; id != "" && r.ids[k] == id {
-				return true, fmt.Sprintf("%s at %s", catalog.Clip(n), catalog.Clip(firstNonEmpty(maps[i].Loc, "a row")))
-			}
-		}
-	}
-	return false, ""
-}
-
-// resolve finds the controls a row names on one side; ok is false when a
-// name does not resolve (or there is none), and unknown is the first such
-// name. annex says the side numbers annex controls without their letter;
-// shadowed collects the names read as annex controls though another
-// control has them as its id.
-func (r *controlNames) resolve(names []string, annex bool, shadowed func(name, as string)) (out []catalog.ControlRef, unknown string, ok bool) {
-	if len(names) == 0 {
-		return nil, "", false
-	}
-	out = make([]catalog.ControlRef, len(names))
-	for i, n := range names {
-		k := strings.ToLower(strings.TrimSpace(n))
-		id, found := r.ids[k]
-		if !found {
-			return nil, n, false
-		}
-		// A number the document could mean either way is the control with
-		// that id, unless the document numbers annex controls bare: then the
-		// report says it was read otherwise.
-		if a := r.annex[k]; annex && a != "" && a != id {
-			id = a
-			shadowed(n, id)
-		}
-		out[i] = catalog.ControlRef{Framework: r.fw, Control: id}
-	}
-	return out, "", true
 }
 
 // spellingsOf maps every lower-case spelling of the controls to a control
@@ -796,23 +798,19 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			stored[m.PairKey()] = m
 		}
 	}
-	annexA, exampleA := resA.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Sources })
-	annexB, exampleB := resB.annexNumbering(cw.Maps, func(m *interchange.Map) []string { return m.Targets })
-	defer im.reportShadowed(resA, exampleA)()
-	defer im.reportShadowed(resB, exampleB)()
-	shadowedA, shadowedB := im.shadowed(a), im.shadowed(b)
+	sideA := side(resA, cw.Maps, func(m *interchange.Map) []string { return m.Sources })
+	sideB := side(resB, cw.Maps, func(m *interchange.Map) []string { return m.Targets })
 	seen := map[string]string{}
 	for i := range cw.Maps {
 		row := &cw.Maps[i]
-		im.at = row.Loc
-		srcs, unknown, ok := resA.resolve(row.Sources, annexA, shadowedA)
+		srcs, unknown, ok := sideA.resolve(row.Sources, row.Loc)
 		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(a)); err != nil {
 				return err
 			}
 			continue
 		}
-		tgts, unknown, ok := resB.resolve(row.Targets, annexB, shadowedB)
+		tgts, unknown, ok := sideB.resolve(row.Targets, row.Loc)
 		if !ok {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(b)); err != nil {
 				return err
@@ -890,6 +888,8 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		im.tx.Write(store.Change{Kind: store.KindMapping, Owner: owner, Mapping: m})
 		im.rep.changed("mapping", catalog.MappingName(m.ID), "updated")
 	}
+	im.warnAsAnnex(sideA)
+	im.warnAsAnnex(sideB)
 	return nil
 }
 
@@ -903,7 +903,11 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 // report.
 func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored *catalog.Mapping) (m catalog.Mapping, defaulted []string) {
 	m = sides
-	m.Relationship, m.Rationale, m.Justification, m.Interchange = row.Relationship, row.Rationale, strings.TrimSpace(row.Justification), row.Extras
+	extras, dropped := cleanInterchange(row.Extras)
+	for _, d := range dropped {
+		im.rep.Problems = append(im.rep.Problems, interchange.Problem{Loc: row.Loc, Message: catalog.ClipTo(d+"; left out", maxProblem)})
+	}
+	m.Relationship, m.Rationale, m.Justification, m.Interchange = row.Relationship, row.Rationale, strings.TrimSpace(row.Justification), extras
 	m.Provenance = catalog.Provenance{Document: strings.TrimSpace(row.Document), Method: row.Method, Status: row.Status}
 	var was catalog.Mapping
 	if stored != nil {
@@ -935,7 +939,7 @@ func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored 
 	}
 	m.Provenance.Method, _ = given(m.Provenance.Method, was.Provenance.Method, stored != nil, cmv1.MappingMethod_MAPPING_METHOD_IMPORTED)
 	m.Provenance.Status, _ = given(m.Provenance.Status, was.Provenance.Status, stored != nil, cmv1.MappingStatus_MAPPING_STATUS_DRAFT)
-	m.Interchange, _ = given(m.Interchange, was.Interchange, stored != nil, nil)
+	m.Interchange = mergeInterchange(m.Interchange, was.Interchange)
 	m.Provenance.Document, _ = given(m.Provenance.Document, was.Provenance.Document, stored != nil, docName(im.doc))
 	if m.Justification, byDefault = given(m.Justification, was.Justification, stored != nil, "Imported from "+m.Provenance.Document+"."); byDefault {
 		defaulted = append(defaulted, "justification; each names the document it was imported from")
@@ -946,6 +950,87 @@ func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored 
 	}
 	m.Provenance.Document = clip(m.Provenance.Document, catalog.MaxDocumentLength)
 	return m, defaulted
+}
+
+// cleanInterchange keeps of what a row says beyond a mapping's own fields
+// what OSCAL allows (shares between 0 and 1, qualifiers and tokens in its
+// vocabulary) and says what it left out, as the OSCAL reader does of its
+// files: a JSON file of this API's shape may say anything.
+func cleanInterchange(x *catalog.Interchange) (_ *catalog.Interchange, dropped []string) {
+	if x == nil {
+		return nil, nil
+	}
+	c := *x
+	for _, f := range []struct {
+		what string
+		v    **float64
+	}{{"confidence percentage", &c.ConfidencePercentage}, {"coverage", &c.Coverage}, {"reverse coverage", &c.ReverseCoverage}} {
+		if *f.v != nil && !(**f.v >= 0 && **f.v <= 1) {
+			dropped = append(dropped, fmt.Sprintf("the %s must be from 0 to 1, got %v", f.what, **f.v))
+			*f.v = nil
+		}
+	}
+	for _, f := range []struct {
+		what    string
+		v       *string
+		allowed []string
+	}{{"method", &c.Method, []string{"automation", "hybrid"}}, {"confidence category", &c.ConfidenceCategory, []string{"unspecified", "high", "medium", "low"}}} {
+		if *f.v != "" && !slices.Contains(f.allowed, *f.v) {
+			dropped = append(dropped, fmt.Sprintf("the %s must be one of %s, got %q", f.what, strings.Join(f.allowed, ", "), catalog.Clip(*f.v)))
+			*f.v = ""
+		}
+	}
+	for _, m := range []*string{&c.CoverageMethod, &c.ReverseCoverageMethod} {
+		if utf8.RuneCountInString(*m) > 64 {
+			dropped = append(dropped, fmt.Sprintf("a coverage method is at most 64 characters, got %d", utf8.RuneCountInString(*m)))
+			*m = ""
+		}
+	}
+	c.Qualifiers = nil
+	for i, q := range x.Qualifiers {
+		ok := utf8.RuneCountInString(q.Description) <= catalog.MaxJustificationLength
+		for _, f := range []struct {
+			v       string
+			allowed []string
+		}{{q.Subject, []string{"source", "target", "both"}}, {q.Predicate, []string{"has-requirement", "has-incompatibility"}},
+			{q.Category, []string{"restricted", "addressable", "blocked"}}} {
+			ok = ok && slices.Contains(f.allowed, f.v)
+		}
+		if !ok {
+			dropped = append(dropped, fmt.Sprintf("qualifier %d needs a subject (source, target, both), a predicate (has-requirement, has-incompatibility), "+
+				"a category (restricted, addressable, blocked) and a description of at most %d characters", i, catalog.MaxJustificationLength))
+			continue
+		}
+		c.Qualifiers = append(c.Qualifiers, q)
+	}
+	if c.ConfidenceCategory == "" && c.ConfidencePercentage == nil && c.Coverage == nil && c.ReverseCoverage == nil && len(c.Qualifiers) == 0 && c.Method == "" {
+		return nil, dropped
+	}
+	return &c, dropped
+}
+
+// mergeInterchange is what a row says beyond a mapping's own fields (row),
+// field by field over what is stored: a newer file that adds a confidence
+// keeps the stored coverage.
+func mergeInterchange(row, stored *catalog.Interchange) *catalog.Interchange {
+	if row == nil || stored == nil {
+		return cmp.Or(row, stored)
+	}
+	x := *row
+	x.Method, _ = given(x.Method, stored.Method, true, "")
+	if x.ConfidenceCategory == "" && x.ConfidencePercentage == nil {
+		x.ConfidenceCategory, x.ConfidencePercentage = stored.ConfidenceCategory, stored.ConfidencePercentage
+	}
+	if x.Coverage == nil {
+		x.Coverage, x.CoverageMethod = stored.Coverage, stored.CoverageMethod
+	}
+	if x.ReverseCoverage == nil {
+		x.ReverseCoverage, x.ReverseCoverageMethod = stored.ReverseCoverage, stored.ReverseCoverageMethod
+	}
+	if len(x.Qualifiers) == 0 {
+		x.Qualifiers = stored.Qualifiers
+	}
+	return &x
 }
 
 // given is what an imported row says of a field (v, when not zero); else

@@ -3,6 +3,7 @@ package writes_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,6 +187,8 @@ func TestImportReadsBareAnnexNumbersByTheDocument(t *testing.T) {
 	}{
 		{"annex numbering", []interchange.Map{row("line 2", "5.1"), row("line 3", "5.15")}, map[string]string{"5.1": "A.5.1", "5.15": "A.5.15"}, "read as annex controls, since the document numbers annex controls without their letter (5.15 at line 3)"},
 		{"clauses", []interchange.Map{row("line 2", "5.1"), row("line 3", "4.1")}, map[string]string{"5.1": "5.1", "4.1": "4.1"}, ""},
+		// An annex control written with its letter: bare numbers are clauses.
+		{"lettered annex", []interchange.Map{row("line 2", "5.1"), row("line 3", "8.34"), row("line 4", "A.5.2")}, map[string]string{"5.1": "5.1", "8.34": "A.8.34", "A.5.2": "A.5.2"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st, w := builtIn(t)
@@ -200,7 +203,7 @@ func TestImportReadsBareAnnexNumbersByTheDocument(t *testing.T) {
 			}
 			said := strings.Join(warned, "\n")
 			if c.warns == "" && strings.Contains(said, "names are both") || c.warns != "" &&
-				!strings.Contains(said, "1 names are both a control of frameworks/iso-27001-2022 and the number of an annex control, "+c.warns+": 5.1 (read as "+c.want["5.1"]+") at line 2") {
+				!strings.Contains(said, "1 names that are both a control of frameworks/iso-27001-2022 and the number of an annex control were "+c.warns+": 5.1 (read as "+c.want["5.1"]+") at line 2") {
 				t.Errorf("the report says %q", warned)
 			}
 			g := st.Snapshot()
@@ -288,5 +291,70 @@ func TestCoverageSurvivesTheReverseExport(t *testing.T) {
 	}
 	if x := covered(); x == nil || x.Coverage == nil || *x.Coverage != 0.3 || x.CoverageMethod != "human" {
 		t.Fatalf("the coverage after the round trip: %+v", x)
+	}
+}
+
+// What a row says beyond a mapping's fields is kept within OSCAL's
+// bounds (the rest left out, and said), and a newer file that says part of
+// it keeps the rest.
+func TestImportInterchangeIsCheckedAndMerged(t *testing.T) {
+	st, w := builtIn(t)
+	ctx := asOperator()
+	share := func(x float64) *float64 { return &x }
+	row := func(x *catalog.Interchange) *interchange.Document {
+		return &interchange.Document{Format: interchange.JSON, Crosswalks: []interchange.Crosswalk{{Source: interchange.Resource{Key: "source"}, Target: interchange.Resource{Key: "target"},
+			Maps: []interchange.Map{{Loc: "/mappings/0", Sources: []string{"A.5.1"}, Targets: []string{"GOVERN-1.2"}, Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
+				Strength: 2, ReverseStrength: 2, Justification: "Both are about policy.", Extras: x}}}}}
+	}
+	bind := writes.ImportOptions{Bindings: map[string]string{"source": "iso-27001-2022", "target": "nist-ai-rmf-1.0"}}
+	rep, err := w.Import(ctx, row(&catalog.Interchange{Coverage: share(-2), ReverseCoverage: share(0.4), ConfidencePercentage: share(40),
+		Qualifiers: []catalog.Qualifier{{Subject: "nobody", Predicate: "has-requirement", Category: "blocked", Description: "x"},
+			{Subject: "target", Predicate: "has-requirement", Category: "addressable", Description: "Only for models in production."}}}), bind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, p := range rep.Problems {
+		said = append(said, p.Loc+": "+p.Message)
+	}
+	for _, want := range []string{"/mappings/0: the coverage must be from 0 to 1, got -2; left out", "/mappings/0: the confidence percentage must be from 0 to 1, got 40; left out",
+		"/mappings/0: qualifier 0 needs a subject"} {
+		if !slices.ContainsFunc(said, func(s string) bool { return strings.HasPrefix(s, want) }) {
+			t.Errorf("the report does not say %q: %q", want, said)
+		}
+	}
+	stored := func() *catalog.Interchange {
+		for m := range st.Snapshot().Mappings() {
+			if m.Mapping.Source.Control == "A.5.1" && m.Mapping.Target.Control == "GOVERN-1.2" {
+				return m.Mapping.Interchange
+			}
+		}
+		return nil
+	}
+	x := stored()
+	if x == nil || x.Coverage != nil || x.ConfidencePercentage != nil || *x.ReverseCoverage != 0.4 || len(x.Qualifiers) != 1 || x.Qualifiers[0].Subject != "target" {
+		t.Fatalf("stored: %+v", x)
+	}
+	// A newer file says only a confidence: the rest stays.
+	if _, err := w.Import(ctx, row(&catalog.Interchange{ConfidenceCategory: "high"}), bind); err != nil {
+		t.Fatal(err)
+	}
+	if x := stored(); x == nil || x.ConfidenceCategory != "high" || x.ReverseCoverage == nil || *x.ReverseCoverage != 0.4 || len(x.Qualifiers) != 1 {
+		t.Fatalf("after a file that adds a confidence: %+v", x)
+	}
+}
+
+// Control ids match ignoring case, a parent's too.
+func TestImportMatchesParentsIgnoringCase(t *testing.T) {
+	_, w := empty(t)
+	doc := func(parent string) *interchange.Document {
+		return &interchange.Document{Format: interchange.OSCALCatalog, Frameworks: []interchange.Framework{{Title: "Cased", Version: "1", Loc: "/catalog",
+			Controls: []interchange.Control{{ID: "GRP", Title: "Group"}, {ID: "GRP.1", Title: "One", Parent: parent, Assessable: true}}}}}
+	}
+	if _, err := w.Import(asOperator(), doc("GRP"), writes.ImportOptions{FrameworkID: "cased"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := w.Import(asOperator(), doc("grp"), writes.ImportOptions{FrameworkID: "cased"}); err != nil || rep.Revision != 0 {
+		t.Fatalf("the same catalog, the parent spelt in lower case: %v %+v", err, rep)
 	}
 }
