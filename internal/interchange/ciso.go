@@ -78,6 +78,7 @@ type cisoMapping struct {
 	Status               string `yaml:"controlmap_status,omitempty"`
 	Method               string `yaml:"controlmap_method,omitempty"`
 	Document             string `yaml:"controlmap_document,omitempty"`
+	ImpliedBy            string `yaml:"controlmap_implied_by,omitempty"`
 }
 
 func yamlLine(n *yaml.Node) string { return fmt.Sprintf("line %d", n.Line) }
@@ -176,7 +177,8 @@ func (rd *reader) cisoRow(n *yaml.Node, ids map[string]string) (Map, bool) {
 		rd.skip(at, "%v", err)
 		return Map{}, false
 	}
-	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(m.Annotation), Document: m.Document}
+	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(m.Annotation), Document: m.Document,
+		ImpliedBy: strings.TrimSpace(m.ImpliedBy)}
 	for _, end := range []struct {
 		urn string
 		out *[]string
@@ -283,12 +285,13 @@ func writeCISOMappings(w io.Writer, cw *CrosswalkFile) error {
 	lib := cisoHeader("urn:controlmap:library:mapping-"+cw.Source.ID+"-to-"+cw.Target.ID, "mapping-"+cw.Source.ID+"-to-"+cw.Target.ID, name,
 		"Mappings from "+name+", exported by controlmap.", "", "")
 	rows := make([]yaml.Node, 0, len(cw.Mappings))
+	groups := groupNames(cw.Mappings)
 	for _, m := range pairwise(cw.Mappings) {
 		strength, reverse := m.Strength, m.ReverseStrength
 		row := cisoMapping{SourceRequirementURN: nodeURN(m.Source.Framework, m.Source.Control), TargetRequirementURN: nodeURN(m.Target.Framework, m.Target.Control),
 			Relationship: relationshipToken(CISOYAML, m.Relationship), Rationale: rationaleToken(m.Rationale), Strength: &strength, Annotation: m.Justification,
 			ReverseStrength: &reverse, Status: enumName(m.Provenance.Status.String(), "MAPPING_STATUS_"),
-			Method: enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), Document: m.Provenance.Document}
+			Method: enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), Document: m.Provenance.Document, ImpliedBy: groups[m.ID]}
 		var node yaml.Node
 		if err := node.Encode(row); err != nil {
 			return err

@@ -170,6 +170,9 @@ type Map struct {
 	Document                  string
 	// Extras is what an OSCAL map says beyond these fields; nil for none.
 	Extras *catalog.Interchange
+	// ImpliedBy names the group mapping a row of a pairwise export states
+	// a consequence of (mappings/{id}); empty for a row of its own.
+	ImpliedBy string
 }
 
 // Problem is a warning (the row was read, perhaps normalised as Message

@@ -23,6 +23,7 @@ type sheet struct {
 	sourceTitle, targetTitle []string
 	reverseStrength, status  []string
 	method, document         []string
+	impliedBy                []string
 	continues                bool // a row with a blank source continues the one above (STRM)
 	relationshipHint         string
 }
@@ -34,6 +35,7 @@ var (
 	colStatus          = "Mapping Status"
 	colMethod          = "Mapping Method"
 	colDocument        = "Provenance Document"
+	colImpliedBy       = "Implied By Group Mapping"
 )
 
 var olirSheet = sheet{
@@ -43,7 +45,7 @@ var olirSheet = sheet{
 	relationship: []string{"relationship"}, rationale: []string{"rationale"},
 	strength: []string{"strength of relationship"}, comment: []string{"comments", "comment"},
 	reverseStrength: []string{normalise(colReverseStrength)}, status: []string{normalise(colStatus)},
-	method: []string{normalise(colMethod)}, document: []string{normalise(colDocument)},
+	method: []string{normalise(colMethod)}, document: []string{normalise(colDocument)}, impliedBy: []string{normalise(colImpliedBy)},
 	relationshipHint: "subset of, intersects with, equal, superset of, not related to",
 }
 
@@ -54,7 +56,7 @@ var strmSheet = sheet{
 	relationship: []string{"strm relationship"}, rationale: []string{"strm rationale"},
 	strength: []string{"strength of relationship"}, comment: []string{"notes"},
 	reverseStrength: []string{normalise(colReverseStrength)}, status: []string{normalise(colStatus)},
-	method: []string{normalise(colMethod)}, document: []string{normalise(colDocument)},
+	method: []string{normalise(colMethod)}, document: []string{normalise(colDocument)}, impliedBy: []string{normalise(colImpliedBy)},
 	continues:        true,
 	relationshipHint: "Equal, Subset Of, Superset Of, Intersects With, No Relationship",
 }
@@ -98,7 +100,7 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 		return -1
 	}
 	cw := Crosswalk{Source: Resource{Key: "source"}, Target: Resource{Key: "target"}}
-	var src, tgt, rel, rat, str, com, rstr, sta, met, doc int
+	var src, tgt, rel, rat, str, com, rstr, sta, met, doc, imp int
 	var prevSource string
 	headerFound, unrelated := false, 0
 	for {
@@ -123,7 +125,7 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 			if src, tgt = find(s.source), find(s.target); src >= 0 && tgt >= 0 {
 				headerFound = true
 				rel, rat, str, com = find(s.relationship), find(s.rationale), find(s.strength), find(s.comment)
-				rstr, sta, met, doc = find(s.reverseStrength), find(s.status), find(s.method), find(s.document)
+				rstr, sta, met, doc, imp = find(s.reverseStrength), find(s.status), find(s.method), find(s.document), find(s.impliedBy)
 			}
 			continue
 		}
@@ -157,7 +159,7 @@ func (rd *reader) sheet(r io.Reader, s *sheet) error {
 			continue
 		}
 		row := Map{Loc: at, Sources: []string{source}, Targets: []string{target}, Strength: NoStrength, ReverseStrength: NoStrength,
-			Justification: cell(com), Document: cell(doc)}
+			Justification: cell(com), Document: cell(doc), ImpliedBy: cell(imp)}
 		var ok bool
 		if row.Relationship, ok = rd.relationship(cell(rel)); !ok {
 			rd.skip(at, "unknown relationship %q (%s)", cell(rel), s.relationshipHint)
@@ -244,10 +246,11 @@ func writeSheet(w io.Writer, cw *CrosswalkFile, strm bool) error {
 		head = []string{"FDE #", "FDE Name", "Focal Document Element (FDE) Description", "STRM Rationale", "STRM Relationship",
 			"SCF Control", "SCF #", "Strength of Relationship", "Notes"}
 	}
-	head = append(head, colReverseStrength, colStatus, colMethod, colDocument)
+	head = append(head, colReverseStrength, colStatus, colMethod, colDocument, colImpliedBy)
 	if err := cwr.Write(head); err != nil {
 		return err
 	}
+	groups := groupNames(cw.Mappings)
 	for _, m := range pairwise(cw.Mappings) {
 		src, tgt := cw.Titles[m.Source], cw.Titles[m.Target]
 		rationale, strength := titleCase(rationaleToken(m.Rationale)), strconv.Itoa(int(m.Strength))
@@ -256,7 +259,7 @@ func writeSheet(w io.Writer, cw *CrosswalkFile, strm bool) error {
 			row = []string{m.Source.Control, src, "", rationale, relationshipToken(STRMCSV, m.Relationship), tgt, m.Target.Control, strength, m.Justification}
 		}
 		row = append(row, strconv.Itoa(int(m.ReverseStrength)), enumName(m.Provenance.Status.String(), "MAPPING_STATUS_"),
-			enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), m.Provenance.Document)
+			enumName(m.Provenance.Method.String(), "MAPPING_METHOD_"), m.Provenance.Document, groups[m.ID])
 		if err := cwr.Write(row); err != nil {
 			return err
 		}

@@ -161,6 +161,20 @@ func groupNote(m *catalog.Mapping) (head, why string) {
 	return head, why
 }
 
+// groupNames maps the id of each group mapping of ms to its name: a row
+// of pairwise carrying one of those ids is one the group implies, and the
+// pairwise formats say which (so that importing the file where the group
+// is adds nothing of its own).
+func groupNames(ms []catalog.Mapping) map[string]string {
+	out := map[string]string{}
+	for i := range ms {
+		if ms[i].IsGroup() {
+			out[ms[i].ID] = catalog.MappingName(ms[i].ID)
+		}
+	}
+	return out
+}
+
 // groupText is a side as "{A, B}", or "A" for one control.
 func groupText(side []catalog.ControlRef) string {
 	if len(side) == 1 {

@@ -791,13 +791,17 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	if err != nil {
 		return err
 	}
-	stored := map[string]*catalog.Mapping{}
+	stored, groups := map[string]*catalog.Mapping{}, map[string]*catalog.Mapping{}
 	for i := range all {
 		m := &all[i]
 		if m.Source.Framework == b || m.Target.Framework == b {
 			stored[m.PairKey()] = m
+			if m.IsGroup() {
+				groups[catalog.MappingName(m.ID)] = m
+			}
 		}
 	}
+	implied := 0
 	sideA := side(resA, cw.Maps, func(m *interchange.Map) []string { return m.Sources })
 	sideB := side(resB, cw.Maps, func(m *interchange.Map) []string { return m.Targets })
 	seen := map[string]string{}
@@ -815,6 +819,13 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			if err := im.problem("mapping", row.Loc, "unknown control %q of %s", unknown, catalog.FrameworkName(b)); err != nil {
 				return err
 			}
+			continue
+		}
+		// A row of a pairwise export that a group mapping of this store
+		// implies is that group's consequence, not a mapping of its own.
+		if g := groups[row.ImpliedBy]; g != nil && len(srcs) == 1 && len(tgts) == 1 && impliesPair(g, srcs[0], tgts[0]) {
+			implied++
+			im.rep.Counts["mapping"].Unchanged++
 			continue
 		}
 		// A map of several sources or targets stays one group mapping: split
@@ -890,7 +901,28 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	}
 	im.warnAsAnnex(sideA)
 	im.warnAsAnnex(sideB)
+	if implied > 0 {
+		im.warn("", "%d rows state what group mappings of this store imply; counted unchanged, not imported as mappings of their own", implied)
+	}
 	return nil
+}
+
+// impliesPair reports whether group mapping g states something of the pair
+// a, b (in either order) on its own: a statement it implies pairwise, or,
+// unrelated, any pair of its members.
+func impliesPair(g *catalog.Mapping, a, b catalog.ControlRef) bool {
+	is := func(x, y catalog.ControlRef) bool { return x == a && y == b || x == b && y == a }
+	if g.Relationship == cmv1.Relationship_RELATIONSHIP_NO_RELATIONSHIP {
+		for _, s := range g.SourceSide() {
+			for _, t := range g.TargetSide() {
+				if is(s, t) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return slices.ContainsFunc(g.Implied(), func(p catalog.Mapping) bool { return is(p.Source, p.Target) })
 }
 
 // mapping builds the mapping a row states between the resolved sides of

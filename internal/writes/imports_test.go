@@ -358,3 +358,32 @@ func TestImportMatchesParentsIgnoringCase(t *testing.T) {
 		t.Fatalf("the same catalog, the parent spelt in lower case: %v %+v", err, rep)
 	}
 }
+
+// A pairwise export of a crosswalk with a group mapping, imported where
+// the group is, changes nothing: the rows the group implies are its
+// consequences, not mappings of their own.
+func TestPairwiseExportOfAGroupImportedWhereTheGroupIs(t *testing.T) {
+	st, w := builtIn(t)
+	ctx := asOperator()
+	rmf := func(id string) catalog.ControlRef { return catalog.ControlRef{Framework: "nist-ai-rmf-1.0", Control: id} }
+	group, err := w.CreateMapping(ctx, catalog.Mapping{Source: catalog.ControlRef{Framework: "iso-27001-2022", Control: "A.8.20"},
+		Target: rmf("GOVERN-1.5"), Targets: []catalog.ControlRef{rmf("GOVERN-1.5"), rmf("GOVERN-1.6")}, Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF,
+		ReverseStrength: 3, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "Network security asks for all of both.",
+		Provenance: catalog.Provenance{Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fm := range []interchange.Format{interchange.OLIRCSV, interchange.STRMCSV, interchange.CISOYAML} {
+		doc := exportedCrosswalk(t, st, "iso-27001-2022", "nist-ai-rmf-1.0", fm)
+		marked := 0
+		for _, m := range doc.Crosswalks[0].Maps {
+			if m.ImpliedBy == catalog.MappingName(group.ID) {
+				marked++
+			}
+		}
+		rep, err := w.Import(ctx, doc, writes.ImportOptions{Bindings: map[string]string{"source": "iso-27001-2022", "target": "nist-ai-rmf-1.0"}})
+		if err != nil || marked != 2 || rep.Revision != 0 || rep.Counts["mapping"].Created != 0 {
+			t.Fatalf("%s: %d rows name the group; imported where it is: %v %+v", fm, marked, err, rep)
+		}
+	}
+}
