@@ -365,7 +365,9 @@ func TestImportMatchesParentsIgnoringCase(t *testing.T) {
 func TestPairwiseExportOfAGroupImportedWhereTheGroupIs(t *testing.T) {
 	st, w := builtIn(t)
 	ctx := asOperator()
-	rmf := func(id string) catalog.ControlRef { return catalog.ControlRef{Framework: "nist-ai-rmf-1.0", Control: id} }
+	rmf := func(id string) catalog.ControlRef {
+		return catalog.ControlRef{Framework: "nist-ai-rmf-1.0", Control: id}
+	}
 	group, err := w.CreateMapping(ctx, catalog.Mapping{Source: catalog.ControlRef{Framework: "iso-27001-2022", Control: "A.8.20"},
 		Target: rmf("GOVERN-1.5"), Targets: []catalog.ControlRef{rmf("GOVERN-1.5"), rmf("GOVERN-1.6")}, Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF,
 		ReverseStrength: 3, Rationale: cmv1.Rationale_RATIONALE_SEMANTIC, Justification: "Network security asks for all of both.",
