@@ -310,8 +310,21 @@ func TestOperatorManagesReferenceFrameworks(t *testing.T) {
 	if r := s.rest(t, "POST", "/v1/mappings", m, "Authorization", bearer); r.status != 200 {
 		t.Fatalf("a mapping of the imported framework: %d %s", r.status, r.raw)
 	}
+	// A tenant maps its own control to it.
+	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE", "SCOPE_ADMIN")
+	if r := s.rest(t, "POST", "/v1/frameworks?framework_id=acme-isms", map[string]any{"displayName": "Acme ISMS"}, key(acme)...); r.status != 200 {
+		t.Fatal(r.status, string(r.raw))
+	}
+	if r := s.rest(t, "POST", "/v1/frameworks/acme-isms/controls?control_id=POL-1", map[string]any{"title": "Policy"}, key(acme)...); r.status != 200 {
+		t.Fatal(r.status, string(r.raw))
+	}
+	mine := newMapping()
+	mine["source"], mine["target"] = "frameworks/acme-isms/controls/POL-1", "frameworks/ref-acme/controls/GOV-1"
+	tenants := s.rest(t, "POST", "/v1/mappings", mine, key(acme)...)
+	if tenants.status != 200 {
+		t.Fatalf("the tenant's mapping: %d %s", tenants.status, tenants.raw)
+	}
 	// A tenant may not change it; the operator deletes it with its mappings.
-	_, acme := newTenantWithKey(t, s, "acme", "SCOPE_READ", "SCOPE_WRITE")
 	if r := s.rest(t, "DELETE", "/v1/frameworks/ref-acme", nil, key(acme)...); r.status != 403 {
 		t.Fatalf("tenant deleting a reference framework: %d %s", r.status, r.raw)
 	}
@@ -326,8 +339,21 @@ func TestOperatorManagesReferenceFrameworks(t *testing.T) {
 		t.Errorf("crosswalk after delete: %d", r.status)
 	}
 	events, err := cmv1.NewTenantServiceClient(s.conn).ListAuditEvents(ctx, &cmv1.ListAuditEventsRequest{Parent: "tenants/-"})
-	if err != nil || events.GetAuditEvents()[0].GetResource() != "frameworks/ref-acme" || !strings.Contains(events.GetAuditEvents()[0].GetBefore(), `"mappingCount":1`) {
-		t.Fatalf("the delete's audit event: %v %v", err, events.GetAuditEvents()[0])
+	if err != nil || events.GetAuditEvents()[0].GetResource() != "frameworks/ref-acme" || !strings.Contains(events.GetAuditEvents()[0].GetBefore(), `"mappingCount":2`) ||
+		events.GetAuditEvents()[1].GetRevision() == events.GetAuditEvents()[0].GetRevision() {
+		t.Fatalf("the delete's audit event: %v %v", err, events.GetAuditEvents()[:2])
+	}
+	// The tenant whose mapping went with it finds the delete in its trail,
+	// with its own mapping only.
+	trail := s.rest(t, "GET", "/v1/tenants/acme/auditEvents", nil, key(acme)...)
+	var got cmv1.ListAuditEventsResponse
+	if err := protojson.Unmarshal(trail.raw, &got); err != nil || len(got.GetAuditEvents()) == 0 {
+		t.Fatalf("the tenant's trail: %v %s", err, trail.raw)
+	}
+	ev := got.GetAuditEvents()[0]
+	if ev.GetResource() != "frameworks/ref-acme" || ev.GetRevision() != events.GetAuditEvents()[0].GetRevision() || ev.GetActor() != "admin" ||
+		!strings.Contains(ev.GetBefore(), `"mappingCount":1`) || !strings.Contains(ev.GetBefore(), tenants.str("mapping", "name")) || ev.GetAfter() != "" {
+		t.Fatalf("the delete in the tenant's trail: %v", ev)
 	}
 	// CreateFramework makes reference frameworks for the operator too.
 	created := s.rest(t, "POST", "/v1/frameworks?framework_id=eu-ai-act", map[string]any{"displayName": "EU AI Act", "version": "2024/1689", "kind": "FRAMEWORK_KIND_REGULATION", "publisher": "EU"}, "Authorization", bearer)

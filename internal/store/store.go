@@ -139,7 +139,7 @@ type AuditQuery struct {
 
 // Match reports whether e is selected by q, Limit aside.
 func (q AuditQuery) Match(e *tenancy.AuditEvent) bool {
-	return (q.All || e.Tenant == q.Tenant) && (q.Before <= 0 || e.Revision < q.Before) && (q.RequestID == "" || e.RequestID == q.RequestID)
+	return (q.All && !e.Affected || !q.All && e.Tenant == q.Tenant) && (q.Before <= 0 || e.Revision < q.Before) && (q.RequestID == "" || e.RequestID == q.RequestID)
 }
 
 type actorKey struct{}

@@ -158,6 +158,17 @@ type Audit struct {
 	// After renders the JSON of the resource as written at the given
 	// revision; nil when the write deleted it.
 	After func(rev int64) string
+	// Affected are the other tenants whose data the write changed (their
+	// mappings a delete of public data took with it), each with what of its
+	// data changed: the write is in their trails too, with that as before.
+	Affected []AffectedTenant
+}
+
+// AffectedTenant is a tenant whose data a write by another changed.
+type AffectedTenant struct {
+	Tenant string
+	// Before is the JSON of what of the tenant's data the write changed.
+	Before string
 }
 
 // Lock says how a read within a transaction holds what it read until
@@ -251,4 +262,16 @@ func Event(ctx context.Context, a Audit, rev int64) tenancy.AuditEvent {
 		ev.After = a.After(rev)
 	}
 	return ev
+}
+
+// AffectedEvents are the events of a write in the trails of the tenants it
+// affected (see Audit.Affected): the write's event, each with the tenant's
+// own before and no after.
+func AffectedEvents(ev tenancy.AuditEvent, a Audit) []tenancy.AuditEvent {
+	out := make([]tenancy.AuditEvent, len(a.Affected))
+	for i, t := range a.Affected {
+		out[i] = ev
+		out[i].Tenant, out[i].Before, out[i].After, out[i].Affected = t.Tenant, t.Before, "", true
+	}
+	return out
 }

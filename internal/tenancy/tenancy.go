@@ -62,6 +62,10 @@ type AuditEvent struct {
 	// RequestID is the x-request-id of the call that made the change;
 	// empty for changes made outside the API.
 	RequestID string
+	// Affected marks the record, in Tenant's trail, of a write of another
+	// principal that changed Tenant's data; Before is what of it changed.
+	// The write's own event is recorded too.
+	Affected bool
 }
 
 // Actor is who makes a change, as a store records it in the audit trail.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -180,7 +181,7 @@ func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) 
 		if err != nil {
 			return store.Audit{}, err
 		}
-		mappingNames, err := removeMappings(tx, mappings)
+		mappingNames, byOwner, err := removeMappings(tx, mappings)
 		if err != nil {
 			return store.Audit{}, err
 		}
@@ -191,16 +192,18 @@ func (w *Writer) DeleteFramework(ctx context.Context, id string) (int64, error) 
 			tx.Write(store.Change{Kind: store.KindControl, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: id}, Control: catalog.Control{ID: c.ID}})
 		}
 		tx.Write(store.Change{Kind: store.KindFramework, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: id}})
+		deleted := resourceJSON(resource.Framework(&f))
 		return store.Audit{Resource: catalog.FrameworkName(id), Tenant: f.Owner,
-			Before: cascadeJSON(resourceJSON(resource.Framework(&f)), controlNames, mappingNames)}, nil
+			Before: cascadeJSON(deleted, controlNames, mappingNames), Affected: affected(f.Owner, deleted, byOwner)}, nil
 	})
 }
 
 // removeMappings deletes mappings a delete takes with it and returns their
-// names. Each delete is logged as its mapping's: the tenant owning an end,
-// or public (a reference framework the operator deletes may take tenants'
-// mappings with it, which only those tenants see go).
-func removeMappings(tx store.Tx, ms []catalog.Mapping) ([]string, error) {
+// names, all and by owner. Each delete is logged as its mapping's: the
+// tenant owning an end, or public (a reference framework the operator
+// deletes may take tenants' mappings with it, which only those tenants see
+// go).
+func removeMappings(tx store.Tx, ms []catalog.Mapping) (names []string, byOwner map[string][]string, err error) {
 	var ids []string
 	for _, m := range ms {
 		ids = append(ids, m.Source.Framework, m.Target.Framework)
@@ -208,19 +211,33 @@ func removeMappings(tx store.Tx, ms []catalog.Mapping) ([]string, error) {
 	slices.Sort(ids)
 	fws, err := tx.Frameworks(slices.Compact(ids)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	owners := map[string]string{}
 	for _, f := range fws {
 		owners[f.ID] = f.Owner
 	}
-	names := make([]string, len(ms))
+	names, byOwner = make([]string, len(ms)), map[string][]string{}
 	for i, m := range ms {
 		names[i] = catalog.MappingName(m.ID)
 		owner := cmp.Or(owners[m.Source.Framework], owners[m.Target.Framework])
+		byOwner[owner] = append(byOwner[owner], names[i])
 		tx.Write(store.Change{Kind: store.KindMapping, Delete: true, Owner: owner, Mapping: catalog.Mapping{ID: m.ID, Source: m.Source, Target: m.Target, BuiltIn: m.BuiltIn}})
 	}
-	return names, nil
+	return names, byOwner, nil
+}
+
+// affected lists the tenants other than owner whose mappings a delete of
+// the resource deleted (its API JSON) took with it, by owner, each with
+// its own mappings: the delete is in their trails too.
+func affected(owner, deleted string, byOwner map[string][]string) []store.AffectedTenant {
+	var out []store.AffectedTenant
+	for _, t := range slices.Sorted(maps.Keys(byOwner)) {
+		if t != "" && t != owner {
+			out = append(out, store.AffectedTenant{Tenant: t, Before: cascadeJSON(deleted, nil, byOwner[t])})
+		}
+	}
+	return out
 }
 
 // ControlPatch lists the fields of a control an update sets; nil leaves a
@@ -355,12 +372,13 @@ func (w *Writer) DeleteControl(ctx context.Context, framework, id string) (int64
 		if err != nil {
 			return store.Audit{}, err
 		}
-		names, err := removeMappings(tx, mappings)
+		names, byOwner, err := removeMappings(tx, mappings)
 		if err != nil {
 			return store.Audit{}, err
 		}
 		tx.Write(store.Change{Kind: store.KindControl, Delete: true, Owner: f.Owner, Framework: catalog.Framework{ID: framework}, Control: catalog.Control{ID: id}})
+		deleted := resourceJSON(resource.Control(framework, &controls[i]))
 		return store.Audit{Resource: catalog.ControlName(framework, id), Tenant: f.Owner,
-			Before: cascadeJSON(resourceJSON(resource.Control(framework, &controls[i])), nil, names)}, nil
+			Before: cascadeJSON(deleted, nil, names), Affected: affected(f.Owner, deleted, byOwner)}, nil
 	})
 }

@@ -50,7 +50,9 @@ type TenantServiceClient interface {
 	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error)
 	// ListAuditEvents lists a tenant's audit trail, newest first. The
 	// operator may use tenants/- for every tenant and the operator's own
-	// actions.
+	// actions, each write once. A tenant's trail also has the operator's
+	// deletes of public frameworks and controls that took the tenant's
+	// mappings with them, the before listing those mappings only.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
@@ -154,7 +156,9 @@ type TenantServiceServer interface {
 	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error)
 	// ListAuditEvents lists a tenant's audit trail, newest first. The
 	// operator may use tenants/- for every tenant and the operator's own
-	// actions.
+	// actions, each write once. A tenant's trail also has the operator's
+	// deletes of public frameworks and controls that took the tenant's
+	// mappings with them, the before listing those mappings only.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedTenantServiceServer()
 }

@@ -2955,7 +2955,9 @@ type ClientInterface interface {
 
 	// TenantServiceListAuditEvents ListAuditEvents lists a tenant's audit trail, newest first. The
 	// operator may use tenants/- for every tenant and the operator's own
-	// actions.
+	// actions, each write once. A tenant's trail also has the operator's
+	// deletes of public frameworks and controls that took the tenant's
+	// mappings with them, the before listing those mappings only.
 	//
 	// Corresponds with GET /v1/tenants/{tenant}/auditEvents (the `TenantServiceListAuditEvents` operationId).
 	TenantServiceListAuditEvents(ctx context.Context, tenant string, params *TenantServiceListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3763,7 +3765,9 @@ func (c *Client) TenantServiceRevokeApiKey(ctx context.Context, tenant string, a
 
 // TenantServiceListAuditEvents ListAuditEvents lists a tenant's audit trail, newest first. The
 // operator may use tenants/- for every tenant and the operator's own
-// actions.
+// actions, each write once. A tenant's trail also has the operator's
+// deletes of public frameworks and controls that took the tenant's
+// mappings with them, the before listing those mappings only.
 //
 // Corresponds with GET /v1/tenants/{tenant}/auditEvents (the `TenantServiceListAuditEvents` operationId).
 func (c *Client) TenantServiceListAuditEvents(ctx context.Context, tenant string, params *TenantServiceListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6408,7 +6412,9 @@ type ClientWithResponsesInterface interface {
 
 	// TenantServiceListAuditEventsWithResponse ListAuditEvents lists a tenant's audit trail, newest first. The
 	// operator may use tenants/- for every tenant and the operator's own
-	// actions.
+	// actions, each write once. A tenant's trail also has the operator's
+	// deletes of public frameworks and controls that took the tenant's
+	// mappings with them, the before listing those mappings only.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8829,7 +8835,9 @@ func (c *ClientWithResponses) TenantServiceRevokeApiKeyWithResponse(ctx context.
 
 // TenantServiceListAuditEventsWithResponse ListAuditEvents lists a tenant's audit trail, newest first. The
 // operator may use tenants/- for every tenant and the operator's own
-// actions.
+// actions, each write once. A tenant's trail also has the operator's
+// deletes of public frameworks and controls that took the tenant's
+// mappings with them, the before listing those mappings only.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -96,6 +96,7 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) (store.Audit, erro
 	ev := store.Event(ctx, a, tx.rev)
 	ev.Time = tx.now
 	s.audit = append(s.audit, ev)
+	s.audit = append(s.audit, store.AffectedEvents(ev, a)...)
 	s.appendLog(tx)
 	s.tenants, s.keys = tx.tenants, tx.keys
 	s.dir.Store(tenancy.NewDirectory(tx.rev, s.tenants, s.keys))

@@ -377,7 +377,8 @@ func (s *Store) runWrite(j *job, t *tx) (g *segment, err error) {
 		}
 		return nil, nil
 	}
-	g = t.hold(j, store.Event(j.ctx, a, revisionPlaceholder))
+	ev := store.Event(j.ctx, a, revisionPlaceholder)
+	g = t.hold(j, ev, store.AffectedEvents(ev, a))
 	j.rev = t.rev
 	return g, nil
 }

@@ -18,14 +18,19 @@ func (s *Store) AuditEvents(ctx context.Context, q store.AuditQuery) ([]tenancy.
 	if before <= 0 {
 		before = 1 << 62
 	}
-	const columns = "SELECT revision, time, tenant, actor, method, resource, before, after, request_id FROM audit_events "
+	// A tenant's trail also has the writes of others that changed its data,
+	// each with what of it changed (audit_event_tenants); the operator's
+	// whole trail lists each write once.
+	const columns = "SELECT revision, time, tenant, actor, method, resource, before, after, request_id, false FROM audit_events "
+	const affected = ` UNION ALL SELECT a.revision, a.time, x.tenant, a.actor, a.method, a.resource, x.before, '', a.request_id, true
+		FROM audit_event_tenants x JOIN audit_events a ON a.revision = x.revision WHERE NOT $2 AND x.tenant = $3 AND x.revision < $1`
 	var rows pgx.Rows
 	var err error
 	if q.RequestID != "" { // its own statement, so that its plan uses the request id index
-		rows, err = s.pool.Query(ctx, columns+`WHERE request_id = $4 AND revision < $1 AND ($2 OR tenant = $3) ORDER BY revision DESC LIMIT $5`,
+		rows, err = s.pool.Query(ctx, columns+`WHERE request_id = $4 AND revision < $1 AND ($2 OR tenant = $3)`+affected+` AND a.request_id = $4 ORDER BY 1 DESC LIMIT $5`,
 			before, q.All, q.Tenant, q.RequestID, q.Limit)
 	} else {
-		rows, err = s.pool.Query(ctx, columns+`WHERE revision < $1 AND ($2 OR tenant = $3) ORDER BY revision DESC LIMIT $4`,
+		rows, err = s.pool.Query(ctx, columns+`WHERE revision < $1 AND ($2 OR tenant = $3)`+affected+` ORDER BY 1 DESC LIMIT $4`,
 			before, q.All, q.Tenant, q.Limit)
 	}
 	if err != nil {
@@ -33,7 +38,7 @@ func (s *Store) AuditEvents(ctx context.Context, q store.AuditQuery) ([]tenancy.
 	}
 	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenancy.AuditEvent, error) {
 		var e tenancy.AuditEvent
-		err := r.Scan(&e.Revision, &e.Time, &e.Tenant, &e.Actor, &e.Method, &e.Resource, &e.Before, &e.After, &e.RequestID)
+		err := r.Scan(&e.Revision, &e.Time, &e.Tenant, &e.Actor, &e.Method, &e.Resource, &e.Before, &e.After, &e.RequestID, &e.Affected)
 		e.Time = e.Time.UTC()
 		return e, err
 	})

@@ -233,7 +233,7 @@ func revisionStatement(rev int64) statement {
 }
 
 // hold returns the rest of the write as a segment instead of sending it.
-func (t *tx) hold(j *job, ev tenancy.AuditEvent) *segment {
+func (t *tx) hold(j *job, ev tenancy.AuditEvent, affected []tenancy.AuditEvent) *segment {
 	b := &pgx.Batch{}
 	g := &segment{j: j, whole: !t.opened}
 	if g.whole {
@@ -243,7 +243,7 @@ func (t *tx) hold(j *job, ev tenancy.AuditEvent) *segment {
 	}
 	g.first = b.Len()
 	g.sent = t.queuePending(b)
-	t.queueLog(b, ev)
+	t.queueLog(b, ev, affected)
 	b.Queue("RELEASE SAVEPOINT write")
 	for _, q := range b.QueuedQueries {
 		g.stmts = append(g.stmts, statement{sql: q.SQL, args: q.Arguments})
@@ -517,7 +517,7 @@ func runError(pe *pgconn.PgError, c *store.Change) error {
 // queueLog queues what every write ends with: its changes in the log
 // (without revisions: readers take them from the revision column) and its
 // audit event.
-func (t *tx) queueLog(b *pgx.Batch, ev tenancy.AuditEvent) {
+func (t *tx) queueLog(b *pgx.Batch, ev tenancy.AuditEvent, affected []tenancy.AuditEvent) {
 	n := len(t.changes)
 	kinds, owners, bodies, revisionAt := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deleted := make([]bool, n)
@@ -537,6 +537,14 @@ func (t *tx) queueLog(b *pgx.Batch, ev tenancy.AuditEvent) {
 		SELECT r, $1, $2, $3, $4, $5, $6,
 			replace(replace($7, '"revision":"'||$8||'"', '"revision":"'||r||'"'), '"etag":"'||$8||'"', '"etag":"'||r||'"'), $9
 		FROM `+thisRevision+` AS s(r)`, t.now, ev.Tenant, ev.Actor, ev.Method, ev.Resource, ev.Before, ev.After, placeholder, ev.RequestID)
+	if len(affected) > 0 {
+		tenants, befores := make([]string, len(affected)), make([]string, len(affected))
+		for i, a := range affected {
+			tenants[i], befores[i] = a.Tenant, a.Before
+		}
+		b.Queue(`INSERT INTO audit_event_tenants (tenant, revision, before)
+			SELECT x.tenant, s.r, x.before FROM `+thisRevision+` AS s(r), unnest($1::text[], $2::text[]) AS x(tenant, before)`, tenants, befores)
+	}
 }
 
 // logKind is the kind column of a change. Changes to tenants and keys are
