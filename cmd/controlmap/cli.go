@@ -263,7 +263,10 @@ aliases work (iso-27001-2022/5.1).
 			for _, fw := range resp.GetFrameworks() {
 				for _, c := range fw.GetControls() {
 					how := "direct"
-					if c.GetInferred() {
+					switch {
+					case c.GetGroup() != "":
+						how = "member of group " + c.GetGroup()
+					case c.GetInferred():
 						how = fmt.Sprintf("inferred (%d hops)", len(c.GetPath()))
 					}
 					rows = append(rows, []string{c.GetControl(), enumWord(c.GetSatisfaction(), "SATISFACTION_"), enumWord(c.GetRelationship(), "RELATIONSHIP_"),

@@ -48,7 +48,7 @@ func importOptions(o *cmv1.ImportOptions) (interchange.Format, writes.ImportOpti
 	}
 	format, ok := interchange.ParseFormat(o.GetFormat())
 	if !ok {
-		return "", opt, invalid("options.format", "must be one of %s, got %q", formatTokens(interchange.Formats), o.GetFormat())
+		return "", opt, invalid("options.format", "must be one of "+formatTokens(interchange.Formats)+", got %q", o.GetFormat())
 	}
 	if err := checkEnum("options.mode", o.GetMode(), cmv1.ImportMode_name, true); err != nil {
 		return "", opt, err
@@ -203,7 +203,7 @@ func (s *sender) flush() error {
 func exportFormat(field, token string, allowed []interchange.Format) (interchange.Format, error) {
 	f, ok := interchange.ParseFormat(token)
 	if !ok || !slices.Contains(allowed, f) {
-		return "", invalid(field, "must be one of %s, got %q", formatTokens(allowed), token)
+		return "", invalid(field, "must be one of "+formatTokens(allowed)+", got %q", token)
 	}
 	return f, nil
 }

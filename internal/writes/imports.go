@@ -150,7 +150,7 @@ func (w *Writer) Import(ctx context.Context, doc *interchange.Document, opt Impo
 	// A large document takes longer than a single write may.
 	ctx = store.WithWriteTimeout(ctx, importTimeout)
 	rev, err := w.st.Update(ctx, func(tx store.Tx) (store.Audit, error) {
-		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]*controlNames{}, defaulted: map[string]int{}}
+		im := &importer{w: w, tx: tx, p: p, opt: opt, doc: doc, controls: map[string]*controlNames{}, defaulted: map[string]int{}, bound: map[string]bool{}}
 		im.rep = &ImportReport{Format: doc.Format, ValidateOnly: opt.ValidateOnly, Counts: map[string]*ImportCount{}, Bindings: map[string]string{},
 			Problems: slices.Clone(doc.Problems)}
 		for _, k := range ImportKinds {
@@ -216,6 +216,8 @@ type importer struct {
 	owner string
 	// defaulted counts the mappings given a default, by what.
 	defaulted map[string]int
+	// bound are the keys of the bindings a resource used.
+	bound map[string]bool
 	// members are the controls of the group mappings the import creates,
 	// locked together before it commits.
 	members []catalog.ControlRef
@@ -262,6 +264,11 @@ func (im *importer) run() error {
 	// lockMembers locks those of one.
 	if err := im.tx.LockControls(im.members); err != nil {
 		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(im.opt.Bindings)) {
+		if !im.bound[k] {
+			im.warn("", "the binding of %q names no resource of the document; unused", k)
+		}
 	}
 	for _, what := range slices.Sorted(maps.Keys(im.defaulted)) { // in the same order every time
 		im.warn("", "%d of the mappings had no %s", im.defaulted[what], what)
@@ -586,6 +593,7 @@ func (im *importer) bind(r interchange.Resource) (string, error) {
 		return ok && visible(im.p, &f.Framework)
 	}
 	if v, ok := im.opt.Bindings[r.Key]; ok {
+		im.bound[r.Key] = true
 		id := strings.TrimPrefix(strings.TrimSpace(v), "frameworks/")
 		if !visibleID(id) && !slices.Contains(im.frameworks, id) {
 			return "", invalid("options.bindings["+catalog.Clip(r.Key)+"]", "no framework %s is known", catalog.FrameworkName(id))

@@ -389,3 +389,20 @@ func TestPairwiseExportOfAGroupImportedWhereTheGroupIs(t *testing.T) {
 		}
 	}
 }
+
+// A binding no resource of the document uses is said to be unused: a typo
+// in a key is not silently ignored.
+func TestImportSaysWhichBindingsAreUnused(t *testing.T) {
+	_, w := builtIn(t)
+	doc := &interchange.Document{Format: interchange.OLIRCSV, Crosswalks: []interchange.Crosswalk{{Source: interchange.Resource{Key: "source"}, Target: interchange.Resource{Key: "target"},
+		Maps: []interchange.Map{{Loc: "line 2", Sources: []string{"A.5.1"}, Targets: []string{"GOVERN-1.2"}, Relationship: cmv1.Relationship_RELATIONSHIP_INTERSECTS_WITH,
+			Strength: 2, ReverseStrength: 2, Justification: "Both are about policy."}}}}}
+	rep, err := w.Import(asOperator(), doc, writes.ImportOptions{ValidateOnly: true,
+		Bindings: map[string]string{"source": "iso-27001-2022", "target": "nist-ai-rmf-1.0", "sourse": "iso-42001-2023"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Problems, func(p interchange.Problem) bool { return p.Message == `the binding of "sourse" names no resource of the document; unused` }) {
+		t.Fatalf("the report: %+v", rep.Problems)
+	}
+}
