@@ -402,7 +402,9 @@ func TestImportSaysWhichBindingsAreUnused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(rep.Problems, func(p interchange.Problem) bool { return p.Message == `the binding of "sourse" names no resource of the document; unused` }) {
+	if !slices.ContainsFunc(rep.Problems, func(p interchange.Problem) bool {
+		return p.Message == `the binding of "sourse" names no resource of the document; unused`
+	}) {
 		t.Fatalf("the report: %+v", rep.Problems)
 	}
 }
