@@ -116,6 +116,9 @@ type Interchange struct {
 	// ReverseCoverageMethod how it was found.
 	ReverseCoverage       *float64 `json:",omitempty"`
 	ReverseCoverageMethod string   `json:",omitempty"`
+	// MapUUID is the uuid of the OSCAL map an import created the mapping
+	// from: a newer edition's map of that uuid is the same map.
+	MapUUID string `json:",omitempty"`
 	// Qualifiers are the conditions the file attaches to the mapping.
 	Qualifiers []Qualifier `json:",omitempty"`
 }

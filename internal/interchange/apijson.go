@@ -186,7 +186,8 @@ func extrasOf(x *cmv1.MappingInterchange) *catalog.Interchange {
 		return nil
 	}
 	out := &catalog.Interchange{Method: x.GetMethod(), ConfidenceCategory: x.GetConfidenceCategory(), ConfidencePercentage: x.ConfidencePercentage,
-		Coverage: x.Coverage, CoverageMethod: x.GetCoverageMethod(), ReverseCoverage: x.ReverseCoverage, ReverseCoverageMethod: x.GetReverseCoverageMethod()}
+		Coverage: x.Coverage, CoverageMethod: x.GetCoverageMethod(), ReverseCoverage: x.ReverseCoverage, ReverseCoverageMethod: x.GetReverseCoverageMethod(),
+		MapUUID: x.GetMapUuid()}
 	for _, q := range x.GetQualifiers() {
 		out.Qualifiers = append(out.Qualifiers, catalog.Qualifier{Subject: q.GetSubject(), Predicate: q.GetPredicate(), Category: q.GetCategory(), Description: q.GetDescription()})
 	}

@@ -170,6 +170,8 @@ type Map struct {
 	Document                  string
 	// Extras is what an OSCAL map says beyond these fields; nil for none.
 	Extras *catalog.Interchange
+	// UUID is the uuid of the OSCAL map the row is; empty for other formats.
+	UUID string
 	// ImpliedBy names the group mapping a row of a pairwise export states
 	// a consequence of (mappings/{id}); empty for a row of its own.
 	ImpliedBy string

@@ -374,7 +374,7 @@ func firstOf(s ...string) string {
 // skipped. Its method and status, and its rationale when it gives none,
 // are the mapping's (finishMapping).
 func (rd *reader) oscalMap(at string, mp oscalMap) (Map, bool) {
-	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks)}
+	row := Map{Loc: at, Strength: NoStrength, ReverseStrength: NoStrength, Justification: strings.TrimSpace(mp.Remarks), UUID: strings.TrimSpace(mp.UUID)}
 	var ok bool
 	if row.Relationship, ok = rd.relationship(string(mp.Relationship)); !ok {
 		rd.skip(at+"/relationship", "unknown relationship %q (equivalent-to, equal-to, subset-of, superset-of, intersects-with, no-relationship)", mp.Relationship)

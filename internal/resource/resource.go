@@ -99,7 +99,8 @@ func Interchange(x *catalog.Interchange) *cmv1.MappingInterchange {
 		return nil
 	}
 	out := &cmv1.MappingInterchange{Method: x.Method, ConfidenceCategory: x.ConfidenceCategory, ConfidencePercentage: x.ConfidencePercentage,
-		Coverage: x.Coverage, CoverageMethod: x.CoverageMethod, ReverseCoverage: x.ReverseCoverage, ReverseCoverageMethod: x.ReverseCoverageMethod}
+		Coverage: x.Coverage, CoverageMethod: x.CoverageMethod, ReverseCoverage: x.ReverseCoverage, ReverseCoverageMethod: x.ReverseCoverageMethod,
+		MapUuid: x.MapUUID}
 	for _, q := range x.Qualifiers {
 		out.Qualifiers = append(out.Qualifiers, &cmv1.MappingQualifier{Subject: q.Subject, Predicate: q.Predicate, Category: q.Category, Description: q.Description})
 	}

@@ -646,3 +646,34 @@ func mustField(t *testing.T, r restResponse, field string) []byte {
 	}
 	return b
 }
+
+// Over REST, on either store: a newer edition of an OSCAL collection whose
+// map keeps its uuid and names fewer targets replaces the group mapping
+// the first edition made, and Satisfies follows.
+func TestNewerOSCALEditionReplacesItsMap(t *testing.T) {
+	s := start(t, server.Config{AdminToken: adminToken})
+	edition := func(version string, targets ...string) string {
+		var items []string
+		for _, t := range targets {
+			items = append(items, `{"type": "control", "id-ref": "`+t+`"}`)
+		}
+		return `{"mapping-collection": {"uuid": "6a1e0c3b-2d4f-4e5a-8b7c-9d0e1f2a3b4` + version + `", "metadata": {"title": "Acme", "version": "` + version + `"},
+		  "provenance": {"method": "human", "matching-rationale": "semantic", "status": "complete", "mapping-description": "d"},
+		  "mappings": [{"uuid": "0c1d2e3f-4a5b-4c6d-8e7f-8a9b0c1d2e3f", "source-resource": {"type": "catalog", "href": "#iso"}, "target-resource": {"type": "catalog", "href": "#rmf"},
+		    "maps": [{"uuid": "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a", "relationship": "superset-of", "sources": [{"type": "control", "id-ref": "A.8.20"}],
+		      "targets": [` + strings.Join(items, ", ") + `], "props": [{"name": "reverse-strength", "ns": "https://github.com/controlmap/controlmap/ns/oscal", "value": "3"}],
+		      "remarks": "Network security asks for all of them."}]}]}}`
+	}
+	q := "/v1/imports?format=oscal-mapping&bindings%5B%23iso%5D=iso-27001-2022&bindings%5B%23rmf%5D=nist-ai-rmf-1.0"
+	if r := s.rest(t, "POST", q, edition("1", "GOVERN-1.5", "GOVERN-1.6", "GOVERN-1.7"), "Authorization", bearer); r.status != 200 {
+		t.Fatalf("first edition: %d %s", r.status, r.raw)
+	}
+	r := s.rest(t, "POST", q, edition("2", "GOVERN-1.5", "GOVERN-1.6"), "Authorization", bearer)
+	if rep := report(t, r); r.status != 200 || len(rep.GetChanges()) != 2 || rep.GetChanges()[0].GetAction() != "deleted" || rep.GetChanges()[1].GetAction() != "replaced" {
+		t.Fatalf("second edition: %d %s", r.status, r.raw)
+	}
+	sat := s.rest(t, "GET", "/v1/frameworks/iso-27001-2022/controls/A.8.20:satisfies?target_frameworks=nist-ai-rmf-1.0&include_inferred=false&include_draft=true", nil)
+	if !strings.Contains(string(sat.raw), "GOVERN-1.6") || strings.Contains(string(sat.raw), "GOVERN-1.7") {
+		t.Fatalf("satisfies after the second edition: %s", sat.raw)
+	}
+}

@@ -89,6 +89,16 @@ type ImportReport struct {
 	Bindings map[string]string
 }
 
+// listed lists a change without counting it (the mapping a replacement
+// deleted: the replacing one counts).
+func (r *ImportReport) listed(name, action string) {
+	if len(r.Changes) < MaxReportedChanges {
+		r.Changes = append(r.Changes, ImportedResource{Name: name, Action: action})
+	} else {
+		r.Omitted++
+	}
+}
+
 func (r *ImportReport) changed(kind, name, action string) {
 	c := r.Counts[kind]
 	if action == "created" {
@@ -96,11 +106,7 @@ func (r *ImportReport) changed(kind, name, action string) {
 	} else {
 		c.Updated++
 	}
-	if len(r.Changes) < MaxReportedChanges {
-		r.Changes = append(r.Changes, ImportedResource{Name: name, Action: action})
-	} else {
-		r.Omitted++
-	}
+	r.listed(name, action)
 }
 
 // maxProblem bounds the message of a problem.
@@ -799,13 +805,16 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 	if err != nil {
 		return err
 	}
-	stored, groups := map[string]*catalog.Mapping{}, map[string]*catalog.Mapping{}
+	stored, groups, byUUID := map[string]*catalog.Mapping{}, map[string]*catalog.Mapping{}, map[string]*catalog.Mapping{}
 	for i := range all {
 		m := &all[i]
 		if m.Source.Framework == b || m.Target.Framework == b {
 			stored[m.PairKey()] = m
 			if m.IsGroup() {
 				groups[catalog.MappingName(m.ID)] = m
+			}
+			if m.Interchange != nil && m.Interchange.MapUUID != "" {
+				byUUID[m.Interchange.MapUUID] = m
 			}
 		}
 	}
@@ -854,12 +863,27 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			continue
 		}
 		before := stored[key]
+		// An OSCAL map of a newer edition that keeps its uuid and names other
+		// controls is the same map: the mapping the earlier edition's made is
+		// no longer stated, and goes (unless a row of this document states
+		// it); this row's takes its place.
+		var replaced *catalog.Mapping
+		if old := byUUID[row.UUID]; row.UUID != "" && old != nil && old.PairKey() != key && seen[old.PairKey()] == "" {
+			replaced = old
+		}
 		// The stored mapping as the row reads it, for what the row leaves out.
 		var asRow *catalog.Mapping
 		reversed := before != nil && catalog.SideKey(before.SourceSide()) != catalog.SideKey(sides.SourceSide())
-		if before != nil {
+		switch {
+		case before != nil:
 			b := *before
 			if reversed {
+				b = b.Reversed()
+			}
+			asRow = &b
+		case replaced != nil:
+			b := *replaced
+			if b.Source.Framework != sides.Source.Framework {
 				b = b.Reversed()
 			}
 			asRow = &b
@@ -876,9 +900,14 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			im.defaulted[what]++
 		}
 		if before == nil {
-			if err := mayApprove(im.tx, im.p, owner, cmv1.MappingStatus_MAPPING_STATUS_DRAFT, m.Provenance.Status); err != nil {
+			was, action := cmv1.MappingStatus_MAPPING_STATUS_DRAFT, "created"
+			if replaced != nil {
+				was, action = replaced.Provenance.Status, "replaced"
+			}
+			if err := mayApprove(im.tx, im.p, owner, was, m.Provenance.Status); err != nil {
 				return err
 			}
+			im.withdraw(replaced, owner, stored, byUUID)
 			if m.IsGroup() {
 				im.members = append(im.members, m.SourceSide()...)
 				im.members = append(im.members, m.TargetSide()...)
@@ -886,9 +915,10 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 			m.ID = store.NewMappingID()
 			m.Provenance.Author, m.Provenance.CreateTime, m.Provenance.UpdateTime = im.p.Name, im.tx.Now(), im.tx.Now()
 			im.tx.Write(store.Change{Kind: store.KindMapping, New: true, Owner: owner, Mapping: m})
-			im.rep.changed("mapping", catalog.MappingName(m.ID), "created")
+			im.rep.changed("mapping", catalog.MappingName(m.ID), action)
 			continue
 		}
+		im.withdraw(replaced, owner, stored, byUUID)
 		if reversed { // stored the other way round
 			m = m.Reversed()
 		}
@@ -913,6 +943,18 @@ func (im *importer) crosswalk(cw *interchange.Crosswalk) error {
 		im.warn("", "%d rows state what group mappings of this store imply; counted unchanged, not imported as mappings of their own", implied)
 	}
 	return nil
+}
+
+// withdraw deletes the mapping an earlier edition's map made (nil: none),
+// which a newer edition's map of the same uuid no longer states.
+func (im *importer) withdraw(m *catalog.Mapping, owner string, stored, byUUID map[string]*catalog.Mapping) {
+	if m == nil {
+		return
+	}
+	im.tx.Write(store.Change{Kind: store.KindMapping, Delete: true, Owner: owner, Mapping: catalog.Mapping{ID: m.ID, Source: m.Source, Target: m.Target, BuiltIn: m.BuiltIn}})
+	delete(stored, m.PairKey())
+	delete(byUUID, m.Interchange.MapUUID)
+	im.rep.listed(catalog.MappingName(m.ID), "deleted")
 }
 
 // impliesPair reports whether group mapping g states something of the pair
@@ -980,6 +1022,22 @@ func (im *importer) mapping(row *interchange.Map, sides catalog.Mapping, stored 
 	m.Provenance.Method, _ = given(m.Provenance.Method, was.Provenance.Method, stored != nil, cmv1.MappingMethod_MAPPING_METHOD_IMPORTED)
 	m.Provenance.Status, _ = given(m.Provenance.Status, was.Provenance.Status, stored != nil, cmv1.MappingStatus_MAPPING_STATUS_DRAFT)
 	m.Interchange = mergeInterchange(m.Interchange, was.Interchange)
+	// The map's uuid is the one the mapping was first imported with.
+	uuid := row.UUID
+	if stored != nil {
+		uuid = ""
+		if was.Interchange != nil {
+			uuid = was.Interchange.MapUUID
+		}
+	}
+	switch {
+	case m.Interchange != nil:
+		x := *m.Interchange
+		x.MapUUID = uuid
+		m.Interchange = &x
+	case uuid != "":
+		m.Interchange = &catalog.Interchange{MapUUID: uuid}
+	}
 	m.Provenance.Document, _ = given(m.Provenance.Document, was.Provenance.Document, stored != nil, docName(im.doc))
 	if m.Justification, byDefault = given(m.Justification, was.Justification, stored != nil, "Imported from "+m.Provenance.Document+"."); byDefault {
 		defaulted = append(defaulted, "justification; each names the document it was imported from")
@@ -1043,7 +1101,7 @@ func cleanInterchange(x *catalog.Interchange) (_ *catalog.Interchange, dropped [
 		}
 		c.Qualifiers = append(c.Qualifiers, q)
 	}
-	if c.ConfidenceCategory == "" && c.ConfidencePercentage == nil && c.Coverage == nil && c.ReverseCoverage == nil && len(c.Qualifiers) == 0 && c.Method == "" {
+	if c.ConfidenceCategory == "" && c.ConfidencePercentage == nil && c.Coverage == nil && c.ReverseCoverage == nil && len(c.Qualifiers) == 0 && c.Method == "" && c.MapUUID == "" {
 		return nil, dropped
 	}
 	return &c, dropped

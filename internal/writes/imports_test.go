@@ -408,3 +408,42 @@ func TestImportSaysWhichBindingsAreUnused(t *testing.T) {
 		t.Fatalf("the report: %+v", rep.Problems)
 	}
 }
+
+// A newer edition of an OSCAL collection whose map keeps its uuid and names
+// other controls replaces the mapping the earlier edition made: the claim
+// the newer edition no longer makes is gone.
+func TestNewerEditionReplacesAMapByItsUUID(t *testing.T) {
+	st, w := builtIn(t)
+	ctx := asOperator()
+	const uuid = "5b0f4a2e-6f0c-4d51-9b8e-2c1d3a4b5c6d"
+	edition := func(version string, targets ...string) *interchange.Document {
+		return &interchange.Document{Format: interchange.OSCALMapping, Title: "Acme crosswalk", Version: version,
+			Crosswalks: []interchange.Crosswalk{{Source: interchange.Resource{Key: "#src"}, Target: interchange.Resource{Key: "#tgt"},
+				Maps: []interchange.Map{{Loc: "/mapping-collection/mappings/0/maps/0", UUID: uuid, Sources: []string{"A.8.20"}, Targets: targets,
+					Relationship: cmv1.Relationship_RELATIONSHIP_SUPERSET_OF, Strength: interchange.NoStrength, ReverseStrength: 3,
+					Justification: "Network security asks for all of them.", Status: cmv1.MappingStatus_MAPPING_STATUS_APPROVED}}}}}
+	}
+	bind := writes.ImportOptions{Bindings: map[string]string{"#src": "iso-27001-2022", "#tgt": "nist-ai-rmf-1.0"}}
+	first, err := w.Import(ctx, edition("1", "GOVERN-1.5", "GOVERN-1.6", "GOVERN-1.7"), bind)
+	if err != nil || first.Counts["mapping"].Created != 1 {
+		t.Fatalf("first edition: %v %+v", err, first)
+	}
+	old := first.Changes[0].Name
+	second, err := w.Import(ctx, edition("2", "GOVERN-1.5", "GOVERN-1.6"), bind)
+	if err != nil || second.Counts["mapping"].Updated != 1 || second.Counts["mapping"].Created != 0 || len(second.Changes) != 2 ||
+		second.Changes[0] != (writes.ImportedResource{Name: old, Action: "deleted"}) || second.Changes[1].Action != "replaced" {
+		t.Fatalf("second edition: %v %+v %v", err, second.Counts["mapping"], second.Changes)
+	}
+	g := st.Snapshot()
+	if _, ok := g.Mapping(strings.TrimPrefix(old, "mappings/")); ok {
+		t.Fatal("the first edition's group is still there")
+	}
+	m, ok := g.Mapping(strings.TrimPrefix(second.Changes[1].Name, "mappings/"))
+	if !ok || len(m.Mapping.Targets) != 2 || m.Mapping.Interchange == nil || m.Mapping.Interchange.MapUUID != uuid || m.Mapping.Provenance.Status != cmv1.MappingStatus_MAPPING_STATUS_APPROVED {
+		t.Fatalf("the second edition's group: %t %+v", ok, m)
+	}
+	// The same edition again changes nothing.
+	if rep, err := w.Import(ctx, edition("2", "GOVERN-1.5", "GOVERN-1.6"), bind); err != nil || rep.Revision != 0 {
+		t.Fatalf("the second edition again: %v %+v", err, rep)
+	}
+}

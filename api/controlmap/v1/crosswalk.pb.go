@@ -245,8 +245,12 @@ type MappingInterchange struct {
 	// found: a coverage a file gave of the mapping read the other way round.
 	ReverseCoverage       *float64 `protobuf:"fixed64,7,opt,name=reverse_coverage,json=reverseCoverage,proto3,oneof" json:"reverse_coverage,omitempty"`
 	ReverseCoverageMethod string   `protobuf:"bytes,8,opt,name=reverse_coverage_method,json=reverseCoverageMethod,proto3" json:"reverse_coverage_method,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The uuid of the OSCAL map an import created the mapping from: a newer
+	// edition's map of that uuid that names other controls replaces the
+	// mapping. (Exports make their own version 5 uuids.)
+	MapUuid       string `protobuf:"bytes,9,opt,name=map_uuid,json=mapUuid,proto3" json:"map_uuid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MappingInterchange) Reset() {
@@ -331,6 +335,13 @@ func (x *MappingInterchange) GetReverseCoverage() float64 {
 func (x *MappingInterchange) GetReverseCoverageMethod() string {
 	if x != nil {
 		return x.ReverseCoverageMethod
+	}
+	return ""
+}
+
+func (x *MappingInterchange) GetMapUuid() string {
+	if x != nil {
+		return x.MapUuid
 	}
 	return ""
 }
@@ -1618,7 +1629,7 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"\x10reverse_strength\x18\f \x01(\x05R\x0freverseStrength\x12C\n" +
 	"\vinterchange\x18\r \x01(\v2!.controlmap.v1.MappingInterchangeR\vinterchange\x12\x18\n" +
 	"\asources\x18\x0e \x03(\tR\asources\x12\x18\n" +
-	"\atargets\x18\x0f \x03(\tR\atargets\"\xc6\x03\n" +
+	"\atargets\x18\x0f \x03(\tR\atargets\"\xe1\x03\n" +
 	"\x12MappingInterchange\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12/\n" +
 	"\x13confidence_category\x18\x02 \x01(\tR\x12confidenceCategory\x128\n" +
@@ -1629,7 +1640,8 @@ const file_controlmap_v1_crosswalk_proto_rawDesc = "" +
 	"qualifiers\x18\x06 \x03(\v2\x1f.controlmap.v1.MappingQualifierR\n" +
 	"qualifiers\x12.\n" +
 	"\x10reverse_coverage\x18\a \x01(\x01H\x02R\x0freverseCoverage\x88\x01\x01\x126\n" +
-	"\x17reverse_coverage_method\x18\b \x01(\tR\x15reverseCoverageMethodB\x18\n" +
+	"\x17reverse_coverage_method\x18\b \x01(\tR\x15reverseCoverageMethod\x12\x19\n" +
+	"\bmap_uuid\x18\t \x01(\tR\amapUuidB\x18\n" +
 	"\x16_confidence_percentageB\v\n" +
 	"\t_coverageB\x13\n" +
 	"\x11_reverse_coverage\"\x88\x01\n" +

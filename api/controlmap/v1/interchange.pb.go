@@ -505,7 +505,9 @@ type ImportedResource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// created or updated.
+	// created, updated, replaced (a newer edition's OSCAL map of the same
+	// uuid that names other controls: it takes the place of the mapping the
+	// earlier edition's made, which is listed as deleted) or deleted.
 	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1241,7 +1241,9 @@ type V1ImportResponse struct {
 
 // V1ImportedResource ImportedResource is a resource an import created or updated.
 type V1ImportedResource struct {
-	// Action created or updated.
+	// Action created, updated, replaced (a newer edition's OSCAL map of the same
+	// uuid that names other controls: it takes the place of the mapping the
+	// earlier edition's made, which is listed as deleted) or deleted.
 	Action *string `json:"action,omitempty"`
 
 	// Name Resource name.
@@ -1432,6 +1434,7 @@ type V1MappingInterchange struct {
 	// Coverage How much of the target the source covers (0-1), and how that was found.
 	Coverage       *float64 `json:"coverage,omitempty"`
 	CoverageMethod *string  `json:"coverageMethod,omitempty"`
+	MapUuid        *string  `json:"mapUuid,omitempty"`
 
 	// Method The file's method when it was not human (automation or hybrid); the
 	// mapping's method is IMPORTED.
