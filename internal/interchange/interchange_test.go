@@ -947,3 +947,28 @@ func TestOSCALCatalogRoundTripOfWhatItsDatatypesCannotHold(t *testing.T) {
 		t.Errorf("a description in a prop: %v %+v", err, d)
 	}
 }
+
+// The provenance's confidence holds for the maps that give none of their
+// own; a map's own confidence decides for it.
+func TestProvenanceConfidenceFillsTheMaps(t *testing.T) {
+	doc := readFile(t, "mapping-pitfalls.json", OSCALMapping)
+	own, filled := 0, 0
+	for _, cw := range doc.Crosswalks {
+		for _, m := range cw.Maps {
+			if m.Extras == nil {
+				t.Fatalf("%s: nothing of the provenance's confidence", m.Loc)
+			}
+			switch m.Extras.ConfidenceCategory {
+			case "medium":
+				own++
+			case "high":
+				filled++
+			default:
+				t.Errorf("%s: confidence %q", m.Loc, m.Extras.ConfidenceCategory)
+			}
+		}
+	}
+	if own != 1 || filled == 0 {
+		t.Fatalf("%d maps with their own confidence, %d with the provenance's", own, filled)
+	}
+}

@@ -76,10 +76,12 @@ type oscalMapping struct {
 }
 
 type oscalProvenance struct {
-	Method             string `json:"method"`
-	MatchingRationale  string `json:"matching-rationale"`
-	Status             string `json:"status"`
-	MappingDescription string `json:"mapping-description"`
+	Method             string          `json:"method"`
+	MatchingRationale  string          `json:"matching-rationale"`
+	Status             string          `json:"status"`
+	MappingDescription string          `json:"mapping-description"`
+	ConfidenceScore    json.RawMessage `json:"confidence-score,omitempty"`
+	Coverage           json.RawMessage `json:"coverage,omitempty"`
 }
 
 // provenanceKeys are the keys OSCAL allows in provenance.
@@ -283,6 +285,18 @@ func (rd *reader) finishMapping(p *pendingMapping, prov *oscalProvenance) {
 	statusOf, statusOK := oscalStatus(status.v)
 	rationaleOf, rationaleOK := parseRationale(rationale.v)
 	justification := firstOf(strings.TrimSpace(m.Remarks), strings.TrimSpace(m.MappingDescription), strings.TrimSpace(prov.MappingDescription))
+	// The provenance's confidence and coverage hold for the maps that give
+	// none of their own.
+	var provX catalog.Interchange
+	rd.confidence(provAt+"/confidence-score", prov.ConfidenceScore, &provX)
+	provCoverage, hasCoverage := fraction(prov.Coverage, "target-coverage")
+	if !hasCoverage && len(bytes.TrimSpace(prov.Coverage)) > 0 && string(bytes.TrimSpace(prov.Coverage)) != "null" {
+		rd.warn(provAt+"/coverage", "coverage is not a number from 0 to 1; ignored")
+	}
+	var provCoverageMethod struct {
+		Method string `json:"generation-method"`
+	}
+	_ = json.Unmarshal(prov.Coverage, &provCoverageMethod)
 	for i, row := range p.rows {
 		switch {
 		case !methodOK:
@@ -307,6 +321,23 @@ func (rd *reader) finishMapping(p *pendingMapping, prov *oscalProvenance) {
 		}
 		if row.Justification == "" {
 			row.Justification = justification
+		}
+		if hasConfidence := row.Extras != nil && (row.Extras.ConfidenceCategory != "" || row.Extras.ConfidencePercentage != nil); !hasConfidence &&
+			(provX.ConfidenceCategory != "" || provX.ConfidencePercentage != nil) {
+			if row.Extras == nil {
+				row.Extras = &catalog.Interchange{}
+			}
+			row.Extras.ConfidenceCategory, row.Extras.ConfidencePercentage = provX.ConfidenceCategory, provX.ConfidencePercentage
+		}
+		if hasCoverage && (row.Extras == nil || row.Extras.Coverage == nil) {
+			if row.Extras == nil {
+				row.Extras = &catalog.Interchange{}
+			}
+			share := provCoverage
+			row.Extras.Coverage, row.Extras.CoverageMethod = &share, strings.TrimSpace(provCoverageMethod.Method)
+			if row.Strength == NoStrength {
+				row.Strength = strengthOfCoverage(catalog.StrengthRange, row.Relationship, share)
+			}
 		}
 		cw.Maps = append(cw.Maps, row)
 	}
